@@ -1,0 +1,1 @@
+# bench/local.mk -- this stage has no sources yet.

@@ -1,0 +1,1 @@
+# codegen/local.mk -- this stage has no sources yet.

@@ -1,0 +1,2 @@
+# doc/local.mk -- the documentation, shipped and installed.
+dist_doc_DATA += $(wildcard $(srcdir)/doc/*.md)

@@ -1,0 +1,1 @@
+# ir/local.mk -- this stage has no sources yet.

@@ -1,0 +1,16 @@
+/* runtime/commands.h -- the `moec` subcommands, one function each.
+ * Each takes the arguments after its name and returns the process exit
+ * status: 0 success, 1 the input was wrong (diagnostics printed),
+ * 2 usage error or not available in this build. */
+#ifndef MOEC_COMMANDS_H
+#define MOEC_COMMANDS_H
+
+int rt_cmd_check(int argc, char **argv);
+int rt_cmd_ir(int argc, char **argv);
+int rt_cmd_data(int argc, char **argv);
+int rt_cmd_tokenize(int argc, char **argv);
+
+/* Prints "moec: 'NAME' is not available yet: WHY" and returns 2. */
+int rt_cmd_not_yet(const char *name, const char *why);
+
+#endif

@@ -1,0 +1,10 @@
+# runtime/local.mk -- the `moec` command and its runtime library.
+noinst_LIBRARIES += libmoec_runtime.a
+libmoec_runtime_a_SOURCES = \
+	runtime/commands.h \
+	runtime/cmd_frontend.c \
+	runtime/cmd_data.c
+
+bin_PROGRAMS += moec
+moec_SOURCES = runtime/main.c
+moec_LDADD = libmoec_runtime.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)

@@ -1,0 +1,103 @@
+/* runtime/main.c -- the `moec` command: finds the subcommand and runs it.
+ * Subcommands live in runtime/cmd_*.c; this file only dispatches, and prints
+ * --help and --version. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/commands.h"
+
+typedef struct command {
+    const char *name;
+    const char *usage;     /* arguments, for --help */
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    const char *not_yet;   /* non-NULL: not implemented yet, and why */
+} command;
+
+static const command COMMANDS[] = {
+    {"check", "MODEL.moe [--set k=v]...", "parse and check a model; errors as file:line:col with a caret",
+     rt_cmd_check, NULL},
+    {"ir", "MODEL.moe --stage ast|elab|graph|grad|fused|kernels|memory [--set k=v]...",
+     "print a stage of the compiler", rt_cmd_ir, NULL},
+    {"emit", "MODEL.moe --target cuda|cpu -o DIR", "write the generated kernels, one file each", NULL,
+     "kernel generation arrives with the CPU and CUDA backends"},
+    {"init", "MODEL.moe [--set k=v]... --seed S -o W.safetensors", "write freshly initialised weights", NULL,
+     "it arrives with the graph IR and the reference interpreter"},
+    {"eval", "MODEL.moe --weights W.safetensors --data TOKENS.bin --batch B --seq T [--json]",
+     "evaluate a model's loss", NULL, "it arrives with the graph IR and the reference interpreter"},
+    {"grad", "MODEL.moe --weights W.safetensors --data TOKENS.bin --batch B --seq T -o G.safetensors",
+     "loss and gradients of one training step", NULL,
+     "it arrives with the graph IR and the reference interpreter"},
+    {"train", "MODEL.moe --data DIR [--steps N] [--out RUN] [--set k=v]... [--device cpu|cuda]",
+     "train a model", NULL, "training arrives with the runtime"},
+    {"sample", "RUN/final-model --prompt TEXT [--temperature T] [--top-k K]", "generate text", NULL,
+     "sampling arrives with the runtime"},
+    {"data", "NAME=PATH... -o DIR [--eval-fraction F] [--seq T] [--balance] [--seed S]",
+     "tokenize text into token shards, per domain", rt_cmd_data, NULL},
+    {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},
+    {"report", "RUN... -o DIR", "tables and plots: loss curves, expert use per domain", NULL,
+     "reports arrive with the training runtime"},
+    {"bench", "MODEL.moe", "time per kernel and per step, against its roofline", NULL,
+     "benchmarks arrive with the backends"},
+};
+enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: moec COMMAND [ARGS]\n\n"
+                 "moec compiles Mixture-of-Experts models written in the moec language.\n\n"
+                 "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n  %-9s   %s%s\n", COMMANDS[i].name, COMMANDS[i].usage, "",
+                COMMANDS[i].summary, COMMANDS[i].not_yet ? " (not available yet)" : "");
+    fprintf(out, "\n  moec --help       this text\n  moec --version    version and built backends\n"
+                 "\nThe language is described in doc/language.md.\n");
+}
+
+static void print_version(void)
+{
+    printf("moec %s\n", PACKAGE_VERSION);
+#ifdef HAVE_LLVM
+    printf("cpu backend:  LLVM %s (code generation not implemented yet)\n", MOEC_LLVM_VERSION);
+#else
+    printf("cpu backend:  not built (LLVM not found at configure time)\n");
+#endif
+#ifdef HAVE_CUDA
+    printf("cuda backend: toolkit %s, NVRTC + cuBLAS (code generation not implemented yet)\n", MOEC_CUDA_DIR);
+#else
+    printf("cuda backend: not built (CUDA toolkit not found at configure time)\n");
+#endif
+    printf("interpreter:  not implemented yet\n");
+}
+
+int rt_cmd_not_yet(const char *name, const char *why)
+{
+    fprintf(stderr, "moec: '%s' is not available yet: %s\n", name, why);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        print_version();
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(name, COMMANDS[i].name) != 0) continue;
+        if (COMMANDS[i].not_yet) return rt_cmd_not_yet(name, COMMANDS[i].not_yet);
+        return COMMANDS[i].run(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "moec: unknown command '%s'; see 'moec --help'\n", name);
+    return 2;
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# tests/cli.sh -- the `moec` command's contract: help, version, exit codes.
+moec="${top_builddir:-.}/moec"
+n=0; failed=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+
+"$moec" --help > help.out 2>&1; ok $? "moec --help exits 0"
+for c in check ir emit train eval grad init sample data tokenize report bench; do
+    grep -q "^  $c " help.out; ok $? "--help lists '$c'"
+done
+"$moec" --version > version.out 2>&1; ok $? "moec --version exits 0"
+grep -q "^cpu backend:" version.out; ok $? "--version names the cpu backend"
+grep -q "^cuda backend:" version.out; ok $? "--version names the cuda backend"
+"$moec" frobnicate > /dev/null 2>&1; [ $? = 2 ]; ok $? "an unknown command exits 2"
+"$moec" train x.moe > /dev/null 2> notyet.out; [ $? = 2 ]; ok $? "a command not built yet exits 2"
+grep -q "not available yet" notyet.out; ok $? "and says it is not available yet"
+"$moec" check > /dev/null 2>&1; [ $? = 2 ]; ok $? "check without a file is a usage error"
+rm -f help.out version.out notyet.out
+echo "1..$n"
+[ $failed = 0 ]
