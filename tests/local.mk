@@ -1,7 +1,11 @@
 # tests/local.mk -- the test suite: `make check` (or scripts/test) runs it.
-# Each module adds its own tests below; every test prints TAP.
+# Each module keeps its tests in a folder with its own fragment; every test prints TAP.
 EXTRA_DIST += tests/tap.h
 
 # The CLI contract: --help lists every subcommand, --version names the backends.
 TESTS += tests/cli.sh
 dist_check_SCRIPTS += tests/cli.sh
+
+include tests/frontend/local.mk
+include tests/elab/local.mk
+include tests/data/local.mk

@@ -1,0 +1,18 @@
+# frontend/parse.mk -- lexer.l and parser.y (generated into the build tree), the AST printer.
+FRONTEND_GENERATED = frontend/parser.c frontend/parser.h frontend/lexer.c frontend/lexer.h
+libmoec_frontend_a_SOURCES += frontend/parse_pending.c
+nodist_libmoec_frontend_a_SOURCES += $(FRONTEND_GENERATED)
+BUILT_SOURCES += frontend/parser.h frontend/lexer.h
+EXTRA_DIST += frontend/parser.y frontend/lexer.l
+CLEANFILES += $(FRONTEND_GENERATED) frontend/parser.output
+
+frontend/parser.c: $(srcdir)/frontend/parser.y
+	$(AM_V_GEN)$(MKDIR_P) frontend && \
+	$(BISON) -Wall -Werror --defines=frontend/parser.h -o frontend/parser.c $(srcdir)/frontend/parser.y
+frontend/parser.h: frontend/parser.c
+	@test -f $@ || { rm -f frontend/parser.c; $(MAKE) $(AM_MAKEFLAGS) frontend/parser.c; }
+frontend/lexer.c: $(srcdir)/frontend/lexer.l frontend/parser.h
+	$(AM_V_GEN)$(MKDIR_P) frontend && \
+	$(FLEX) --header-file=frontend/lexer.h -o frontend/lexer.c $(srcdir)/frontend/lexer.l
+frontend/lexer.h: frontend/lexer.c
+	@test -f $@ || { rm -f frontend/lexer.c; $(MAKE) $(AM_MAKEFLAGS) frontend/lexer.c; }

@@ -1,0 +1,1 @@
+# tests/data/local.mk -- tests of this module.

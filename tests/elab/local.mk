@@ -1,0 +1,1 @@
+# tests/elab/local.mk -- tests of this module.

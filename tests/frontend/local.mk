@@ -1,0 +1,1 @@
+# tests/frontend/local.mk -- tests of this module.
