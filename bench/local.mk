@@ -1,1 +1,4 @@
-# bench/local.mk -- this stage has no sources yet.
+# bench/local.mk -- benchmarks, run by hand or with `make bench`.
+bench:
+	@echo "no benchmarks yet"
+.PHONY: bench

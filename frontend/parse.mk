@@ -1,7 +1,6 @@
 # frontend/parse.mk -- lexer.l and parser.y (generated into the build tree), the AST printer.
-FRONTEND_GENERATED = frontend/parser.c frontend/parser.h frontend/lexer.c frontend/lexer.h
-libmoec_frontend_a_SOURCES += frontend/parse_pending.c
-nodist_libmoec_frontend_a_SOURCES += $(FRONTEND_GENERATED)
+FRONTEND_GENERATED += frontend/parser.c frontend/parser.h frontend/lexer.c frontend/lexer.h
+FRONTEND_SOURCES += frontend/parse_pending.c
 BUILT_SOURCES += frontend/parser.h frontend/lexer.h
 EXTRA_DIST += frontend/parser.y frontend/lexer.l
 CLEANFILES += $(FRONTEND_GENERATED) frontend/parser.output

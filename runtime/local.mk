@@ -8,3 +8,6 @@ libmoec_runtime_a_SOURCES = \
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
 moec_LDADD = libmoec_runtime.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
+
+# The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
+include runtime/data/local.mk

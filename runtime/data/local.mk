@@ -1,0 +1,1 @@
+# runtime/data/local.mk -- tokenizer, token shards, domains.
