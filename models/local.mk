@@ -1,2 +1,2 @@
 # models/local.mk -- the experiment catalogue ships with the sources.
-EXTRA_DIST += $(wildcard $(srcdir)/models/*.moe)
+EXTRA_DIST += models/catalogue.txt $(wildcard $(srcdir)/models/*.moe)

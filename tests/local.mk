@@ -6,6 +6,10 @@ EXTRA_DIST += tests/tap.h
 TESTS += tests/cli.sh
 dist_check_SCRIPTS += tests/cli.sh
 
+# The catalogue: every model and --set combination of models/catalogue.txt checks clean.
+TESTS += tests/models.sh
+dist_check_SCRIPTS += tests/models.sh
+
 include tests/frontend/local.mk
 include tests/elab/local.mk
 include tests/data/local.mk
