@@ -1,6 +1,7 @@
 # frontend/parse.mk -- lexer.l and parser.y (generated into the build tree), the AST printer.
 FRONTEND_GENERATED += frontend/parser.c frontend/parser.h frontend/lexer.c frontend/lexer.h
-FRONTEND_SOURCES += frontend/parse_pending.c
+FRONTEND_SOURCES += \
+	frontend/parse_state.h frontend/parse_build.c frontend/parse_lex.c frontend/ast_print.c
 BUILT_SOURCES += frontend/parser.h frontend/lexer.h
 EXTRA_DIST += frontend/parser.y frontend/lexer.l
 CLEANFILES += $(FRONTEND_GENERATED) frontend/parser.output
