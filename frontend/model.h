@@ -21,6 +21,16 @@
 
 enum { FE_MAX_RANK = 4, FE_MAX_NODE_INPUTS = 3, FE_MAX_NODE_PARAMS = 4 };
 
+/* Limits of elaboration; each error that hits one names it. */
+enum {
+    FE_MAX_CALL_DEPTH = 64,            /* block calls nested */
+    FE_MAX_LOOP_ITERATIONS = 100000,   /* iterations of one `for` */
+    FE_MAX_NODES = 1000000,            /* graph nodes in one model */
+    FE_MAX_ELAB_STEPS = 10000000,      /* statements and iterations run in all */
+    FE_MAX_EVAL_DEPTH = 2048,          /* expression/statement nesting across block calls */
+    FE_MAX_DIM = 2147483647,           /* largest size of one dimension */
+};
+
 /* A dimension is a size >= 1, or one of these symbols. */
 enum { FE_DIM_B = -1, FE_DIM_T = -2 };
 
@@ -43,6 +53,7 @@ typedef struct fe_param {
     bool trainable;          /* false for a frozen router's weights */
     int router;              /* index into routers when this is a router weight, else -1 */
     const char *upcycle_from;/* expert params: dense tensor this copies on --upcycle, else NULL */
+    bool residual;           /* residual projection: init_std scaled by 1/sqrt(2*layers) */
     fe_loc loc;              /* the call that created it */
 } fe_param;
 
@@ -162,7 +173,8 @@ typedef struct fe_model {
     int output;                      /* node id of the logits */
     fe_loss_term *loss;     int n_loss;
     fe_train train;
-    int64_t ctx;                     /* longest sequence the positions allow */
+    int64_t ctx;                     /* longest sequence the positions allow; 0 = unbounded
+                                        (sinusoidal positions, or none) */
     int64_t vocab;
 } fe_model;
 
