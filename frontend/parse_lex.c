@@ -126,8 +126,10 @@ static void report_unclosed(fe_parse_state *ps, fe_loc loc, int next)
 {
     if (next == '\n' || next == '\r')
         fe_error_at(ps->d, loc, "string not closed before the end of the line; strings stay on one line (write \\n for a newline)");
-    else
+    else {
         fe_error_at(ps->d, loc, "unterminated string: no closing '\"' before the end of the file");
+        ps->quiet_eof = true;
+    }
 }
 
 const char *fe_lex_string(fe_parse_state *ps, fe_loc loc, const char *text, size_t len, int next)
@@ -165,17 +167,19 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return want;
 }
 
-/* Whether the run is printable: ASCII graphic characters and valid UTF-8. */
-static bool printable(const char *text, size_t len)
+/* Number of characters when the run is printable (ASCII graphic characters
+ * and valid UTF-8), else 0. */
+static size_t printable_chars(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    for (size_t i = 0; i < len;) {
+    size_t chars = 0;
+    for (size_t i = 0; i < len; chars++) {
         if (s[i] > 0x20 && s[i] < 0x7f) { i++; continue; }
         size_t k = utf8_len(s + i, len - i);
-        if (k == 0) return false;
+        if (k == 0) return 0;
         i += k;
     }
-    return true;
+    return chars;
 }
 
 /* Hints for characters from other languages that mean something in ours. */
@@ -193,9 +197,10 @@ void fe_lex_bad_bytes(fe_parse_state *ps, fe_loc loc, const char *text, size_t l
 {
     enum { BYTES_SHOWN = 8 };
     ps->bad_bytes = true;   /* the parser stays quiet about the token after */
-    if (printable(text, len)) {
+    size_t chars = printable_chars(text, len);
+    if (chars > 0) {
         int n = len > SHOWN_MAX ? SHOWN_MAX : (int)len;
-        fe_error_at(ps->d, loc, "unexpected character%s '%.*s%s'%s", len > 1 ? "s" : "",
+        fe_error_at(ps->d, loc, "unexpected character%s '%.*s%s'%s", chars > 1 ? "s" : "",
                     n, text, len > SHOWN_MAX ? "..." : "", hint_for(text, len));
         return;
     }

@@ -28,6 +28,7 @@ typedef struct fe_parse_state {
     fe_loc prev_loc;          /* where that one starts */
     bool bad_bytes;           /* a lexical error since the last token */
     bool tok_after_bad;       /* the newest token follows a lexical error */
+    bool quiet_eof;           /* a string ran to the end of the file: that says it all */
     fe_loc tok_end;           /* just after the newest token */
     fe_loc prev_end;          /* just after the token before it */
     bool depth_reported;      /* the nesting error is reported once per file */

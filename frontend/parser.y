@@ -131,8 +131,6 @@ item:
                             { NEED($$ = fe_parse_item(ps, FE_ITEM_BLOCK, LOC(@1)));
                               $$->name = $2; $$->name_loc = LOC(@2);
                               $$->formals = $4.head; $$->body = $6.head; }
-  | kw_block error block_body { $$ = NULL; RECOVERED(); /* a broken header: keep the body's braces paired */ }
-  | kw_forward error block_body { $$ = NULL; RECOVERED(); }
   | kw_forward '(' formals_opt ')' block_body
                             { NEED($$ = fe_parse_item(ps, FE_ITEM_FORWARD, LOC(@1)));
                               $$->formals = $3.head; $$->body = $5.head; }
@@ -480,6 +478,17 @@ static void suggest(const fe_parse_state *ps, yysymbol_kind_t got, const yysymbo
     }
 }
 
+/* Hints for habits from other languages, keyed by the unexpected token. */
+static void other_hint(yysymbol_kind_t got, char *out, size_t cap)
+{
+    char name[NAME_MAX];
+    bare(got, name);
+    if (in_list(name, "== != < <= > >="))
+        snprintf(out, cap, "; comparisons do not chain (write 'a < b and b < c')");
+    else if (!strcmp(name, "."))
+        snprintf(out, cap, "; a float has digits on both sides of its '.' (0.5, 1.0)");
+}
+
 /* `retrun x` reads as an assignment to `retrun` missing its '='; when that
  * name is a statement keyword misspelt, say so at the name instead. */
 static bool misspelt_statement(fe_parse_state *ps, const expected_words *w)
@@ -515,9 +524,15 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, fe_pars
     join_words(&w, wanted, sizeof wanted);
     suggest(ps, got, exp, n, hint, sizeof hint);
     if (misspelt_statement(ps, &w)) return 0;
-    if (w.single) {
-        /* A missing closer belongs at the end of the line it was left off. */
-        if (loc.line > ps->prev_end.line && ps->prev_end.line > 0) loc = ps->prev_end;
+    if (got == YYSYMBOL_YYEOF && ps->quiet_eof) return 0;
+    if (!hint[0]) other_hint(got, hint, sizeof hint);
+    /* What was left off at the end of a line is reported there, not at the
+     * start of the next line. */
+    if (loc.line > ps->prev_end.line && ps->prev_end.line > 0 && w.n > 0 && !w.overflow) {
+        char where[40] = "";
+        if (got != YYSYMBOL_YYEOF) snprintf(where, sizeof where, " on line %d", loc.line);
+        fe_error_at(ps->d, ps->prev_end, "expected %s here, got %s%s%s", wanted, got_text, where, hint);
+    } else if (w.single) {
         bool keyword_for_name = exp[0] == YYSYMBOL_IDENT && in_list(bare(got, name), KEYWORDS);
         fe_error_at(ps->d, loc, "expected %s here, got %s%s%s", wanted, got_text, hint,
                     keyword_for_name ? " (a reserved word)" : "");
