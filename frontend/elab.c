@@ -21,8 +21,8 @@ static void train_defaults(fe_train *t)
 static void single(el_ctx *c, const fe_item **slot, const fe_item *it, const char *what)
 {
     if (!*slot) { *slot = it; return; }
-    fe_error_at(c->d, it->loc, "a second '%s'; a model file has one", what);
-    fe_note_at(c->d, (*slot)->loc, "the first is here");
+    fe_el_error(c, it->loc, "a second '%s'; a model file has one", what);
+    fe_el_note(c, (*slot)->loc, "the first is here");
 }
 
 static bool ends_in_return(const fe_stmt *s)
@@ -34,21 +34,21 @@ static bool ends_in_return(const fe_stmt *s)
 static void check_block(el_ctx *c, const fe_item *it)
 {
     if (fe_el_builtin(it->name) || fe_el_is_router_kind(it->name) || fe_el_is_loss_term(it->name))
-        fe_error_at(c->d, it->name_loc, "block '%s' has the name of a builtin; choose another name", it->name);
+        fe_el_error(c, it->name_loc, "block '%s' has the name of a builtin; choose another name", it->name);
     for (const fe_formal *f = it->formals; f; f = f->next)
         for (const fe_formal *g = it->formals; g != f; g = g->next)
             if (!strcmp(f->name, g->name))
-                fe_error_at(c->d, f->loc, "block '%s' has two arguments named '%s'", it->name, f->name);
+                fe_el_error(c, f->loc, "block '%s' has two arguments named '%s'", it->name, f->name);
     if (!ends_in_return(it->body))
-        fe_error_at(c->d, it->name_loc, "block '%s' must end with 'return'", it->name);
+        fe_el_error(c, it->name_loc, "block '%s' must end with 'return'", it->name);
 }
 
 static void declare(el_ctx *c, const fe_item *it, el_global_kind kind)
 {
     el_global *old = fe_el_global(c, it->name);
     if (old) {
-        fe_error_at(c->d, it->name_loc, "'%s' is declared twice", it->name);
-        fe_note_at(c->d, old->item->name_loc, "first declared here");
+        fe_el_error(c, it->name_loc, "'%s' is declared twice", it->name);
+        fe_el_note(c, old->item->name_loc, "first declared here");
         return;
     }
     if (kind == EG_BLOCK) check_block(c, it);
@@ -71,7 +71,7 @@ static void collect(el_ctx *c, const fe_ast *ast)
         }
     }
     fe_loc top = ast->items->loc;
-    if (!c->model_item)
+    if (!c->model_item)     /* fe_error_at: the three share a place and must all show */
         fe_error_at(c->d, top, "missing 'model NAME': a model file names its model first");
     if (!c->forward_item)
         fe_error_at(c->d, top, "missing 'forward(tokens) { ... }': the file has no forward computation");
@@ -105,7 +105,7 @@ static void eval_param(el_ctx *c, el_global *g)
     el_value v = fe_el_eval(c, g->item->value);
     if (v.kind != EL_POISON && v.kind != EL_INT && v.kind != EL_FLOAT && v.kind != EL_BOOL &&
         v.kind != EL_STRING) {
-        fe_error_at(c->d, g->item->value->loc, "param '%s' must be an integer, a float, a bool or "
+        fe_el_error(c, g->item->value->loc, "param '%s' must be an integer, a float, a bool or "
                     "a string, got %s", g->name, fe_el_kind_name(v.kind));
         v = fe_el_poison();
     }
@@ -150,7 +150,7 @@ static void eval_router(el_ctx *c, el_global *g)
     c->frame_base = c->n_locals = 0;
     el_value v = fe_el_eval(c, g->item->value);
     if (v.kind != EL_ROUTER && v.kind != EL_POISON) {
-        fe_error_at(c->d, g->item->value->loc, "router '%s' must be made by a router kind: topk(...), "
+        fe_el_error(c, g->item->value->loc, "router '%s' must be made by a router kind: topk(...), "
                     "noisy_topk(...), expert_choice(...), random(...), hash(...) or label(...); got %s",
                     g->name, fe_el_kind_name(v.kind));
         v = fe_el_poison();
@@ -168,13 +168,14 @@ static el_value check_logits(el_ctx *c, const fe_item *fwd, el_value r)
     if (r.kind == EL_POISON) return r;
     const fe_shape *sh = r.kind == EL_TENSOR ? fe_el_shape_of(c, r) : NULL;
     if (!sh || sh->rank != 3 || sh->dim[0] != FE_DIM_B || sh->dim[1] != FE_DIM_T || sh->dim[2] < 1) {
-        fe_error_at(c->d, at, "forward must return logits of shape [B, T, V], got %s",
+        fe_el_error(c, at, "forward must return logits of shape [B, T, V], got %s",
                     sh ? fe_el_shape_str(sh).s : fe_el_kind_name(r.kind));
         return fe_el_poison();
     }
     if (c->embedding_param >= 0 && c->params[c->embedding_param].shape.dim[0] != sh->dim[2]) {
-        fe_error_at(c->d, at, "forward returns logits of shape %s, but the embedding's vocab is %lld",
-                    fe_el_shape_str(sh).s, (long long)c->params[c->embedding_param].shape.dim[0]);
+        fe_el_error(c, at, "forward must return logits of shape [B, T, %lld] (V = the embedding's "
+                    "vocab), got %s", (long long)c->params[c->embedding_param].shape.dim[0],
+                    fe_el_shape_str(sh).s);
         return fe_el_poison();
     }
     c->m->output = r.node;
@@ -189,11 +190,11 @@ static el_value run_forward(el_ctx *c, const fe_item *fwd)
     int nf = 0;
     for (const fe_formal *f = fwd->formals; f; f = f->next) nf++;
     if (nf != 1) {
-        fe_error_at(c->d, fwd->loc, "forward takes one argument, the token ids [B, T]; it has %d", nf);
+        fe_el_error(c, fwd->loc, "forward takes one argument, the token ids [B, T]; it has %d", nf);
         return fe_el_poison();
     }
     if (!ends_in_return(fwd->body)) {
-        fe_error_at(c->d, fwd->loc, "forward must end with 'return' of the logits");
+        fe_el_error(c, fwd->loc, "forward must end with 'return' of the logits");
         return fe_el_poison();
     }
     int tok = fe_el_node(c, FE_NODE_TOKENS, fe_el_shape(2, FE_DIM_B, FE_DIM_T, 0), NULL, 0,
@@ -205,18 +206,18 @@ static el_value run_forward(el_ctx *c, const fe_item *fwd)
 static void check_seq(el_ctx *c)
 {
     const fe_train *t = &c->m->train;
-    if (c->pos_node < 0 || t->seq <= c->m->ctx) return;
+    if (c->pos_node < 0 || t->seq <= c->m->ctx || c->limit_hit || c->oom) return;
     fe_loc pos = c->nodes[c->pos_node].loc;
     if (c->seq_set && c->train_seq_loc.line > 0)
-        fe_error_at(c->d, c->train_seq_loc, "train setting seq = %lld is longer than the position "
+        fe_el_error(c, c->train_seq_loc, "train setting seq = %lld is longer than the position "
                     "embedding's ctx = %lld", (long long)t->seq, (long long)c->m->ctx);
     else if (c->seq_set)
         fe_error(c->d, "train setting seq = %lld is longer than the position embedding's ctx = %lld",
                  (long long)t->seq, (long long)c->m->ctx);
     else
-        fe_error_at(c->d, pos, "the default train seq = %lld is longer than this position embedding's "
+        fe_el_error(c, pos, "the default train seq = %lld is longer than this position embedding's "
                     "ctx = %lld; set seq in the train block", (long long)t->seq, (long long)c->m->ctx);
-    if (c->seq_set) fe_note_at(c->d, pos, "ctx is set here");
+    if (c->seq_set) fe_el_note(c, pos, "ctx is set here");
 }
 
 /* GPT-2's residual scale: 0.02/sqrt(2 * layers); layers = the int param `layers`,
@@ -258,7 +259,7 @@ static void finish(el_ctx *c)
 static void free_ctx(el_ctx *c)
 {
     free(c->params); free(c->nodes); free(c->routers); free(c->loss); free(c->values);
-    free(c->globals); free(c->locals); free(c->name_tab); free(c->name_ids);
+    free(c->globals); free(c->locals); free(c->name_tab); free(c->name_ids); free(c->reported);
 }
 
 /* Params (with --set), routers, forward, loss, train; each phase in file order. */

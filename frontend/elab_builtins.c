@@ -33,7 +33,7 @@ static const double INIT_STD = 0.02;
 static bool is_tokens(el_ctx *c, const el_call *k, int slot, const char *name)
 {
     if (c->nodes[k->v[slot].node].op != FE_NODE_TOKENS) return false;
-    fe_error_at(c->d, k->loc[slot], "'%s' expects activations, got the token ids [B, T]; "
+    fe_el_error(c, k->loc[slot], "'%s' expects activations, got the token ids [B, T]; "
                 "use embedding(tokens, vocab, d) first", name);
     return true;
 }
@@ -44,7 +44,7 @@ static int64_t last_dim(el_ctx *c, const el_call *k, int slot, const char *name)
     if (is_tokens(c, k, slot, name)) return -1;
     const fe_shape *s = fe_el_shape_of(c, k->v[slot]);
     if (s->rank >= 1 && s->dim[s->rank - 1] > 0) return s->dim[s->rank - 1];
-    fe_error_at(c->d, k->loc[slot], "'%s' needs a tensor whose last dimension has a known size, got %s",
+    fe_el_error(c, k->loc[slot], "'%s' needs a tensor whose last dimension has a known size, got %s",
                 name, fe_el_shape_str(s).s);
     return -1;
 }
@@ -55,7 +55,7 @@ static int64_t btd(el_ctx *c, const el_call *k, int slot, const char *name)
     if (is_tokens(c, k, slot, name)) return -1;
     const fe_shape *s = fe_el_shape_of(c, k->v[slot]);
     if (s->rank == 3 && s->dim[0] == FE_DIM_B && s->dim[1] == FE_DIM_T && s->dim[2] > 0) return s->dim[2];
-    fe_error_at(c->d, k->loc[slot], "'%s' expects a tensor of shape [B, T, d], got %s",
+    fe_el_error(c, k->loc[slot], "'%s' expects a tensor of shape [B, T, d], got %s",
                 name, fe_el_shape_str(s).s);
     return -1;
 }
@@ -64,7 +64,7 @@ static bool check_prob(el_ctx *c, const el_call *k, int slot, const char *what)
 {
     double p = k->v[slot].f;
     if (p >= 0.0 && p < 1.0) return true;
-    fe_error_at(c->d, k->loc[slot], "%s must be in [0, 1), got %g", what, p);
+    fe_el_error(c, k->loc[slot], "%s must be in [0, 1), got %g", what, p);
     return false;
 }
 
@@ -88,7 +88,7 @@ static void set_params(el_ctx *c, el_value t, const int *p, int n)
 static el_value bi_embedding(el_ctx *c, const el_builtin *b, const el_call *k)
 {
     if (c->nodes[k->v[0].node].op != FE_NODE_TOKENS) {
-        fe_error_at(c->d, k->loc[0], "'embedding' expects the token ids [B, T] (forward's argument), got %s",
+        fe_el_error(c, k->loc[0], "'embedding' expects the token ids [B, T] (forward's argument), got %s",
                     fe_el_shape_str(fe_el_shape_of(c, k->v[0])).s);
         return fe_el_poison();
     }
@@ -135,7 +135,7 @@ static el_value bi_layernorm(el_ctx *c, const el_builtin *b, const el_call *k)
     int64_t d = last_dim(c, k, 0, b->name);
     if (d < 0) return fe_el_poison();
     if (!(k->v[1].f > 0.0)) {
-        fe_error_at(c->d, k->loc[1], "'eps' must be > 0, got %g", k->v[1].f);
+        fe_el_error(c, k->loc[1], "'eps' must be > 0, got %g", k->v[1].f);
         return fe_el_poison();
     }
     int p[2];
@@ -191,7 +191,7 @@ static el_value bi_attention(el_ctx *c, const el_builtin *b, const el_call *k)
     int64_t d = btd(c, k, 0, b->name), heads = k->v[1].i;
     if (d < 0 || !fe_el_check_dim(c, heads, "'heads'", k->loc[1])) return fe_el_poison();
     if (d % heads != 0) {
-        fe_error_at(c->d, k->loc[1], "the width d = %lld is not divisible by heads = %lld",
+        fe_el_error(c, k->loc[1], "the width d = %lld is not divisible by heads = %lld",
                     (long long)d, (long long)heads);
         return fe_el_poison();
     }
@@ -231,26 +231,26 @@ static el_value bi_lm_head(el_ctx *c, const el_builtin *b, const el_call *k)
     int64_t vocab;
     if (tied) {
         if (c->n_embeddings != 1) {
-            fe_error_at(c->d, k->expr->loc, "a tied lm_head needs exactly one embedding before it; "
+            fe_el_error(c, k->expr->loc, "a tied lm_head needs exactly one embedding before it; "
                         "this model has %d so far", c->n_embeddings);
             return fe_el_poison();
         }
         w = c->embedding_param;
         vocab = c->params[w].shape.dim[0];
         if (c->params[w].shape.dim[1] != d) {
-            fe_error_at(c->d, k->loc[0], "expected a tensor of shape [B, T, %lld] here (the embedding's "
+            fe_el_error(c, k->loc[0], "expected a tensor of shape [B, T, %lld] here (the embedding's "
                         "width), got %s", (long long)c->params[w].shape.dim[1],
                         fe_el_shape_str(fe_el_shape_of(c, k->v[0])).s);
             return fe_el_poison();
         }
         if (k->v[1].kind == EL_INT && k->v[1].i != vocab) {
-            fe_error_at(c->d, k->loc[1], "vocab = %lld differs from the tied embedding's vocab = %lld",
+            fe_el_error(c, k->loc[1], "vocab = %lld differs from the tied embedding's vocab = %lld",
                         (long long)k->v[1].i, (long long)vocab);
             return fe_el_poison();
         }
     } else {
         if (k->v[1].kind != EL_INT) {
-            fe_error_at(c->d, k->expr->loc, "an untied lm_head needs 'vocab': lm_head(x, vocab, tied = false)");
+            fe_el_error(c, k->expr->loc, "an untied lm_head needs 'vocab': lm_head(x, vocab, tied = false)");
             return fe_el_poison();
         }
         vocab = k->v[1].i;
@@ -321,10 +321,10 @@ static int keyword_slot(el_ctx *c, const char *what, const el_argspec *spec, int
     }
     const char *near = fe_el_closest(a->keyword, names, n_spec);
     if (near)
-        fe_error_at(c->d, a->loc, "%s has no argument '%s'; did you mean '%s'? (arguments: %s)",
+        fe_el_error(c, a->loc, "%s has no argument '%s'; did you mean '%s'? (arguments: %s)",
                     what, a->keyword, near, spec_list(c, spec, n_spec));
     else
-        fe_error_at(c->d, a->loc, "%s has no argument '%s' (arguments: %s)", what, a->keyword,
+        fe_el_error(c, a->loc, "%s has no argument '%s' (arguments: %s)", what, a->keyword,
                     spec_list(c, spec, n_spec));
     return -1;
 }
@@ -337,27 +337,27 @@ bool fe_el_bind(el_ctx *c, const char *what, const el_argspec *spec, int n_spec,
     for (int a = 0, pos = 0; a < n_args; a++) {
         int slot = args[a].keyword ? keyword_slot(c, what, spec, n_spec, &args[a]) : pos++;
         if (slot >= n_spec) {
-            fe_error_at(c->d, args[a].loc, "%s takes at most %d argument%s, got %d", what, n_spec,
+            fe_el_error(c, args[a].loc, "%s takes at most %d argument%s, got %d", what, n_spec,
                         n_spec == 1 ? "" : "s", n_args);
             return false;
         }
         if (slot < 0) { ok = false; continue; }
         if (set[slot]) {
-            fe_error_at(c->d, args[a].loc, "argument '%s' of %s is given twice", spec[slot].name, what);
+            fe_el_error(c, args[a].loc, "argument '%s' of %s is given twice", spec[slot].name, what);
             ok = false;
         }
         set[slot] = true;
         out[slot] = args[a].v;
         out_loc[slot] = args[a].loc;
         if (!fe_el_coerce(&out[slot], spec[slot].type)) {
-            fe_error_at(c->d, args[a].loc, "'%s' must be %s, got %s", spec[slot].name,
+            fe_el_error(c, args[a].loc, "'%s' must be %s, got %s", spec[slot].name,
                         fe_el_type_name(spec[slot].type), fe_el_kind_name(args[a].v.kind));
             ok = false;
         }
     }
     for (int i = 0; i < n_spec && ok; i++)
         if (spec[i].required && !set[i]) {
-            fe_error_at(c->d, call_loc, "%s needs argument '%s' (arguments: %s)", what, spec[i].name,
+            fe_el_error(c, call_loc, "%s needs argument '%s' (arguments: %s)", what, spec[i].name,
                         spec_list(c, spec, n_spec));
             ok = false;
         }
@@ -368,12 +368,12 @@ bool fe_el_bind(el_ctx *c, const char *what, const el_argspec *spec, int n_spec,
 static bool allowed_here(el_ctx *c, const el_builtin *b, const fe_expr *e)
 {
     if (c->mode != EM_FORWARD) {
-        fe_error_at(c->d, e->loc, "'%s' builds the model's graph; it can only be used in forward "
+        fe_el_error(c, e->loc, "'%s' builds the model's graph; it can only be used in forward "
                     "and in blocks", b->name);
         return false;
     }
     if (c->expert && !b->rowwise) {
-        fe_error_at(c->d, e->loc, "'%s' cannot be used inside an expert: experts see rows of tokens; "
+        fe_el_error(c, e->loc, "'%s' cannot be used inside an expert: experts see rows of tokens; "
                     "they may use linear, layernorm, activations, dropout and arithmetic", b->name);
         return false;
     }

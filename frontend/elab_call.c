@@ -34,7 +34,7 @@ static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, 
         if (!args[a].keyword) {
             slot = pos++;
             if (slot >= nf) {
-                fe_error_at(c->d, args[a].loc, "block '%s' takes %d argument%s, got %d", blk->name,
+                fe_el_error(c, args[a].loc, "block '%s' takes %d argument%s, got %d", blk->name,
                             nf, nf == 1 ? "" : "s", n_args);
                 return false;
             }
@@ -42,14 +42,14 @@ static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, 
             for (const fe_formal *f = blk->formals; f; f = f->next, i++)
                 if (!strcmp(f->name, args[a].keyword)) slot = i;
             if (slot < 0) {
-                fe_error_at(c->d, args[a].loc, "block '%s' has no argument '%s'; its arguments are: %s",
+                fe_el_error(c, args[a].loc, "block '%s' has no argument '%s'; its arguments are: %s",
                             blk->name, args[a].keyword, formal_list(c, blk));
                 ok = false;
                 continue;
             }
         }
         if (vals[slot].kind != EL_NONE) {
-            fe_error_at(c->d, args[a].loc, "argument %d of block '%s' is given twice", slot + 1, blk->name);
+            fe_el_error(c, args[a].loc, "argument %d of block '%s' is given twice", slot + 1, blk->name);
             ok = false;
         }
         vals[slot] = args[a].v;
@@ -57,7 +57,7 @@ static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, 
     int i = 0;
     for (const fe_formal *f = blk->formals; f && ok; f = f->next, i++)
         if (vals[i].kind == EL_NONE) {
-            fe_error_at(c->d, loc, "block '%s' is missing argument '%s'", blk->name, f->name);
+            fe_el_error(c, loc, "block '%s' is missing argument '%s'", blk->name, f->name);
             ok = false;
         }
     return ok;
@@ -72,12 +72,12 @@ static bool may_enter(el_ctx *c, const fe_item *blk, fe_loc loc)
         for (int j = i + 1; j < c->n_calls && chain; j++)
             chain = fe_el_printf(c, "%s -> %s", chain, c->calls[j]->name);
         if (chain) chain = fe_el_printf(c, "%s -> %s", chain, blk->name);
-        fe_error_at(c->d, loc, "block '%s' calls itself (%s); blocks cannot be recursive",
+        fe_el_error(c, loc, "block '%s' calls itself (%s); blocks cannot be recursive",
                     blk->name, chain ? chain : blk->name);
         return false;
     }
     if (c->n_calls < FE_MAX_CALL_DEPTH) return true;
-    fe_error_at(c->d, loc, "block calls nest more than %d deep (FE_MAX_CALL_DEPTH)", FE_MAX_CALL_DEPTH);
+    fe_el_error(c, loc, "block calls nest more than %d deep (FE_MAX_CALL_DEPTH)", FE_MAX_CALL_DEPTH);
     return false;
 }
 
@@ -87,7 +87,7 @@ el_value fe_el_call_block(el_ctx *c, const fe_item *blk, const fe_expr *call,
     fe_loc loc = call ? call->loc : blk->loc;
     el_value vals[EL_MAX_ARGS];
     if (count_formals(blk) > EL_MAX_ARGS) {
-        fe_error_at(c->d, loc, "block '%s' has more than %d arguments", blk->name, EL_MAX_ARGS);
+        fe_el_error(c, loc, "block '%s' has more than %d arguments", blk->name, EL_MAX_ARGS);
         return fe_el_poison();
     }
     if (!may_enter(c, blk, loc) || !bind(c, blk, loc, args, n_args, vals)) return fe_el_poison();

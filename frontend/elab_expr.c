@@ -18,7 +18,7 @@ bool fe_el_step(el_ctx *c, fe_loc loc)
     if (c->limit_hit || c->oom || fe_diag_stop(c->d)) return false;
     if (++c->steps <= FE_MAX_ELAB_STEPS) return true;
     c->limit_hit = true;
-    fe_error_at(c->d, loc, "elaboration ran more than 10,000,000 steps (FE_MAX_ELAB_STEPS); "
+    fe_el_error(c, loc, "elaboration ran more than 10,000,000 steps (FE_MAX_ELAB_STEPS); "
                 "is a loop much larger than meant?");
     return false;
 }
@@ -49,13 +49,13 @@ static el_value eval_name(el_ctx *c, const fe_expr *e)
     if (g && g->kind == EG_BLOCK) return (el_value){ .kind = EL_BLOCK, .block = g->item };
     if (g && g->ready) return g->v;
     if (g) {
-        fe_error_at(c->d, e->loc, "%s '%s' is used before its declaration",
+        fe_el_error(c, e->loc, "%s '%s' is used before its declaration",
                     g->kind == EG_PARAM ? "param" : "router", e->name);
         return fe_el_poison();
     }
     const char *near = suggest_name(c, e->name);
-    if (near) fe_error_at(c->d, e->loc, "unknown name '%s'; did you mean '%s'?", e->name, near);
-    else fe_error_at(c->d, e->loc, "unknown name '%s'", e->name);
+    if (near) fe_el_error(c, e->loc, "unknown name '%s'; did you mean '%s'?", e->name, near);
+    else fe_el_error(c, e->loc, "unknown name '%s'", e->name);
     return fe_el_poison();
 }
 
@@ -65,8 +65,8 @@ el_value fe_el_eval_as(el_ctx *c, const fe_expr *e, el_type want)
     if (!named || fe_el_local(c, e->name) || fe_el_global(c, e->name)) return fe_el_eval(c, e);
     const char *what = want == ET_ROUTER ? "router" : "block";
     const char *near = fe_el_suggest_global(c, e->name, 1 << (want == ET_ROUTER ? EG_ROUTER : EG_BLOCK));
-    if (near) fe_error_at(c->d, e->loc, "unknown %s '%s'; did you mean '%s'?", what, e->name, near);
-    else fe_error_at(c->d, e->loc, "unknown %s '%s'", what, e->name);
+    if (near) fe_el_error(c, e->loc, "unknown %s '%s'; did you mean '%s'?", what, e->name, near);
+    else fe_el_error(c, e->loc, "unknown %s '%s'", what, e->name);
     return fe_el_poison();
 }
 
@@ -81,7 +81,7 @@ static el_value int_arith(el_ctx *c, fe_op op, int64_t a, int64_t b, fe_loc loc)
     case FE_OP_IDIV:
     case FE_OP_MOD:
         if (b == 0) {
-            fe_error_at(c->d, loc, "division by zero");
+            fe_el_error(c, loc, "division by zero");
             return fe_el_poison();
         }
         if (a == INT64_MIN && b == -1) { over = op == FE_OP_IDIV; r = 0; break; }
@@ -92,7 +92,7 @@ static el_value int_arith(el_ctx *c, fe_op op, int64_t a, int64_t b, fe_loc loc)
     default: MOEC_ASSERT(!"int_arith op");
     }
     if (over) {
-        fe_error_at(c->d, loc, "integer overflow: the result does not fit in 64 bits");
+        fe_el_error(c, loc, "integer overflow: the result does not fit in 64 bits");
         return fe_el_poison();
     }
     return fe_el_int(r);
@@ -107,17 +107,17 @@ static el_value float_arith(el_ctx *c, fe_op op, double a, double b, fe_loc loc)
     case FE_OP_MUL: r = a * b; break;
     case FE_OP_DIV:
         if (b == 0.0) {
-            fe_error_at(c->d, loc, "division by zero");
+            fe_el_error(c, loc, "division by zero");
             return fe_el_poison();
         }
         r = a / b;
         break;
     default:
-        fe_error_at(c->d, loc, "'//' and '%%' need integers, got a float");
+        fe_el_error(c, loc, "'//' and '%%' need integers, got a float");
         return fe_el_poison();
     }
     if (!isfinite(r)) {
-        fe_error_at(c->d, loc, "float overflow: the result is not a finite number");
+        fe_el_error(c, loc, "float overflow: the result is not a finite number");
         return fe_el_poison();
     }
     return fe_el_float(r);
@@ -130,7 +130,7 @@ static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc loc)
         if (a.kind == EL_INT && b.kind == EL_INT) cmp = (a.i > b.i) - (a.i < b.i);
         else cmp = (num(a) > num(b)) - (num(a) < num(b));
     } else if (op != FE_OP_EQ && op != FE_OP_NE) {
-        fe_error_at(c->d, loc, "'<', '<=', '>' and '>=' compare numbers, got %s and %s",
+        fe_el_error(c, loc, "'<', '<=', '>' and '>=' compare numbers, got %s and %s",
                     fe_el_kind_name(a.kind), fe_el_kind_name(b.kind));
         return fe_el_poison();
     } else if (a.kind == EL_STRING && b.kind == EL_STRING) {
@@ -140,7 +140,7 @@ static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc loc)
     } else if (a.kind == EL_ROUTER && b.kind == EL_ROUTER) {
         cmp = a.router != b.router;
     } else {
-        fe_error_at(c->d, loc, "cannot compare %s with %s", fe_el_kind_name(a.kind),
+        fe_el_error(c, loc, "cannot compare %s with %s", fe_el_kind_name(a.kind),
                     fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
@@ -166,14 +166,14 @@ static el_value logic(el_ctx *c, const fe_expr *e)
     el_value a = fe_el_eval(c, e->lhs);
     if (a.kind == EL_POISON) return a;
     if (a.kind != EL_BOOL) {
-        fe_error_at(c->d, e->lhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(a.kind));
+        fe_el_error(c, e->lhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(a.kind));
         return fe_el_poison();
     }
     if (a.b == (e->op == FE_OP_OR)) return a;            /* short-circuit */
     el_value b = fe_el_eval(c, e->rhs);
     if (b.kind == EL_POISON) return b;
     if (b.kind != EL_BOOL) {
-        fe_error_at(c->d, e->rhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(b.kind));
+        fe_el_error(c, e->rhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
     return b;
@@ -188,14 +188,14 @@ static el_value eval_binary(el_ctx *c, const fe_expr *e)
     if (b.kind == EL_POISON) return b;
     if (e->op >= FE_OP_EQ && e->op <= FE_OP_GE) {
         if (a.kind == EL_TENSOR || b.kind == EL_TENSOR) {
-            fe_error_at(c->d, e->loc, "tensors cannot be compared at compile time");
+            fe_el_error(c, e->loc, "tensors cannot be compared at compile time");
             return fe_el_poison();
         }
         return compare(c, e->op, a, b, e->loc);
     }
     if (a.kind == EL_TENSOR || b.kind == EL_TENSOR) return fe_el_tensor_binary(c, e->op, a, b, e->loc);
     if (!is_num(a) || !is_num(b)) {
-        fe_error_at(c->d, e->loc, "'%s' needs numbers or tensors, got %s and %s", op_text(e->op),
+        fe_el_error(c, e->loc, "'%s' needs numbers or tensors, got %s and %s", op_text(e->op),
                     fe_el_kind_name(a.kind), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
@@ -209,17 +209,17 @@ static el_value eval_unary(el_ctx *c, const fe_expr *e)
     if (a.kind == EL_POISON) return a;
     if (e->op == FE_OP_NOT) {
         if (a.kind == EL_BOOL) return fe_el_bool(!a.b);
-        fe_error_at(c->d, e->loc, "'not' needs a bool, got %s", fe_el_kind_name(a.kind));
+        fe_el_error(c, e->loc, "'not' needs a bool, got %s", fe_el_kind_name(a.kind));
         return fe_el_poison();
     }
     if (a.kind == EL_INT && a.i == INT64_MIN) {
-        fe_error_at(c->d, e->loc, "integer overflow: the result does not fit in 64 bits");
+        fe_el_error(c, e->loc, "integer overflow: the result does not fit in 64 bits");
         return fe_el_poison();
     }
     if (a.kind == EL_INT) return fe_el_int(-a.i);
     if (a.kind == EL_FLOAT) return fe_el_float(-a.f);
     if (a.kind == EL_TENSOR) return fe_el_tensor_neg(c, a, e->loc);
-    fe_error_at(c->d, e->loc, "'-' needs a number or a tensor, got %s", fe_el_kind_name(a.kind));
+    fe_el_error(c, e->loc, "'-' needs a number or a tensor, got %s", fe_el_kind_name(a.kind));
     return fe_el_poison();
 }
 
@@ -228,7 +228,7 @@ static el_value eval_cond(el_ctx *c, const fe_expr *e)
     el_value k = fe_el_eval(c, e->cond);
     if (k.kind == EL_POISON) return k;
     if (k.kind != EL_BOOL) {
-        fe_error_at(c->d, e->cond->loc, "the condition of 'if' must be a bool, got %s",
+        fe_el_error(c, e->cond->loc, "the condition of 'if' must be a bool, got %s",
                     fe_el_kind_name(k.kind));
         return fe_el_poison();
     }
@@ -243,7 +243,7 @@ static bool eval_args(el_ctx *c, const fe_expr *e, const el_argspec *spec, int n
     bool poison = false;
     for (const fe_arg *a = e->args; a; a = a->next, n++) {
         if (n == EL_MAX_ARGS) {
-            fe_error_at(c->d, a->loc, "a call takes at most %d arguments", EL_MAX_ARGS);
+            fe_el_error(c, a->loc, "a call takes at most %d arguments", EL_MAX_ARGS);
             return false;
         }
         el_type want = ET_INT;
@@ -263,8 +263,8 @@ static el_value unknown_callee(el_ctx *c, const fe_expr *e)
     if (c->mode == EM_ROUTER) {
         int k = fe_el_router_kind_names(names, 16);
         const char *near = fe_el_closest(e->name, names, k);
-        if (near) fe_error_at(c->d, e->loc, "unknown router kind '%s'; did you mean '%s'?", e->name, near);
-        else fe_error_at(c->d, e->loc, "unknown router kind '%s' (kinds: topk, noisy_topk, expert_choice, "
+        if (near) fe_el_error(c, e->loc, "unknown router kind '%s'; did you mean '%s'?", e->name, near);
+        else fe_el_error(c, e->loc, "unknown router kind '%s' (kinds: topk, noisy_topk, expert_choice, "
                          "random, hash, label)", e->name);
         return fe_el_poison();
     }
@@ -272,8 +272,8 @@ static el_value unknown_callee(el_ctx *c, const fe_expr *e)
     for (int i = 0; i < c->n_globals && n < 64; i++)
         if (c->globals[i].kind == EG_BLOCK) names[n++] = c->globals[i].name;
     const char *near = fe_el_closest(e->name, names, n);
-    if (near) fe_error_at(c->d, e->loc, "unknown builtin or block '%s'; did you mean '%s'?", e->name, near);
-    else fe_error_at(c->d, e->loc, "unknown builtin or block '%s'", e->name);
+    if (near) fe_el_error(c, e->loc, "unknown builtin or block '%s'; did you mean '%s'?", e->name, near);
+    else fe_el_error(c, e->loc, "unknown builtin or block '%s'", e->name);
     return fe_el_poison();
 }
 
@@ -297,16 +297,16 @@ static el_value eval_call(el_ctx *c, const fe_expr *e)
             if (!eval_args(c, e, NULL, 0, args, &n)) return fe_el_poison();
             return fe_el_make_router(c, e, args, n);
         }
-        fe_error_at(c->d, e->loc, "'%s' makes a router; declare it at file scope: router NAME = %s(...)",
+        fe_el_error(c, e->loc, "'%s' makes a router; declare it at file scope: router NAME = %s(...)",
                     e->name, e->name);
         return fe_el_poison();
     }
     if (fe_el_is_loss_term(e->name)) {
-        fe_error_at(c->d, e->loc, "'%s' can only be a term of the loss (loss = ...)", e->name);
+        fe_el_error(c, e->loc, "'%s' can only be a term of the loss (loss = ...)", e->name);
         return fe_el_poison();
     }
     if (lb || g) {
-        fe_error_at(c->d, e->loc, "'%s' is %s, not a block or builtin; it cannot be called",
+        fe_el_error(c, e->loc, "'%s' is %s, not a block or builtin; it cannot be called",
                     e->name, lb ? fe_el_kind_name(lb->v.kind) : g->kind == EG_PARAM ? "a param" : "a router");
         return fe_el_poison();
     }
@@ -325,7 +325,7 @@ el_value fe_el_eval(el_ctx *c, const fe_expr *e)
     if (c->limit_hit || c->oom || fe_diag_stop(c->d)) return fe_el_poison();
     if (c->nest >= FE_MAX_EVAL_DEPTH) {
         c->limit_hit = true;
-        fe_error_at(c->d, e->loc, "expressions nest more than %d deep across block calls "
+        fe_el_error(c, e->loc, "expressions nest more than %d deep across block calls "
                     "(FE_MAX_EVAL_DEPTH)", FE_MAX_EVAL_DEPTH);
         return fe_el_poison();
     }
@@ -356,13 +356,13 @@ static x_status exec_for(el_ctx *c, const fe_stmt *s, el_value *ret)
     if (lo.kind == EL_POISON || hi.kind == EL_POISON) return X_RETURN;
     if (lo.kind != EL_INT || hi.kind != EL_INT) {
         const fe_expr *bad = lo.kind != EL_INT ? s->lo : s->hi;
-        fe_error_at(c->d, bad->loc, "the bounds of 'for' must be integers, got %s",
+        fe_el_error(c, bad->loc, "the bounds of 'for' must be integers, got %s",
                     fe_el_kind_name(lo.kind != EL_INT ? lo.kind : hi.kind));
         return X_RETURN;
     }
     uint64_t count = hi.i > lo.i ? (uint64_t)hi.i - (uint64_t)lo.i : 0;
     if (count > FE_MAX_LOOP_ITERATIONS) {
-        fe_error_at(c->d, s->loc, "this loop runs %" PRIu64 " times; a loop may run at most "
+        fe_el_error(c, s->loc, "this loop runs %" PRIu64 " times; a loop may run at most "
                     "100,000 times (FE_MAX_LOOP_ITERATIONS)", count);
         return X_RETURN;
     }
@@ -380,7 +380,7 @@ static x_status exec_if(el_ctx *c, const fe_stmt *s, el_value *ret)
     el_value k = fe_el_eval(c, s->cond);
     if (k.kind != EL_BOOL) {
         if (k.kind != EL_POISON)
-            fe_error_at(c->d, s->cond->loc, "the condition of 'if' must be a bool, got %s",
+            fe_el_error(c, s->cond->loc, "the condition of 'if' must be a bool, got %s",
                         fe_el_kind_name(k.kind));
         *ret = fe_el_poison();
         return X_RETURN;        /* abandon the body: its results would be guesses */
@@ -409,7 +409,7 @@ static x_status exec_list(el_ctx *c, const fe_stmt *s, el_value *ret)
 {
     if (c->nest >= FE_MAX_EVAL_DEPTH) {
         if (!c->limit_hit && s)
-            fe_error_at(c->d, s->loc, "statements nest more than %d deep across block calls "
+            fe_el_error(c, s->loc, "statements nest more than %d deep across block calls "
                         "(FE_MAX_EVAL_DEPTH)", FE_MAX_EVAL_DEPTH);
         c->limit_hit = true;
         *ret = fe_el_poison();

@@ -145,6 +145,8 @@ typedef struct el_ctx {
     bool seq_set;           /* train.seq set by the file or --set */
 
     bool oom, limit_hit, dup_reported;
+    fe_loc *reported;       int n_reported, cap_reported;  /* places with an error already */
+    bool muted;             /* the last error was a repeat: drop its notes too */
 } el_ctx;
 
 /* ---- elab_value.c: values, environments, text ---- */
@@ -157,6 +159,10 @@ const char *fe_el_kind_name(el_kind k);        /* "an integer", "a tensor", ... 
 const char *fe_el_type_name(el_type t);
 bool fe_el_grow(el_ctx *c, void **arr, int *cap, int need, size_t elem);
 void fe_el_oom(el_ctx *c);
+/* Errors and notes at a place; one error per place, so a mistake inside a block
+ * called twelve times is reported once. */
+void fe_el_error(el_ctx *c, fe_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fe_el_note(el_ctx *c, fe_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *fe_el_printf(el_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 el_global *fe_el_global(el_ctx *c, const char *name);
 el_binding *fe_el_local(el_ctx *c, const char *name);

@@ -61,12 +61,12 @@ static bool build_expert(el_ctx *c, const el_call *k, int64_t e, fe_expert *out)
     fe_loc at = return_loc(blk, k->expr->loc);
     if (r.kind != EL_TENSOR || !fe_el_shape_eq(fe_el_shape_of(c, r), &want)) {
         if (r.kind == EL_TENSOR)
-            fe_error_at(c->d, at, "expected a tensor of shape %s here, got %s",
+            fe_el_error(c, at, "expected a tensor of shape %s here, got %s",
                         fe_el_shape_str(&want).s, fe_el_shape_str(fe_el_shape_of(c, r)).s);
         else
-            fe_error_at(c->d, at, "expected a tensor of shape %s here, got %s",
+            fe_el_error(c, at, "expected a tensor of shape %s here, got %s",
                         fe_el_shape_str(&want).s, fe_el_kind_name(r.kind));
-        fe_note_at(c->d, k->loc[2], "expert block '%s' must map its input [..., d] to the same shape",
+        fe_el_note(c, k->loc[2], "expert block '%s' must map its input [..., d] to the same shape",
                    blk->name);
         return false;
     }
@@ -79,7 +79,7 @@ static bool moe_args_ok(el_ctx *c, const el_call *k, int64_t *d)
 {
     const fe_shape *s = fe_el_shape_of(c, k->v[0]);
     if (!(s->rank == 3 && s->dim[0] == FE_DIM_B && s->dim[1] == FE_DIM_T && s->dim[2] > 0)) {
-        fe_error_at(c->d, k->loc[0], "'moe' expects a tensor of shape [B, T, d], got %s", fe_el_shape_str(s).s);
+        fe_el_error(c, k->loc[0], "'moe' expects a tensor of shape [B, T, d], got %s", fe_el_shape_str(s).s);
         return false;
     }
     *d = s->dim[2];
@@ -89,13 +89,13 @@ static bool moe_args_ok(el_ctx *c, const el_call *k, int64_t *d)
     int nf = 0;
     for (const fe_formal *f = blk->formals; f; f = f->next) nf++;
     if (nf != 1) {
-        fe_error_at(c->d, k->loc[2], "expert block '%s' must take one argument (the rows it is given), "
+        fe_el_error(c, k->loc[2], "expert block '%s' must take one argument (the rows it is given), "
                     "it takes %d", blk->name, nf);
         return false;
     }
     const fe_router *r = &c->routers[k->v[3].router];
     if (r->kind != FE_ROUTER_EXPERT_CHOICE && r->k > E) {
-        fe_error_at(c->d, k->loc[3], "router '%s' picks k = %d experts per token, but this moe has "
+        fe_el_error(c, k->loc[3], "router '%s' picks k = %d experts per token, but this moe has "
                     "only %lld expert%s", r->name, r->k, (long long)E, E == 1 ? "" : "s");
         return false;
     }

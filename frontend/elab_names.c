@@ -61,10 +61,10 @@ static const char *as_path(el_ctx *c, const fe_name_seg *as)
             if (v.kind == EL_POISON) return NULL;
             if (v.kind != EL_INT || v.i < 0) {
                 if (v.kind != EL_INT)
-                    fe_error_at(c->d, s->index->loc, "a name index must be an integer, got %s",
+                    fe_el_error(c, s->index->loc, "a name index must be an integer, got %s",
                                 fe_el_kind_name(v.kind));
                 else
-                    fe_error_at(c->d, s->index->loc, "a name index must be >= 0, got %lld",
+                    fe_el_error(c, s->index->loc, "a name index must be >= 0, got %lld",
                                 (long long)v.i);
                 return NULL;
             }
@@ -119,9 +119,9 @@ bool fe_el_name_add(el_ctx *c, const char *name, int id)
         if (strcmp(c->name_tab[j], name)) continue;
         if (!c->dup_reported) {   /* later duplicates follow from the same naming mistake */
             c->dup_reported = true;
-            fe_error_at(c->d, c->params[id].loc, "two parameters are named '%s'; give one of "
+            fe_el_error(c, c->params[id].loc, "two parameters are named '%s'; give one of "
                         "the calls another name with 'as'", name);
-            fe_note_at(c->d, c->params[c->name_ids[j]].loc, "'%s' was first created here", name);
+            fe_el_note(c, c->params[c->name_ids[j]].loc, "'%s' was first created here", name);
         }
         return false;
     }

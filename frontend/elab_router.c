@@ -25,7 +25,7 @@ static void report(el_ctx *c, fe_loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (loc.line > 0) fe_error_at(c->d, loc, "%s", buf);
+    if (loc.line > 0) fe_el_error(c, loc, "%s", buf);
     else fe_error(c->d, "%s", buf);
 }
 
@@ -118,16 +118,16 @@ el_value fe_el_make_router(el_ctx *c, const fe_expr *call, const el_arg *args, i
     bool ok = true;
     for (int i = 0; i < rk->n_spec; i++) ok &= apply_setting(c, &r, rk->spec[i].name, v[i], at[i]);
     if (ok && r.straight_through && r.k != 1) {
-        fe_error_at(c->d, call->loc, "straight_through needs k = 1, got k = %d", r.k);
+        fe_el_error(c, call->loc, "straight_through needs k = 1, got k = %d", r.k);
         ok = false;
     }
     if (ok && rk->kind == FE_ROUTER_EXPERT_CHOICE && !(r.capacity_factor > 0.0)) {
-        fe_error_at(c->d, call->loc, "expert_choice needs capacity_factor > 0");
+        fe_el_error(c, call->loc, "expert_choice needs capacity_factor > 0");
         ok = false;
     }
     if (!ok) return fe_el_poison();
     if (call->as) {
-        fe_error_at(c->d, call->loc, "'as' names parameters; a router is named by its declaration");
+        fe_el_error(c, call->loc, "'as' names parameters; a router is named by its declaration");
         return fe_el_poison();
     }
     if (!fe_el_grow(c, (void **)&c->routers, &c->cap_routers, c->n_routers + 1, sizeof r))
@@ -170,12 +170,12 @@ static bool aux_router_ok(el_ctx *c, const fe_expr *e, fe_loss_kind kind, int r)
 {
     const fe_router *ro = &c->routers[r];
     if (kind == FE_LOSS_LOAD && ro->kind != FE_ROUTER_NOISY_TOPK) {
-        fe_error_at(c->d, e->loc, "load(...) is Shazeer's load loss of noisy top-k routing; router "
+        fe_el_error(c, e->loc, "load(...) is Shazeer's load loss of noisy top-k routing; router "
                     "'%s' is %s", ro->name, fe_el_router_kind_name(ro->kind));
         return false;
     }
     if (ro->kind == FE_ROUTER_HASH || ro->kind == FE_ROUTER_LABEL) {
-        fe_error_at(c->d, e->loc, "'%s' needs router probabilities; router '%s' is %s, which has none",
+        fe_el_error(c, e->loc, "'%s' needs router probabilities; router '%s' is %s, which has none",
                     e->name, ro->name, fe_el_router_kind_name(ro->kind));
         return false;
     }
@@ -201,16 +201,16 @@ static void add_term(el_ctx *c, const fe_expr *e, double coef)
     if (!what || !fe_el_eval_call_args(c, e, ce ? CE : AUX, ce ? 2 : 1, args, &n)) return;
     if (!fe_el_bind(c, what, ce ? CE : AUX, ce ? 2 : 1, args, n, e->loc, v, at)) return;
     if (coef < 0.0) {
-        fe_error_at(c->d, e->loc, "the coefficient of %s is %g; loss coefficients must be >= 0", e->name, coef);
+        fe_el_error(c, e->loc, "the coefficient of %s is %g; loss coefficients must be >= 0", e->name, coef);
         return;
     }
     int r = ce ? -1 : v[0].router;
     if (!ce && (!aux_router_ok(c, e, kind, r) || c->routers[r].n_layers == 0)) return;
     for (int i = 0; i < c->n_loss; i++)
         if (c->loss[i].kind == kind && c->loss[i].router == r) {
-            fe_error_at(c->d, e->loc, "%s%s%s%s appears twice in the loss", e->name, ce ? "" : "(",
+            fe_el_error(c, e->loc, "%s%s%s%s appears twice in the loss", e->name, ce ? "" : "(",
                         ce ? "" : c->routers[r].name, ce ? "" : ")");
-            fe_note_at(c->d, c->loss[i].loc, "first here");
+            fe_el_note(c, c->loss[i].loc, "first here");
             return;
         }
     if (!fe_el_grow(c, (void **)&c->loss, &c->cap_loss, c->n_loss + 1, sizeof *c->loss)) return;
@@ -224,7 +224,7 @@ static bool coefficient(el_ctx *c, const fe_expr *e, double *out)
     el_value v = fe_el_eval(c, e);
     if (v.kind == EL_POISON) return false;
     if (!fe_el_coerce(&v, ET_FLOAT)) {
-        fe_error_at(c->d, e->loc, "a loss coefficient must be a number, got %s", fe_el_kind_name(v.kind));
+        fe_el_error(c, e->loc, "a loss coefficient must be a number, got %s", fe_el_kind_name(v.kind));
         return false;
     }
     *out = v.f;
@@ -241,7 +241,7 @@ static void loss_sum(el_ctx *c, const fe_expr *e, double coef)
         el_value k = fe_el_eval(c, e->cond);
         if (k.kind == EL_BOOL) loss_sum(c, k.b ? e->lhs : e->rhs, coef);
         else if (k.kind != EL_POISON)
-            fe_error_at(c->d, e->cond->loc, "the condition of 'if' must be a bool, got %s",
+            fe_el_error(c, e->cond->loc, "the condition of 'if' must be a bool, got %s",
                         fe_el_kind_name(k.kind));
     } else if (bin && (e->op == FE_OP_ADD || e->op == FE_OP_SUB)) {
         loss_sum(c, e->lhs, coef);
@@ -252,10 +252,10 @@ static void loss_sum(el_ctx *c, const fe_expr *e, double coef)
         if (coefficient(c, e->lhs, &k)) loss_sum(c, e->rhs, coef * k);
     } else if (bin && e->op == FE_OP_DIV && has_term(e->lhs) && !has_term(e->rhs)) {
         if (!coefficient(c, e->rhs, &k)) return;
-        if (k == 0.0) fe_error_at(c->d, e->rhs->loc, "division by zero");
+        if (k == 0.0) fe_el_error(c, e->rhs->loc, "division by zero");
         else loss_sum(c, e->lhs, coef / k);
     } else {
-        fe_error_at(c->d, e->loc, "the loss must be a sum of terms such as cross_entropy(logits, targets) "
+        fe_el_error(c, e->loc, "the loss must be a sum of terms such as cross_entropy(logits, targets) "
                     "and coef * load_balance(router)");
     }
 }
@@ -272,7 +272,7 @@ void fe_el_loss(el_ctx *c, const fe_item *loss, el_value logits)
     bool has_ce = false;
     for (int i = 0; i < c->n_loss; i++) has_ce |= c->loss[i].kind == FE_LOSS_CROSS_ENTROPY;
     if (!has_ce && errors == c->d->n_errors && logits.kind != EL_POISON)
-        fe_error_at(c->d, loss->value->loc, "the loss has no cross_entropy(logits, targets) term");
+        fe_el_error(c, loss->value->loc, "the loss has no cross_entropy(logits, targets) term");
     c->n_locals = 0;
 }
 
@@ -353,8 +353,8 @@ static void unknown_key(el_ctx *c, const char *name, fe_loc loc)
     const char *names[N_KEYS];
     int n = fe_el_train_keys(names, N_KEYS);
     const char *near = fe_el_closest(name, names, n);
-    if (near) fe_error_at(c->d, loc, "unknown train setting '%s'; did you mean '%s'?", name, near);
-    else fe_error_at(c->d, loc, "unknown train setting '%s'", name);
+    if (near) fe_el_error(c, loc, "unknown train setting '%s'; did you mean '%s'?", name, near);
+    else fe_el_error(c, loc, "unknown train setting '%s'", name);
 }
 
 void fe_el_train(el_ctx *c, const fe_item *train)
@@ -365,8 +365,8 @@ void fe_el_train(el_ctx *c, const fe_item *train)
         if (!k) { unknown_key(c, s->key, s->loc); continue; }
         for (const fe_setting *p = train->settings; p != s; p = p->next)
             if (!strcmp(p->key, s->key)) {
-                fe_error_at(c->d, s->loc, "train setting '%s' is set twice", s->key);
-                fe_note_at(c->d, p->loc, "first set here");
+                fe_el_error(c, s->loc, "train setting '%s' is set twice", s->key);
+                fe_el_note(c, p->loc, "first set here");
                 k = NULL;
                 break;
             }
@@ -374,7 +374,7 @@ void fe_el_train(el_ctx *c, const fe_item *train)
         el_value v = fe_el_eval(c, s->value);
         if (v.kind == EL_POISON) continue;
         if (!fe_el_coerce(&v, k->type)) {
-            fe_error_at(c->d, s->value->loc, "train setting '%s' must be %s, got %s", k->name,
+            fe_el_error(c, s->value->loc, "train setting '%s' must be %s, got %s", k->name,
                         fe_el_type_name(k->type), fe_el_kind_name(v.kind));
             continue;
         }

@@ -47,7 +47,7 @@ bool fe_el_shape_eq(const fe_shape *a, const fe_shape *b)
 bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, fe_loc loc)
 {
     if (v >= 1 && v <= FE_MAX_DIM) return true;
-    fe_error_at(c->d, loc, "%s must be between 1 and %d (FE_MAX_DIM), got %lld",
+    fe_el_error(c, loc, "%s must be between 1 and %d (FE_MAX_DIM), got %lld",
                 what, FE_MAX_DIM, (long long)v);
     return false;
 }
@@ -58,7 +58,7 @@ int fe_el_node(el_ctx *c, fe_node_op op, fe_shape shape, const int *in, int n_in
     if (c->limit_hit || c->oom) return -1;
     if (c->n_nodes >= FE_MAX_NODES) {
         c->limit_hit = true;
-        fe_error_at(c->d, loc, "the model has more than 1,000,000 graph nodes (FE_MAX_NODES); "
+        fe_el_error(c, loc, "the model has more than 1,000,000 graph nodes (FE_MAX_NODES); "
                     "is a loop much larger than meant?");
         return -1;
     }
@@ -146,16 +146,16 @@ static el_value tensor_number(el_ctx *c, fe_op op, el_value t, double k, bool nu
         if (t.kind == EL_POISON) return t;
         nop = FE_NODE_OFFSET;
     } else if (op == FE_OP_DIV && number_first) {
-        fe_error_at(c->d, loc, "cannot divide a number by a tensor");
+        fe_el_error(c, loc, "cannot divide a number by a tensor");
         return fe_el_poison();
     } else if (op == FE_OP_DIV) {
         if (k == 0.0) {
-            fe_error_at(c->d, loc, "division by zero");
+            fe_el_error(c, loc, "division by zero");
             return fe_el_poison();
         }
         attr = 1.0 / k;
     } else if (op != FE_OP_MUL) {
-        fe_error_at(c->d, loc, "cannot %s a tensor and a number with this operator", op_word(op));
+        fe_el_error(c, loc, "cannot %s a tensor and a number with this operator", op_word(op));
         return fe_el_poison();
     }
     int in[1] = { t.node };
@@ -185,14 +185,14 @@ el_value fe_el_tensor_binary(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc
     static const fe_node_op nops[] = { [FE_OP_ADD] = FE_NODE_ADD, [FE_OP_SUB] = FE_NODE_SUB,
                                        [FE_OP_MUL] = FE_NODE_MUL, [FE_OP_DIV] = FE_NODE_DIV };
     if (a.kind != EL_TENSOR || b.kind != EL_TENSOR || op > FE_OP_DIV) {
-        fe_error_at(c->d, loc, "cannot %s %s and %s", op_word(op),
+        fe_el_error(c, loc, "cannot %s %s and %s", op_word(op),
                     fe_el_kind_name(a.kind), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
     const fe_shape *sa = fe_el_shape_of(c, a), *sb = fe_el_shape_of(c, b);
     fe_shape out;
     if (!broadcast(sa, sb, &out)) {
-        fe_error_at(c->d, loc, "cannot %s tensors of shapes %s and %s: they do not broadcast",
+        fe_el_error(c, loc, "cannot %s tensors of shapes %s and %s: they do not broadcast",
                     op_word(op), fe_el_shape_str(sa).s, fe_el_shape_str(sb).s);
         return fe_el_poison();
     }

@@ -56,7 +56,7 @@ void fe_el_warn_unused(el_ctx *c, const fe_ast *ast)
     static const char *const what[] = { [EG_PARAM] = "param", [EG_ROUTER] = "router", [EG_BLOCK] = "block" };
     for (int i = 0; i < c->n_globals; i++) {
         const el_global *g = &c->globals[i];
-        if (!g->used)
+        if (!g->used && !(g->ready && g->v.kind == EL_POISON))   /* its error says enough */
             fe_warning_at(c->d, g->item->name_loc, "%s '%s' is never used", what[g->kind], g->name);
     }
 }

@@ -50,6 +50,36 @@ void fe_el_oom(el_ctx *c)
     c->oom = true;
 }
 
+void fe_el_error(el_ctx *c, fe_loc loc, const char *fmt, ...)
+{
+    for (int i = 0; i < c->n_reported && loc.line > 0; i++)
+        if (c->reported[i].line == loc.line && c->reported[i].col == loc.col) {
+            c->muted = true;
+            return;
+        }
+    c->muted = false;
+    if (loc.line > 0 &&
+        fe_el_grow(c, (void **)&c->reported, &c->cap_reported, c->n_reported + 1, sizeof loc))
+        c->reported[c->n_reported++] = loc;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fe_error_at(c->d, loc, "%s", buf);
+}
+
+void fe_el_note(el_ctx *c, fe_loc loc, const char *fmt, ...)
+{
+    if (c->muted) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fe_note_at(c->d, loc, "%s", buf);
+}
+
 /* Makes room for `need` elements in a malloc'd array; false (reported) when out of memory. */
 bool fe_el_grow(el_ctx *c, void **arr, int *cap, int need, size_t elem)
 {
