@@ -32,7 +32,8 @@ static const char *op_name(fe_op op)
     return (unsigned)op < sizeof names / sizeof names[0] && names[op] ? names[op] : "?";
 }
 
-/* The shortest %g form that reads back as the same double. */
+/* The shortest %g form that reads back as the same double, with a '.' or an
+ * exponent so a float never prints like an int. */
 static void print_float(FILE *out, double v)
 {
     char buf[40];
@@ -41,6 +42,7 @@ static void print_float(FILE *out, double v)
         if (strtod(buf, NULL) == v) break;
     }
     fputs(buf, out);
+    if (!strpbrk(buf, ".eEn")) fputs(".0", out);
 }
 
 /* A string with its escapes written back, so the line stays one line. */

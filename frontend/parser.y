@@ -114,11 +114,13 @@ items:
     ;
 
 item:
-    kw_model IDENT           { NEED($$ = fe_parse_item(ps, FE_ITEM_MODEL, LOC(@1)));
+    kw_model IDENT          { NEED($$ = fe_parse_item(ps, FE_ITEM_MODEL, LOC(@1)));
                               $$->name = $2; $$->name_loc = LOC(@2); }
-  | kw_param IDENT '=' expr  { NEED($$ = fe_parse_item(ps, FE_ITEM_PARAM, LOC(@1)));
+  | kw_param IDENT '=' expr
+                            { NEED($$ = fe_parse_item(ps, FE_ITEM_PARAM, LOC(@1)));
                               $$->name = $2; $$->name_loc = LOC(@2); $$->value = $4; }
-  | kw_router IDENT '=' expr { NEED($$ = fe_parse_item(ps, FE_ITEM_ROUTER, LOC(@1)));
+  | kw_router IDENT '=' expr
+                            { NEED($$ = fe_parse_item(ps, FE_ITEM_ROUTER, LOC(@1)));
                               $$->name = $2; $$->name_loc = LOC(@2); $$->value = $4; }
   | kw_block IDENT '(' formals_opt ')' '=' expr
                             { /* `block f(x) = e` is a body of one `return e` */
@@ -134,7 +136,7 @@ item:
   | kw_forward '(' formals_opt ')' block_body
                             { NEED($$ = fe_parse_item(ps, FE_ITEM_FORWARD, LOC(@1)));
                               $$->formals = $3.head; $$->body = $5.head; }
-  | kw_loss '=' expr         { NEED($$ = fe_parse_item(ps, FE_ITEM_LOSS, LOC(@1))); $$->value = $3; }
+  | kw_loss '=' expr        { NEED($$ = fe_parse_item(ps, FE_ITEM_LOSS, LOC(@1))); $$->value = $3; }
   | kw_train '{' settings '}'
                             { NEED($$ = fe_parse_item(ps, FE_ITEM_TRAIN, LOC(@1))); $$->settings = $3.head; }
     ;
@@ -192,20 +194,22 @@ stmts:
 
 stmt:
     IDENT '=' expr semi_opt { NEED($$ = fe_parse_assign(ps, LOC(@1), $1, $3)); }
-  | kw_return expr semi_opt  { NEED($$ = fe_parse_return(ps, LOC(@1), $2)); }
+  | kw_return expr semi_opt
+                            { NEED($$ = fe_parse_return(ps, LOC(@1), $2)); }
   | kw_for IDENT "in" expr ".." expr block_body
                             { NEED($$ = fe_parse_for(ps, LOC(@1), $2, $4, $6, $7.head)); }
-  | kw_for error block_body  { $$ = NULL; RECOVERED(); /* a broken header: skip to its body */ }
+  | kw_for error block_body
+                            { $$ = NULL; RECOVERED(); /* a broken header: skip to its body */ }
   | if_stmt
     ;
 
 if_stmt:
-    kw_if expr block_body    { NEED($$ = fe_parse_if(ps, LOC(@1), $2, $3.head, NULL)); }
+    kw_if expr block_body   { NEED($$ = fe_parse_if(ps, LOC(@1), $2, $3.head, NULL)); }
   | kw_if expr block_body "else" block_body
                             { NEED($$ = fe_parse_if(ps, LOC(@1), $2, $3.head, $5.head)); }
   | kw_if expr block_body "else" if_stmt
                             { NEED($$ = fe_parse_if(ps, LOC(@1), $2, $3.head, $5)); }
-  | kw_if error block_body   { $$ = NULL; RECOVERED(); /* `if c then {`: skip to the body */ }
+  | kw_if error block_body  { $$ = NULL; RECOVERED(); /* `if c then {`: skip to the body */ }
     ;
 
 expr:

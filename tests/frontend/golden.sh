@@ -4,10 +4,13 @@
 # and tests/elab/bad/, from $top_srcdir so paths print relative, and compares
 # stderr with NAME.expected; NAME.args holds extra arguments (--set ...).
 # One TAP case per file: exit status 1, the exact messages, no sanitizer report.
-#   tests/frontend/golden.sh --update   rewrites the .expected files (review them!)
+# Good files in tests/frontend/ast/ print their AST (`moec ir --stage ast`),
+# compared with NAME.ast: exit status 0, no diagnostics.
+#   tests/frontend/golden.sh --update   rewrites tests/frontend's .expected and .ast
+#                                       files (review them!); --update-all also tests/elab's
 . "${top_srcdir:-.}/tests/frontend/sanitize.sh"
 update=no
-[ "$1" = --update ] && update=yes
+case "$1" in --update) update=frontend ;; --update-all) update=all ;; esac
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 cd "$top_srcdir" || exit 1
@@ -21,7 +24,7 @@ for f in tests/frontend/bad/*.moe tests/elab/bad/*.moe; do
     # shellcheck disable=SC2086  # the .args file is split into words on purpose
     timeout 20 "$driver" check $args "$f" > "$tmp/out" 2> "$tmp/err"
     status=$?
-    if [ $update = yes ]; then
+    if [ $update = all ] || { [ $update = frontend ] && [ "${f#tests/frontend/}" != "$f" ]; }; then
         cp "$tmp/err" "$base.expected"
         echo "# updated $base.expected (status $status)"
     fi
@@ -31,6 +34,21 @@ for f in tests/frontend/bad/*.moe tests/elab/bad/*.moe; do
     if [ -z "$why" ] && ! cmp -s "$tmp/err" "$base.expected"; then
         why="diagnostics differ from $base.expected"
         diff -u "$base.expected" "$tmp/err" 2>&1 | sed 's/^/# /' | head -40
+    fi
+    [ -z "$why" ]; ok $? "$f${why:+ ($why)}"
+done
+for f in tests/frontend/ast/*.moe; do
+    [ -f "$f" ] || continue
+    base=${f%.moe}
+    timeout 20 "$driver" ir "$f" --stage ast > "$tmp/out" 2> "$tmp/err"
+    status=$?
+    [ $update != no ] && cp "$tmp/out" "$base.ast"
+    why=
+    [ $status = 0 ] || why="exit status $status, not 0"
+    [ -s "$tmp/err" ] && why="diagnostics on a good file"
+    if [ -z "$why" ] && ! cmp -s "$tmp/out" "$base.ast"; then
+        why="AST differs from $base.ast"
+        diff -u "$base.ast" "$tmp/out" 2>&1 | sed 's/^/# /' | head -40
     fi
     [ -z "$why" ]; ok $? "$f${why:+ ($why)}"
 done
