@@ -84,7 +84,11 @@ static bool moe_args_ok(el_ctx *c, const el_call *k, int64_t *d)
     }
     *d = s->dim[2];
     int64_t E = k->v[1].i;
-    if (!fe_el_check_dim(c, E, "'experts'", k->loc[1])) return false;
+    if (E < 1 || E > FE_MAX_EXPERTS) {
+        fe_el_error(c, k->loc[1], "'experts' must be between 1 and %d (FE_MAX_EXPERTS), got %lld",
+                    FE_MAX_EXPERTS, (long long)E);
+        return false;
+    }
     const fe_item *blk = k->v[2].block;
     int nf = 0;
     for (const fe_formal *f = blk->formals; f; f = f->next) nf++;

@@ -29,6 +29,7 @@ enum {
     FE_MAX_ELAB_STEPS = 10000000,      /* statements and iterations run in all */
     FE_MAX_EVAL_DEPTH = 2048,          /* expression/statement nesting across block calls */
     FE_MAX_DIM = 2147483647,           /* largest size of one dimension */
+    FE_MAX_EXPERTS = 4096,             /* experts of one moe layer */
 };
 
 /* A dimension is a size >= 1, or one of these symbols. */

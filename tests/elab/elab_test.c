@@ -1,0 +1,245 @@
+/* tests/elab/elab_test.c -- unit tests of elaboration through the library API.
+ * Parses small model texts in memory, elaborates them with fe_elaborate and
+ * checks the fe_model directly: graph invariants (topological order, expert
+ * ranges), names, init, routers, --set order, arithmetic, error counts and
+ * the once-per-place rule. Links libmoec_frontend.a; prints TAP. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "tests/tap.h"
+
+/* One elaboration: diagnostics go to a memory stream kept in `err`. */
+typedef struct run {
+    fe_diag diag;
+    fe_source src;
+    fe_arena arena;
+    fe_ast ast;
+    fe_model m;
+    char *err;
+    size_t err_len;
+    FILE *errf;
+    int status;
+} run;
+
+static void elab(run *r, const char *text, const fe_override *sets, int n_sets)
+{
+    memset(r, 0, sizeof *r);
+    r->errf = open_memstream(&r->err, &r->err_len);
+    fe_diag_init(&r->diag, r->errf, 0);
+    fe_arena_init(&r->arena);
+    r->status = -1;
+    if (fe_source_from_memory(&r->src, "t.moe", text, strlen(text), &r->diag) < 0) return;
+    r->diag.src = &r->src;
+    if (fe_parse(&r->src, &r->arena, &r->diag, &r->ast) < 0) return;
+    r->status = fe_elaborate(&r->ast, sets, n_sets, &r->arena, &r->diag, &r->m);
+    fflush(r->errf);
+}
+
+static void done(run *r)
+{
+    fclose(r->errf);
+    free(r->err);
+    fe_arena_free(&r->arena);
+    fe_source_free(&r->src);
+}
+
+static const fe_param *param(const fe_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].name, name)) return &m->params[i];
+    return NULL;
+}
+
+static const fe_value_param *value(const fe_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_values; i++)
+        if (!strcmp(m->values[i].name, name)) return &m->values[i];
+    return NULL;
+}
+
+/* Inputs before uses; expert nodes lie before their MoE node, in its expert ranges. */
+static bool graph_ok(const fe_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        const fe_node *n = &m->nodes[i];
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] < 0 || n->in[k] >= i) return false;
+        for (int k = 0; k < n->n_param; k++)
+            if (n->param[k] >= m->n_params) return false;
+        if (n->expert_of >= 0 && (n->expert_of <= i || m->nodes[n->expert_of].op != FE_NODE_MOE))
+            return false;
+        if (n->op != FE_NODE_MOE) continue;
+        for (int e = 0; e < n->attr_i[1]; e++) {
+            const fe_expert *x = &n->experts[e];
+            if (m->nodes[x->input].op != FE_NODE_EXPERT_INPUT || x->output < x->input || x->output >= i)
+                return false;
+        }
+    }
+    return m->output >= 0 && m->output < m->n_nodes;
+}
+
+#define GPT2_HEAD \
+    "model g\nparam vocab = 50257 param ctx = 1024 param d = 768 param heads = 12 param layers = 12\n" \
+    "param experts = 8\n" \
+    "router top1 = topk(k = 1, straight_through = true, frozen = false)\n" \
+    "block mlp(x) = linear(gelu(linear(x, 4 * d) as c_fc), d, residual = true) as c_proj\n"
+#define GPT2_TAIL \
+    "forward(tokens) {\n x = embedding(tokens, vocab, d) + position_embedding(ctx, d)\n" \
+    " for i in 0 .. layers { x = layer(x, i) as h[i] }\n" \
+    " return lm_head(layernorm(x) as ln_f, tied = true)\n}\n" \
+    "loss = cross_entropy(logits, targets) + 0.01 * load_balance(top1)\n"
+
+static const char GPT2_MOE[] = GPT2_HEAD
+    "block layer(x, i) {\n"
+    " x = x + causal_self_attention(layernorm(x) as ln_1, heads = heads) as attn\n"
+    " x = x + (if i >= 8 then moe(layernorm(x) as ln_2, experts = experts, expert = mlp, router = top1,\n"
+    "          upcycle = true) as mlp else mlp(layernorm(x) as ln_2))\n"
+    " return x\n}\n" GPT2_TAIL;
+
+static void test_gpt2_moe(void)
+{
+    run r;
+    elab(&r, GPT2_MOE, NULL, 0);
+    tap_ok(r.status == 0 && r.diag.n_errors == 0, "GPT-2 MoE elaborates (%s)", r.err ? r.err : "");
+    tap_ok(fe_model_param_count(&r.m) == 256692480, "256,692,480 parameters (got %lld)",
+           (long long)fe_model_param_count(&r.m));
+    tap_ok(graph_ok(&r.m), "graph invariants hold");
+    const fe_param *p = param(&r.m, "h.9.mlp.experts.5.c_proj.weight");
+    tap_ok(p && p->shape.rank == 2 && p->shape.dim[0] == 3072 && p->shape.dim[1] == 768,
+           "h.9.mlp.experts.5.c_proj.weight [3072, 768]");
+    tap_ok(p && p->upcycle_from && !strcmp(p->upcycle_from, "h.9.mlp.c_proj.weight"), "upcycle_from the dense name");
+    tap_ok(p && p->residual && fabs(p->init_std - 0.02 / sqrt(24.0)) < 1e-12, "residual init 0.02/sqrt(2*layers)");
+    const fe_param *g = param(&r.m, "h.11.mlp.router.gate.weight");
+    tap_ok(g && g->trainable && g->router == 0 && g->init == FE_INIT_NORMAL && g->init_std == 0.02,
+           "router gate: trainable, N(0, 0.02), tagged with its router");
+    tap_ok(r.m.n_routers == 1 && r.m.routers[0].n_layers == 4 && r.m.routers[0].straight_through,
+           "one router used by 4 layers");
+    tap_ok(param(&r.m, "h.3.mlp.c_fc.bias") && !param(&r.m, "h.8.mlp.c_fc.bias"), "dense MLP only in dense layers");
+    const fe_node *out = &r.m.nodes[r.m.output];
+    tap_ok(out->op == FE_NODE_LM_HEAD && out->shape.dim[2] == 50257 && r.m.vocab == 50257 && r.m.ctx == 1024,
+           "logits [B, T, 50257] from lm_head; vocab and ctx recorded");
+    tap_ok(r.m.n_loss == 2 && r.m.loss[0].logits == r.m.output && r.m.loss[1].coef == 0.01,
+           "loss: cross-entropy of the logits + 0.01 load balance");
+    done(&r);
+}
+
+static void test_set_order(void)
+{
+    static const char text[] =
+        "model m\nparam vocab = 11 param d = 16 param ff = 4 * d param name = \"a\" param on = true\n"
+        "param lr0 = 0.5\n"
+        "forward(tokens) {\n x = embedding(tokens, vocab, d)\n"
+        " x = x + linear(linear(x, ff), d)\n"
+        " if on and name == \"b\" { x = gelu(x) }\n"
+        " return lm_head(x, tied = true) * lr0\n}\n"
+        "loss = cross_entropy(logits, targets)\n";
+    fe_override sets[] = { { "d", "8" }, { "name", "\"b\"" }, { "lr0", "2" }, { "steps", "77" } };
+    run r;
+    elab(&r, text, sets, 4);
+    tap_ok(r.status == 0, "--set of int, string, float-from-int and a train setting (%s)", r.err ? r.err : "");
+    const fe_value_param *ff = value(&r.m, "ff"), *lr0 = value(&r.m, "lr0");
+    tap_ok(ff && ff->i == 32, "a later default sees the --set of an earlier param (ff = 4 * 8)");
+    tap_ok(lr0 && lr0->type == FE_PARAM_FLOAT && lr0->f == 2.0, "a float param takes an int text");
+    tap_ok(r.m.train.steps == 77, "--set steps reaches the train settings");
+    bool gelu = false;
+    for (int i = 0; i < r.m.n_nodes; i++) gelu |= r.m.nodes[i].op == FE_NODE_GELU;
+    tap_ok(gelu, "the quoted string value compares equal to \"b\"");
+    done(&r);
+}
+
+static void test_arith(void)
+{
+    static const char text[] =
+        "model m\nparam a = -7 // 2 param b = -7 % 2 param c = 7 / 2 param e = 2 * 3 + 4 % 3\n"
+        "param f = if a < b then 1.5 else 2 param g = not (a == -4) or false\n"
+        "param vocab = 5 + a + b + e + g // 1 * 0 + c // 1 * 0 + f * 0\n"
+        "forward(t) { return lm_head(embedding(t, 8, 4), tied = true) }\n"
+        "loss = cross_entropy(logits, targets)\n";
+    run r;
+    elab(&r, text, NULL, 0);
+    const fe_value_param *a = value(&r.m, "a"), *b = value(&r.m, "b"), *c = value(&r.m, "c"),
+                         *e = value(&r.m, "e"), *f = value(&r.m, "f");
+    tap_ok(a && a->i == -4 && b && b->i == 1, "// and %% floor like Python (-7 // 2 = -4, -7 %% 2 = 1)");
+    tap_ok(c && c->type == FE_PARAM_FLOAT && c->f == 3.5, "/ gives a float");
+    tap_ok(e && e->i == 7 && f && f->f == 1.5, "precedence and if-then-else");
+    tap_ok(r.diag.n_errors > 0, "bool arithmetic is an error (%d errors)", r.diag.n_errors);
+    done(&r);
+}
+
+static void test_errors_once(void)
+{
+    static const char text[] =
+        "model m\nparam vocab = 11 param d = 16\n"
+        "block layer(x) = x + linear(x, dd)\n"
+        "forward(tokens) {\n x = embedding(tokens, vocab, d)\n"
+        " for i in 0 .. 12 { x = layer(x) }\n"
+        " return lm_head(x, tied = true)\n}\n"
+        "loss = cross_entropy(logits, targets)\n";
+    run r;
+    elab(&r, text, NULL, 0);
+    tap_ok(r.status == -1 && r.diag.n_errors == 1, "a mistake in a block called 12 times is reported once (%d)",
+           r.diag.n_errors);
+    done(&r);
+}
+
+static void test_limits(void)
+{
+    char text[4096] = "model m\nparam vocab = 11\nforward(tokens) {\n x = embedding(tokens, vocab, 4)\n";
+    for (int i = 0; i < 30; i++) {
+        char line[64];
+        snprintf(line, sizeof line, " y%d = nosuch%d + 1\n", i, i);
+        strcat(text, line);
+    }
+    strcat(text, " return lm_head(x, tied = true)\n}\nloss = cross_entropy(logits, targets)\n");
+    run r;
+    elab(&r, text, NULL, 0);
+    tap_ok(r.status == -1 && r.diag.n_errors == 20 && r.diag.stopped, "30 errors stop at the limit of 20");
+    done(&r);
+
+    fe_ast empty = { NULL };
+    fe_model m;
+    fe_arena a;
+    fe_diag d;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fe_diag_init(&d, f, 0);
+    fe_arena_init(&a);
+    int st = fe_elaborate(&empty, NULL, 0, &a, &d, &m);
+    fclose(f);
+    tap_ok(st == -1 && buf && strstr(buf, "empty model file"), "an empty AST is an error");
+    free(buf);
+    fe_arena_free(&a);
+}
+
+static void test_residual_without_layers(void)
+{
+    static const char text[] =
+        "model m\nparam vocab = 11 param d = 8\n"
+        "block blk(x) = x + causal_self_attention(layernorm(x) as ln, heads = 2) as attn\n"
+        "forward(tokens) {\n x = embedding(tokens, vocab, d)\n"
+        " for i in 0 .. 8 { x = blk(x) as h[i] }\n"
+        " return lm_head(x, tied = true)\n}\n"
+        "loss = cross_entropy(logits, targets)\n";
+    run r;
+    elab(&r, text, NULL, 0);
+    const fe_param *p = param(&r.m, "h.7.attn.c_proj.weight");
+    tap_ok(r.status == 0 && p && fabs(p->init_std - 0.02 / 4.0) < 1e-12,
+           "without a 'layers' param the residual scale counts attention calls (8)");
+    tap_ok(graph_ok(&r.m), "graph invariants hold");
+    done(&r);
+}
+
+int main(void)
+{
+    test_gpt2_moe();
+    test_set_order();
+    test_arith();
+    test_errors_once();
+    test_limits();
+    test_residual_without_layers();
+    return tap_done();
+}
