@@ -49,7 +49,9 @@ static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, 
             }
         }
         if (vals[slot].kind != EL_NONE) {
-            fe_el_error(c, args[a].loc, "argument %d of block '%s' is given twice", slot + 1, blk->name);
+            const fe_formal *f = blk->formals;
+            for (int k = 0; k < slot; k++) f = f->next;
+            fe_el_error(c, args[a].loc, "argument '%s' of block '%s' is given twice", f->name, blk->name);
             ok = false;
         }
         vals[slot] = args[a].v;

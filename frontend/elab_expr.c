@@ -64,6 +64,11 @@ el_value fe_el_eval_as(el_ctx *c, const fe_expr *e, el_type want)
     bool named = e->kind == FE_EXPR_NAME && (want == ET_ROUTER || want == ET_BLOCK);
     if (!named || fe_el_local(c, e->name) || fe_el_global(c, e->name)) return fe_el_eval(c, e);
     const char *what = want == ET_ROUTER ? "router" : "block";
+    if (want == ET_BLOCK && fe_el_builtin(e->name)) {
+        fe_el_error(c, e->loc, "'%s' is a builtin; an expert is a block, e.g. block f(x) = %s(x, ...)",
+                    e->name, e->name);
+        return fe_el_poison();
+    }
     const char *near = fe_el_suggest_global(c, e->name, 1 << (want == ET_ROUTER ? EG_ROUTER : EG_BLOCK));
     if (near) fe_el_error(c, e->loc, "unknown %s '%s'; did you mean '%s'?", what, e->name, near);
     else fe_el_error(c, e->loc, "unknown %s '%s'", what, e->name);
