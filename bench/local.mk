@@ -1,4 +1,14 @@
 # bench/local.mk -- benchmarks, run by hand or with `make bench`.
-bench:
-	@echo "no benchmarks yet"
+# bench_tokenizer: GPT-2 encode MB/s on one core over the demo corpus
+# (scripts/setup-data builds it); doc/data.md records the figure.
+EXTRA_PROGRAMS = bench/bench_tokenizer
+bench_bench_tokenizer_SOURCES = bench/bench_tokenizer.c
+bench_bench_tokenizer_LDADD = $(DATA_LIBS)
+CLEANFILES += bench/bench_tokenizer
+
+BENCH_TEXTS = data/demo/text/code.txt data/demo/text/math.txt data/demo/text/prose.txt \
+	data/demo-lang/text/de.txt data/demo-lang/text/en.txt data/demo-lang/text/es.txt data/demo-lang/text/it.txt
+
+bench: bench/bench_tokenizer$(EXEEXT)
+	taskset -c 0 ./bench/bench_tokenizer --vocab data/gpt2 --runs 3 $(BENCH_TEXTS)
 .PHONY: bench
