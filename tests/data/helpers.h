@@ -78,7 +78,7 @@ static inline void put_utf8(char *s, unsigned cp)
  * their own ids; then ab 256, abc 257, bc 258, aa 259, aaaa 260, " a" 261,
  * <|endoftext|> 262. */
 static const char *const TOY_MERGES = "#version: 0.2\na b\nab c\nb c\na a\naa aa\n\xc4\xa0 a\n";
-static const char *const TOY_EXTRA[] = {"ab", "abc", "bc", "aa", "aaaa", "\xc4\xa0" "a", "<|endoftext|>"};
+static const char *const TOY_EXTRA[] = {"ab", "abc", "bc", "aa", "aaaa", "\xc4\xa0\x61", "<|endoftext|>"};
 enum { TOY_AB = 256, TOY_ABC, TOY_BC, TOY_AA, TOY_AAAA, TOY_SPACE_A, TOY_EOS, TOY_N };
 
 /* Writes DIR/encoder.json and DIR/vocab.bpe of the toy vocabulary. */
