@@ -9,6 +9,9 @@ int rt_cmd_check(int argc, char **argv);
 int rt_cmd_ir(int argc, char **argv);
 int rt_cmd_data(int argc, char **argv);
 int rt_cmd_tokenize(int argc, char **argv);
+int rt_cmd_init(int argc, char **argv);
+int rt_cmd_eval(int argc, char **argv);
+int rt_cmd_grad(int argc, char **argv);
 
 /* Prints "moec: 'NAME' is not available yet: WHY" and returns 2. */
 int rt_cmd_not_yet(const char *name, const char *why);

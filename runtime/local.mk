@@ -3,11 +3,16 @@ noinst_LIBRARIES += libmoec_runtime.a
 libmoec_runtime_a_SOURCES = \
 	runtime/commands.h \
 	runtime/cmd_frontend.c \
-	runtime/cmd_data.c
+	runtime/cmd_data.c \
+	runtime/cmd_init.c \
+	runtime/cmd_eval.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
-moec_LDADD = libmoec_runtime.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
+moec_LDADD = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
 
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk
+
+# Weights: safetensors, initialisation, upcycling.
+include runtime/weights/local.mk

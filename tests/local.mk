@@ -13,3 +13,6 @@ dist_check_SCRIPTS += tests/models.sh
 include tests/frontend/local.mk
 include tests/elab/local.mk
 include tests/data/local.mk
+include tests/ir/local.mk
+include tests/model/local.mk
+include tests/weights/local.mk

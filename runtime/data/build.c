@@ -241,11 +241,11 @@ static json_t *stat_json(const rt_split_stat *st)
                      "blocks", (json_int_t)st->blocks, "dropped_tokens", (json_int_t)st->dropped);
 }
 
-static int write_json(build *b, const char *name, json_t *root, rt_data_err *err)
+static int write_json(build *b, const char *name, json_t *root, size_t flags, rt_data_err *err)
 {
     char path[4096];
     if (!root) return rt_data_errf(err, "out of memory building %s", name);
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(root, flags | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text) return rt_data_errf(err, "out of memory building %s", name);
     size_t len = strlen(text);
@@ -269,7 +269,8 @@ static int write_domains(build *b, const block_ref *ord[N_SPLITS], const uint64_
                              "version", 1, "seq", (int)b->o->seq, "vocab_size", (int)b->v->n_ids, "eos",
                              (int)b->v->eos, "domains", names, "per_domain", per, "splits", "train",
                              split_json(b, TRAIN, ord[TRAIN], n[TRAIN]), "eval", split_json(b, EVAL, ord[EVAL], n[EVAL]));
-    int rc = write_json(b, "domains.json", root, err);
+    /* compact: one entry per block would make thousands of indented lines */
+    int rc = write_json(b, "domains.json", root, JSON_COMPACT, err);
     return rc == 0 ? note_output(b, "domains.json", UINT64_MAX, err) : -1;
 }
 
@@ -309,7 +310,7 @@ static int write_manifest(build *b, rt_data_err *err)
     json_t *root = json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:o, s:O}", "format", "moec-data-manifest",
                              "version", 1, "created_by", "moec " PACKAGE_VERSION, "command", b->o->command,
                              "tokenizer", tok, "options", opts, "domains", doms, "outputs", b->outputs);
-    return write_json(b, "manifest.json", root, err);
+    return write_json(b, "manifest.json", root, JSON_INDENT(1), err);
 }
 
 static int mkdir_p(const char *dir, rt_data_err *err)

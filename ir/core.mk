@@ -1,0 +1,1 @@
+# ir/core.mk -- graph builders, ops table, interpreter, autodiff, composites, printer.

@@ -1,0 +1,1 @@
+# runtime/weights/local.mk -- safetensors reader/writer, named weights, init, upcycling.

@@ -1,0 +1,1 @@
+# tests/ir/core.mk -- tests of the IR core (ops, interpreter, autodiff).

@@ -1,0 +1,7 @@
+# tests/ir/local.mk -- tests of the graph IR. core.mk: ops, interpreter and
+# gradient checks; the Philox known answers are here.
+check_PROGRAMS += tests/ir/test_philox
+TESTS += tests/ir/test_philox
+tests_ir_test_philox_SOURCES = tests/ir/test_philox.c
+tests_ir_test_philox_LDADD = libmoec_ir.a libmoec_frontend.a -lm
+include tests/ir/core.mk

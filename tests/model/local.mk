@@ -1,0 +1,1 @@
+# tests/model/local.mk -- lowering, training step, moec eval/grad, PyTorch reference.

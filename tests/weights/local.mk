@@ -1,0 +1,1 @@
+# tests/weights/local.mk -- safetensors, initialisation, upcycling, moec init.
