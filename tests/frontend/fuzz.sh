@@ -13,7 +13,10 @@ mkdir -p "$tmp/corpus" "$top_builddir/tests/frontend/crashes"
 for f in "$top_srcdir"/models/*.moe "$top_srcdir"/tests/frontend/bad/*.moe "$top_srcdir"/tests/elab/bad/*.moe; do
     [ -f "$f" ] && cp "$f" "$tmp/corpus/"
 done
-ASAN_OPTIONS=detect_leaks=1 "$fuzzer" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+# -timeout is per input and generous: a seed such as tests/elab/bad/step_limit.moe
+# runs the elaborator's 10,000,000-step limit, ~10 s under the sanitizers.
+ASAN_OPTIONS=detect_leaks=1 timeout 300 "$fuzzer" -max_total_time="${FUZZ_SECONDS:-20}" \
+    -timeout=60 -report_slow_units=60 -rss_limit_mb=2048 \
     -max_len=65536 -dict="$top_srcdir/tests/frontend/fuzz.dict" -print_final_stats=1 \
     -artifact_prefix="$top_builddir/tests/frontend/crashes/" "$tmp/corpus" > "$tmp/log" 2>&1
 status=$?
