@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/frontend/robust.sh -- the front end on nasty inputs: no crash, hang or leak.
 # Generates each input in a temporary folder (nothing big is committed), runs
-# the sanitized driver under `timeout 20` and checks its exit status (1 for a
+# the sanitized driver under `timeout 60` and checks its exit status (1 for a
 # wrong file, 0 for a valid one) and that no sanitizer reported anything.
 . "${top_srcdir:-.}/tests/frontend/sanitize.sh"
 tmp=$(mktemp -d) || exit 1
@@ -13,7 +13,7 @@ export LC_ALL
 # expect STATUS NAME COMMAND...: runs the driver with COMMAND, one TAP case.
 expect() {
     want=$1; name=$2; shift 2
-    timeout 20 "$driver" "$@" > "$tmp/out" 2> "$tmp/err"
+    timeout 60 "$driver" "$@" > "$tmp/out" 2> "$tmp/err"
     status=$?
     why=
     [ $status = "$want" ] || why="exit status $status, not $want"
