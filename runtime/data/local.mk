@@ -8,7 +8,8 @@ libmoec_runtime_a_SOURCES += \
 	runtime/data/bpe.c runtime/data/bpe.h \
 	runtime/data/shard.c runtime/data/shard.h \
 	runtime/data/corpus.c runtime/data/corpus.h \
-	runtime/data/build.c runtime/data/build.h
+	runtime/data/build.c runtime/data/build.h \
+	runtime/data/dataset.c runtime/data/dataset.h
 AM_CPPFLAGS += $(UTF8PROC_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 moec_LDADD += $(CRYPTO_LIBS)
 

@@ -6,6 +6,7 @@
 
 #include "runtime/data/build.h"
 #include "runtime/data/corpus.h"
+#include "runtime/data/dataset.h"
 #include "runtime/data/shard.h"
 #include "tests/data/helpers.h"
 #include "tests/tap.h"
@@ -162,6 +163,48 @@ static void check_manifest(fixture *fx)
     json_decref(m);
 }
 
+/* The training side: rt_split_load reads a split back and refuses a directory
+ * whose domains.json and shards disagree. */
+static void check_loader(fixture *fx, const rt_data_summary *sum)
+{
+    rt_split_data sd;
+    rt_data_err err = {{0}};
+    int ok = rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) == 0;
+    tap_ok(ok && sd.n_blocks == sum->train_blocks && sd.seq == 8 && sd.n_tokens == sd.n_blocks * 8 &&
+               sd.n_domains == 3 && strcmp(sd.domains[1], "math") == 0,
+           "rt_split_load reads the train split (%s)", err.msg);
+    int dom_ok = ok;
+    for (size_t b = 0; ok && b < sd.n_blocks; b++) dom_ok &= sd.tokens[b * 8] == "xyz"[sd.block_domain[b]] ||
+                                                             sd.tokens[b * 8] == '\n' || sd.tokens[b * 8] == TOY_EOS;
+    tap_ok(dom_ok, "with each block's domain");
+    if (ok) rt_split_free(&sd);
+    tap_ok(rt_split_load(fx->out, "eval", fx->v.n_ids, &sd, &err) == 0 && sd.n_blocks == sum->eval_blocks,
+           "and the eval split (%s)", err.msg);
+    rt_split_free(&sd);
+    tap_ok(rt_split_load(fx->out, "test", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "no split 'test'"),
+           "an unknown split is an error: %s", err.msg);
+    tap_ok(rt_split_load(fx->out, "train", TOY_AB, &sd, &err) != 0 && strstr(err.msg, "outside the vocabulary"),
+           "a token >= the vocabulary is an error: %s", err.msg);
+    char p[800];
+    snprintf(p, sizeof p, "%s/domains.json", fx->out);
+    json_t *root = json_load_file(p, 0, NULL);
+    json_t *bd = json_object_get(json_object_get(json_object_get(root, "splits"), "train"), "block_domains");
+    json_array_set_new(bd, 0, json_integer(9));
+    json_dump_file(root, p, 0);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "names domain 9"),
+           "a block naming an unknown domain is an error: %s", err.msg);
+    json_array_set_new(bd, 0, json_integer(0));
+    json_array_append_new(bd, json_integer(0));
+    json_dump_file(root, p, 0);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "need"),
+           "more blocks than the shards hold is an error: %s", err.msg);
+    json_decref(root);
+    snprintf(p, sizeof p, "%s/train_000000.bin", fx->out);
+    unlink(p);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "No such file"),
+           "a missing shard is an error: %s", err.msg);
+}
+
 static void test_build(fixture *fx)
 {
     rt_data_summary sum;
@@ -181,6 +224,7 @@ static void test_build(fixture *fx)
     check_blocks(fx, dom);
     json_decref(dom);
     check_manifest(fx);
+    check_loader(fx, &sum);
     rt_data_summary_free(&sum);
     tap_ok(build(fx, 0, 1000000, &sum) == 0 && sum.train[1].blocks > sum.train[0].blocks,
            "without --balance every domain keeps its blocks");
