@@ -1,8 +1,167 @@
-/* runtime/cmd_init.c -- `moec init`: TEMPORARY placeholder until the weights module lands. */
+/* runtime/cmd_init.c -- `moec init`: a model's freshly initialised weights, as safetensors.
+ *   moec init MODEL.moe [--set k=v]... --seed S -o W.safetensors
+ *             [--upcycle DENSE.safetensors [--perturb P]] [--max-errors N]
+ * Compiles the model file (front end), draws every parameter from its init
+ * (runtime/weights), optionally upcycles a dense checkpoint into the experts,
+ * and writes the file atomically. Exit 0 done, 1 bad input, 2 usage. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cli_args.h"
 #include "runtime/commands.h"
+#include "runtime/weights/weights.h"
+
+enum { MAX_SETS = 256 };
+
+typedef struct init_args {
+    const char *model;          /* MODEL.moe */
+    const char *out;            /* -o */
+    const char *upcycle;        /* --upcycle DENSE.safetensors, or NULL */
+    bool has_seed;
+    uint64_t seed;              /* --seed */
+    double perturb;             /* --perturb, default 1e-3 */
+    bool has_perturb;
+    fe_override sets[MAX_SETS]; /* --set name=value */
+    int n_sets;
+    int max_errors;
+} init_args;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: moec init MODEL.moe [--set k=v]... --seed S -o W.safetensors "
+                    "[--upcycle DENSE.safetensors [--perturb P]]\n");
+}
+
+/* Options that take a value, as "--opt VALUE" or "--opt=VALUE". Returns the
+ * value (advancing *i past it) when argv[*i] is `name`, else NULL. */
+static char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc) return argv[++*i];
+    return NULL;
+}
+
+/* One option at argv[*i]; returns 0, or -1 after printing why. */
+static int parse_option(int argc, char **argv, int *i, init_args *a)
+{
+    char *v;
+    if ((v = option_value(argc, argv, i, "--set"))) {
+        if (a->n_sets == MAX_SETS) {
+            fprintf(stderr, "moec: more than %d --set options\n", MAX_SETS);
+            return -1;
+        }
+        return rt_cli_parse_set(v, &a->sets[a->n_sets++]);
+    }
+    if ((v = option_value(argc, argv, i, "--seed"))) {
+        a->has_seed = true;
+        return rt_cli_parse_u64("--seed", v, &a->seed);
+    }
+    if ((v = option_value(argc, argv, i, "-o")) || (v = option_value(argc, argv, i, "--output"))) {
+        a->out = v;
+        return 0;
+    }
+    if ((v = option_value(argc, argv, i, "--upcycle"))) {
+        a->upcycle = v;
+        return 0;
+    }
+    if ((v = option_value(argc, argv, i, "--perturb"))) {
+        a->has_perturb = true;
+        return rt_cli_parse_double("--perturb", v, &a->perturb);
+    }
+    if ((v = option_value(argc, argv, i, "--max-errors"))) {
+        a->max_errors = atoi(v);
+        return 0;
+    }
+    fprintf(stderr, "moec: unknown or incomplete option '%s'\n", argv[*i]);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, init_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->perturb = 1e-3;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            if (parse_option(argc, argv, &i, a) < 0) return -1;
+        } else if (!a->model) {
+            a->model = argv[i];
+        } else {
+            fprintf(stderr, "moec: one model file at a time ('%s' and '%s')\n", a->model, argv[i]);
+            return -1;
+        }
+    }
+    const char *missing = !a->model ? "a model file" : !a->has_seed ? "--seed S" : !a->out ? "-o W.safetensors" : NULL;
+    if (missing) {
+        fprintf(stderr, "moec: init needs %s\n", missing);
+        return -1;
+    }
+    if (a->has_perturb && !a->upcycle) {
+        fprintf(stderr, "moec: --perturb only applies with --upcycle\n");
+        return -1;
+    }
+    if (a->perturb < 0) {
+        fprintf(stderr, "moec: --perturb must be >= 0\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills w: init from the seed, or upcycle the dense file (which inits first). */
+static int fill_weights(rt_weights *w, const init_args *a, rt_werr *err)
+{
+    if (!a->upcycle) {
+        rt_weights_init(w, a->seed);
+        return 0;
+    }
+    rt_load_options opt = {.upcycle = true, .perturb = a->perturb, .seed = a->seed};
+    return rt_weights_load(w, a->upcycle, &opt, err);
+}
+
+/* Writes the file with metadata saying where it came from. */
+static int save_weights(const rt_weights *w, const init_args *a, rt_werr *err)
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, a->seed);
+    rt_meta meta[3] = {{"moec_model", w->model->name}, {"moec_seed", seed}, {"moec_upcycle", a->upcycle}};
+    return rt_weights_save(w, a->out, meta, a->upcycle ? 3 : 2, err);
+}
+
+/* Every collected error on its own "moec: " line. */
+static void print_errors(rt_werr *err)
+{
+    rt_werr_finish(err);
+    for (const char *line = err->msg; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(stderr, "moec: %.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+}
 
 int rt_cmd_init(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return rt_cmd_not_yet("init", "the weights module is not built yet");
+    init_args a;
+    if (parse_args(argc, argv, &a) < 0) {
+        usage();
+        return 2;
+    }
+    rt_frontend fe;
+    int status = rt_frontend_elaborate(&fe, a.model, a.sets, a.n_sets, a.max_errors);
+    rt_weights w = {0};
+    rt_werr err;
+    rt_werr_clear(&err);
+    if (status == 0 && (rt_weights_alloc(&w, &fe.model, &err) < 0 || fill_weights(&w, &a, &err) < 0 ||
+                        save_weights(&w, &a, &err) < 0)) {
+        print_errors(&err);
+        status = 1;
+    }
+    if (status == 0)
+        printf("moec: wrote %" PRId64 " parameters in %d tensors to %s\n", w.total, w.n, a.out);
+    rt_weights_free(&w);
+    rt_frontend_free(&fe);
+    return status;
 }

@@ -1,7 +1,9 @@
 # runtime/weights/local.mk -- safetensors reader/writer, named weights, init, upcycling.
 # werr: the error record; safetensors: the file format; weights: params bound
-# to an fe_model (init, load with MODELS.md's name rules and upcycling, save).
-libmoec_runtime_a_SOURCES += \
-	runtime/weights/werr.h \
-	runtime/weights/safetensors.h \
-	runtime/weights/weights.h
+# to an fe_model (alloc, init, save); load: MODELS.md's name rules and upcycling.
+WEIGHTS_SOURCES = \
+	runtime/weights/werr.c runtime/weights/werr.h \
+	runtime/weights/safetensors.c runtime/weights/safetensors.h \
+	runtime/weights/weights.c runtime/weights/weights.h \
+	runtime/weights/load.c
+libmoec_runtime_a_SOURCES += $(WEIGHTS_SOURCES) runtime/cli_args.c runtime/cli_args.h
