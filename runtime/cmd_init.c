@@ -152,8 +152,7 @@ int rt_cmd_init(int argc, char **argv)
     rt_frontend fe;
     int status = rt_frontend_elaborate(&fe, a.model, a.sets, a.n_sets, a.max_errors);
     rt_weights w = {0};
-    rt_werr err;
-    rt_werr_clear(&err);
+    rt_werr err = {.max_lines = a.max_errors};
     if (status == 0 && (rt_weights_alloc(&w, &fe.model, &err) < 0 || fill_weights(&w, &a, &err) < 0 ||
                         save_weights(&w, &a, &err) < 0)) {
         print_errors(&err);

@@ -13,6 +13,7 @@
 #include "runtime/weights/weights.h"
 
 enum { UPCYCLE_NOISE_STEP = 1 };   /* Philox step of upcycle noise; init uses step 0 */
+enum { BAD_TENSOR = -2 };          /* file_of: present but wrong; already reported, not "missing" */
 
 typedef struct load_ctx {
     rt_weights *w;
@@ -21,7 +22,7 @@ typedef struct load_ctx {
     double perturb;
     uint64_t seed;
     rt_werr *err;
-    int *file_of;           /* [params]: file tensor loaded into it, or -1 */
+    int *file_of;           /* [params]: file tensor loaded into it, -1 none, BAD_TENSOR reported */
     int *source_of;         /* [params]: upcycle source file tensor, or -1 */
     int tied_head;          /* file tensor `lm_head.weight` of a tied model, or -1 */
     int embedding;          /* param the tied head reuses, or -1 when untied */
@@ -134,11 +135,11 @@ static void match_file(load_ctx *c)
         int p = rt_weights_find(c->w, name);
         if (p < 0) {
             match_extra(c, i, name);
-        } else if (c->file_of[p] >= 0) {
+        } else if (c->file_of[p] != -1) {
             c->status = rt_werr_add(c->err, "%s: tensor '%s' appears twice (as '%s' and '%s')", c->f->path, name,
-                                    c->f->tensors[c->file_of[p]].name, t->name);
-        } else if (check_tensor(c, t, p, "")) {
-            c->file_of[p] = i;
+                                    c->file_of[p] >= 0 ? c->f->tensors[c->file_of[p]].name : name, t->name);
+        } else {
+            c->file_of[p] = check_tensor(c, t, p, "") ? i : BAD_TENSOR;
         }
     }
 }
@@ -155,7 +156,7 @@ static int find_in_file(const rt_st_file *f, const char *name)
 static void match_params(load_ctx *c)
 {
     for (int p = 0; p < c->w->n; p++) {
-        if (c->file_of[p] >= 0) continue;
+        if (c->file_of[p] != -1) continue;
         const fe_param *param = &c->w->model->params[p];
         if (c->upcycle && param->upcycle_from) {
             int s = find_in_file(c->f, param->upcycle_from);

@@ -31,7 +31,7 @@ int rt_werr_add(rt_werr *err, const char *fmt, ...)
 {
     if (!err) return -1;
     err->n_errors++;
-    if (err->n_shown >= RT_WERR_MAX_LINES) return -1;
+    if (err->n_shown >= (err->max_lines > 0 ? err->max_lines : RT_WERR_MAX_LINES)) return -1;
     err->n_shown++;
     va_list ap;
     va_start(ap, fmt);

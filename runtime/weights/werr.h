@@ -11,9 +11,10 @@ typedef struct rt_werr {
     char msg[RT_WERR_MAX]; /* lines joined by '\n', no trailing newline; "" when none */
     int n_errors;          /* every error added, also those past the line limit */
     int n_shown;           /* lines in msg */
+    int max_lines;         /* lines kept before only counting; 0 = RT_WERR_MAX_LINES */
 } rt_werr;
 
-/* Empties *err. */
+/* Empties *err (keeping max_lines). */
 void rt_werr_clear(rt_werr *err);
 /* Appends one line to *err (which may be NULL) and returns -1, so callers can
  * write `return rt_werr_add(err, "...")`. Past RT_WERR_MAX_LINES it only counts. */
