@@ -1,0 +1,380 @@
+/* ir/shape.c -- the shape rules of the ops table: from a node's operands and
+ * attributes, its shape and dtype, or a message naming the node, the op and
+ * the shapes. Called by the builders (graph.c) on every new node and by
+ * ir_verify on every existing one. Reads graph nodes; writes only the node. */
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "ir/ops.h"
+
+typedef struct { char s[96]; } shbuf;   /* a printed shape for a message */
+
+static shbuf str(const ir_shape *s)
+{
+    shbuf b;
+    ir_shape_str(s, b.s, sizeof b.s);
+    return b;
+}
+
+static const ir_node *arg(const ir_graph *g, const ir_node *n, int i) { return &g->nodes[n->in[i]]; }
+static const char *dt(ir_dtype d) { return d == IR_F32 ? "f32" : "i32"; }
+
+bool ir_shape_eq(const ir_shape *a, const ir_shape *b)
+{
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dim[i] != b->dim[i]) return false;
+    return true;
+}
+
+bool ir_shape_valid(const ir_shape *s)
+{
+    if (s->rank < 0 || s->rank > IR_MAX_RANK) return false;
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) {
+        /* 2^40 elements is far beyond any tensor moec builds; the bound keeps
+         * byte counts (x8 for doubles) clear of overflow everywhere. */
+        if (s->dim[i] < 1 || s->dim[i] > (INT64_C(1) << 40) / n) return false;
+        n *= s->dim[i];
+    }
+    return true;
+}
+
+int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out)
+{
+    ir_shape r = {.rank = a->rank > b->rank ? a->rank : b->rank};
+    for (int i = 0; i < r.rank; i++) {   /* i counts from the right */
+        int64_t da = i < a->rank ? a->dim[a->rank - 1 - i] : 1;
+        int64_t db = i < b->rank ? b->dim[b->rank - 1 - i] : 1;
+        if (da != db && da != 1 && db != 1) return -1;
+        r.dim[r.rank - 1 - i] = da == 1 ? db : da;
+    }
+    *out = r;
+    return 0;
+}
+
+/* ---- leaves ---- */
+
+static int given_shape(ir_graph *g, int id, ir_node *n)
+{
+    if (!ir_shape_valid(&n->shape))
+        return ir_fail(g, id, n, "invalid shape %s (rank 0..%d, dims >= 1)", str(&n->shape).s, IR_MAX_RANK);
+    return 0;
+}
+
+int ir_shape_input(ir_graph *g, int id, ir_node *n)
+{
+    static const int rank[IR_INPUT_SLOT_COUNT] = {2, 2, 1, 0};
+    static const ir_dtype type[IR_INPUT_SLOT_COUNT] = {IR_I32, IR_I32, IR_I32, IR_F32};
+    if (n->ai[0] < 0 || n->ai[0] >= IR_INPUT_SLOT_COUNT)
+        return ir_fail(g, id, n, "no input slot %lld", (long long)n->ai[0]);
+    if (given_shape(g, id, n)) return -1;
+    if (n->shape.rank != rank[n->ai[0]])
+        return ir_fail(g, id, n, "input slot %lld has rank %d, not %s", (long long)n->ai[0],
+                       rank[n->ai[0]], str(&n->shape).s);
+    n->dtype = type[n->ai[0]];
+    return 0;
+}
+
+int ir_shape_param(ir_graph *g, int id, ir_node *n)
+{
+    if (n->ai[0] < 0) return ir_fail(g, id, n, "negative parameter index %lld", (long long)n->ai[0]);
+    n->dtype = IR_F32;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_const(ir_graph *g, int id, ir_node *n)
+{
+    n->dtype = IR_F32;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_iota(ir_graph *g, int id, ir_node *n)
+{
+    n->dtype = IR_F32;
+    if (given_shape(g, id, n)) return -1;
+    if (n->ai[0] < 0 || n->ai[0] >= n->shape.rank)
+        return ir_fail(g, id, n, "axis %lld out of range for %s", (long long)n->ai[0], str(&n->shape).s);
+    return 0;
+}
+
+int ir_shape_random(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *step = arg(g, n, 0);
+    n->dtype = IR_F32;
+    if (given_shape(g, id, n)) return -1;
+    if (step->shape.rank != 0 || step->dtype != IR_F32)
+        return ir_fail(g, id, n, "step must be an f32 scalar, not %s%s", dt(step->dtype), str(&step->shape).s);
+    if (n->ai[0] != IR_RANDOM_NORMAL && n->ai[0] != IR_RANDOM_UNIFORM)
+        return ir_fail(g, id, n, "no distribution %lld", (long long)n->ai[0]);
+    if (n->ai[1] < 0 || n->ai[1] > UINT32_MAX)
+        return ir_fail(g, id, n, "stream %lld is not a 32-bit id", (long long)n->ai[1]);
+    return 0;
+}
+
+/* ---- elementwise ---- */
+
+int ir_shape_unary(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    bool any_type = n->op == IR_NEG || n->op == IR_STOP_GRAD;
+    if (!any_type && x->dtype != IR_F32)
+        return ir_fail(g, id, n, "needs f32, got i32%s", str(&x->shape).s);
+    n->shape = x->shape;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_cast(ir_graph *g, int id, ir_node *n)
+{
+    if (n->ai[0] != IR_F32 && n->ai[0] != IR_I32)
+        return ir_fail(g, id, n, "no dtype %lld", (long long)n->ai[0]);
+    n->shape = arg(g, n, 0)->shape;
+    n->dtype = (ir_dtype)n->ai[0];
+    return 0;
+}
+
+int ir_shape_binary(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *a = arg(g, n, 0), *b = arg(g, n, 1);
+    if (a->dtype != b->dtype)
+        return ir_fail(g, id, n, "dtypes differ: %s%s and %s%s", dt(a->dtype), str(&a->shape).s,
+                       dt(b->dtype), str(&b->shape).s);
+    if (ir_broadcast_shapes(&a->shape, &b->shape, &n->shape))
+        return ir_fail(g, id, n, "shapes %s and %s do not broadcast", str(&a->shape).s, str(&b->shape).s);
+    if (n->op == IR_CMP && (n->ai[0] < IR_CMP_LT || n->ai[0] > IR_CMP_NE))
+        return ir_fail(g, id, n, "no comparison %lld", (long long)n->ai[0]);
+    n->dtype = n->op == IR_CMP ? IR_F32 : a->dtype;
+    return 0;
+}
+
+int ir_shape_where(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *c = arg(g, n, 0), *a = arg(g, n, 1), *b = arg(g, n, 2);
+    ir_shape ab;
+    if (a->dtype != b->dtype)
+        return ir_fail(g, id, n, "branch dtypes differ: %s%s and %s%s", dt(a->dtype), str(&a->shape).s,
+                       dt(b->dtype), str(&b->shape).s);
+    if (ir_broadcast_shapes(&a->shape, &b->shape, &ab) || ir_broadcast_shapes(&c->shape, &ab, &n->shape))
+        return ir_fail(g, id, n, "shapes %s, %s and %s do not broadcast", str(&c->shape).s,
+                       str(&a->shape).s, str(&b->shape).s);
+    n->dtype = a->dtype;
+    return 0;
+}
+
+/* ---- reductions, scans ---- */
+
+static int check_axis(ir_graph *g, int id, ir_node *n, const ir_shape *s)
+{
+    if (n->ai[0] < 0 || n->ai[0] >= s->rank)
+        return ir_fail(g, id, n, "axis %lld out of range for %s", (long long)n->ai[0], str(s).s);
+    return 0;
+}
+
+int ir_shape_reduce(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    if (check_axis(g, id, n, &x->shape)) return -1;
+    if (n->ai[1] != 0 && n->ai[1] != 1) return ir_fail(g, id, n, "keepdim must be 0 or 1");
+    ir_shape s = {0};
+    for (int i = 0; i < x->shape.rank; i++) {
+        if (i != n->ai[0]) s.dim[s.rank++] = x->shape.dim[i];
+        else if (n->ai[1]) s.dim[s.rank++] = 1;
+    }
+    n->shape = s;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_cumsum(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    if (check_axis(g, id, n, &x->shape)) return -1;
+    n->shape = x->shape;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+/* ---- movement ---- */
+
+int ir_shape_reshape(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    if (given_shape(g, id, n)) return -1;
+    if (ir_shape_numel(&x->shape) != ir_shape_numel(&n->shape))
+        return ir_fail(g, id, n, "cannot reshape %s to %s (element counts differ)", str(&x->shape).s,
+                       str(&n->shape).s);
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_permute(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    bool seen[IR_MAX_RANK] = {false};
+    ir_shape s = {.rank = x->shape.rank};
+    for (int i = 0; i < s.rank; i++) {
+        int64_t p = n->ai[i];
+        if (p < 0 || p >= s.rank || seen[p])
+            return ir_fail(g, id, n, "not a permutation of the %d axes of %s (entry %d is %lld)", s.rank,
+                           str(&x->shape).s, i, (long long)p);
+        seen[p] = true;
+        s.dim[i] = x->shape.dim[p];
+    }
+    for (int i = s.rank; i < IR_MAX_RANK; i++)
+        if (n->ai[i] != 0) return ir_fail(g, id, n, "permutation entry %d beyond rank %d", i, s.rank);
+    n->shape = s;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_slice(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    if (check_axis(g, id, n, &x->shape)) return -1;
+    int64_t dim = x->shape.dim[n->ai[0]], start = n->ai[1], len = n->ai[2];
+    if (start < 0 || len < 1 || start > dim || len > dim - start)
+        return ir_fail(g, id, n, "slice [%lld, %lld) of axis %lld is outside %s", (long long)start,
+                       (long long)(start + len), (long long)n->ai[0], str(&x->shape).s);
+    n->shape = x->shape;
+    n->shape.dim[n->ai[0]] = len;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_concat(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *a = arg(g, n, 0), *b = arg(g, n, 1);
+    if (check_axis(g, id, n, &a->shape)) return -1;
+    bool ok = a->dtype == b->dtype && a->shape.rank == b->shape.rank;
+    for (int i = 0; ok && i < a->shape.rank; i++)
+        ok = i == n->ai[0] || a->shape.dim[i] == b->shape.dim[i];
+    if (!ok)
+        return ir_fail(g, id, n, "cannot concatenate %s%s and %s%s along axis %lld", dt(a->dtype),
+                       str(&a->shape).s, dt(b->dtype), str(&b->shape).s, (long long)n->ai[0]);
+    n->shape = a->shape;
+    n->shape.dim[n->ai[0]] += b->shape.dim[n->ai[0]];
+    n->dtype = a->dtype;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_broadcast_to(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    ir_shape s;
+    if (given_shape(g, id, n)) return -1;
+    if (ir_broadcast_shapes(&x->shape, &n->shape, &s) || !ir_shape_eq(&s, &n->shape))
+        return ir_fail(g, id, n, "cannot broadcast %s to %s", str(&x->shape).s, str(&n->shape).s);
+    n->dtype = x->dtype;
+    return 0;
+}
+
+/* ---- contractions and indexing ---- */
+
+int ir_shape_matmul(ir_graph *g, int id, ir_node *n)
+{
+    const ir_shape *a = &arg(g, n, 0)->shape, *b = &arg(g, n, 1)->shape;
+    ir_shape ba = *a, bb = *b, batch;
+    ba.rank -= 2;
+    bb.rank -= 2;
+    if (arg(g, n, 0)->dtype != IR_F32 || arg(g, n, 1)->dtype != IR_F32 || a->rank < 2 || b->rank < 2 ||
+        a->dim[a->rank - 1] != b->dim[b->rank - 2] || ir_broadcast_shapes(&ba, &bb, &batch))
+        return ir_fail(g, id, n, "cannot multiply %s by %s ([..., m, k] x [..., k, n], f32)", str(a).s, str(b).s);
+    batch.dim[batch.rank++] = a->dim[a->rank - 2];
+    batch.dim[batch.rank++] = b->dim[b->rank - 1];
+    n->shape = batch;
+    n->dtype = IR_F32;
+    return 0;
+}
+
+/* idx i32 [...] extended by one trailing dim d: the shape of gathered rows. */
+static int rows_shape(ir_graph *g, int id, ir_node *n, const ir_node *idx, int64_t d, ir_shape *out)
+{
+    if (idx->dtype != IR_I32) return ir_fail(g, id, n, "indices must be i32, got f32%s", str(&idx->shape).s);
+    if (idx->shape.rank >= IR_MAX_RANK)
+        return ir_fail(g, id, n, "indices %s leave no room for a row axis (IR_MAX_RANK %d)",
+                       str(&idx->shape).s, IR_MAX_RANK);
+    *out = idx->shape;
+    out->dim[out->rank++] = d;
+    return 0;
+}
+
+int ir_shape_gather(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *t = arg(g, n, 0), *idx = arg(g, n, 1);
+    if (t->shape.rank != 2) return ir_fail(g, id, n, "table must be [V, d], got %s", str(&t->shape).s);
+    n->dtype = t->dtype;
+    if (rows_shape(g, id, n, idx, t->shape.dim[1], &n->shape)) return -1;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_scatter_add(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *src = arg(g, n, 0), *idx = arg(g, n, 1);
+    ir_shape want;
+    if (src->dtype != IR_F32 || src->shape.rank < 1) return ir_fail(g, id, n, "source must be f32 [..., d]");
+    if (rows_shape(g, id, n, idx, src->shape.dim[src->shape.rank - 1], &want)) return -1;
+    if (!ir_shape_eq(&want, &src->shape))
+        return ir_fail(g, id, n, "source %s does not match indices %s (want %s)", str(&src->shape).s,
+                       str(&idx->shape).s, str(&want).s);
+    if (n->ai[0] < 1) return ir_fail(g, id, n, "row count %lld must be >= 1", (long long)n->ai[0]);
+    n->shape = ir_shape_of(2, (int64_t[]){n->ai[0], src->shape.dim[src->shape.rank - 1]});
+    n->dtype = IR_F32;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_topk(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0);
+    if (x->dtype != IR_F32 || x->shape.rank < 1) return ir_fail(g, id, n, "input must be f32 [..., n]");
+    int64_t len = x->shape.dim[x->shape.rank - 1];
+    if (n->ai[0] < 1 || n->ai[0] > len)
+        return ir_fail(g, id, n, "k = %lld outside 1..%lld for %s", (long long)n->ai[0], (long long)len,
+                       str(&x->shape).s);
+    n->shape = x->shape;
+    n->shape.dim[n->shape.rank - 1] = n->ai[0];
+    n->dtype = IR_I32;
+    return 0;
+}
+
+/* x [..., n] and idx i32 [..., k] agree on their leading dims. */
+static int along_last(ir_graph *g, int id, ir_node *n, const ir_node *x, const ir_node *idx)
+{
+    bool ok = idx->dtype == IR_I32 && x->shape.rank >= 1 && x->shape.rank == idx->shape.rank;
+    for (int i = 0; ok && i < x->shape.rank - 1; i++) ok = x->shape.dim[i] == idx->shape.dim[i];
+    if (!ok)
+        return ir_fail(g, id, n, "values %s and i32 indices %s%s must agree on all but the last axis",
+                       str(&x->shape).s, dt(idx->dtype), str(&idx->shape).s);
+    return 0;
+}
+
+int ir_shape_take(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *x = arg(g, n, 0), *idx = arg(g, n, 1);
+    if (along_last(g, id, n, x, idx)) return -1;
+    n->shape = idx->shape;
+    n->dtype = x->dtype;
+    return 0;
+}
+
+int ir_shape_put(ir_graph *g, int id, ir_node *n)
+{
+    const ir_node *src = arg(g, n, 0), *idx = arg(g, n, 1);
+    if (src->dtype != IR_F32 || !ir_shape_eq(&src->shape, &idx->shape))
+        return ir_fail(g, id, n, "source f32 %s and indices %s must have one shape", str(&src->shape).s,
+                       str(&idx->shape).s);
+    if (along_last(g, id, n, src, idx)) return -1;
+    if (n->ai[0] < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)n->ai[0]);
+    n->shape = src->shape;
+    n->shape.dim[n->shape.rank - 1] = n->ai[0];
+    n->dtype = IR_F32;
+    return given_shape(g, id, n);
+}
+
+int ir_shape_one_hot(ir_graph *g, int id, ir_node *n)
+{
+    if (n->ai[0] < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)n->ai[0]);
+    n->dtype = IR_F32;
+    if (rows_shape(g, id, n, arg(g, n, 0), n->ai[0], &n->shape)) return -1;
+    return given_shape(g, id, n);
+}

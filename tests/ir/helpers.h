@@ -1,0 +1,53 @@
+/* tests/ir/helpers.h -- shared helpers of the IR core tests: shapes in one
+ * call, seeded random inputs (Philox, never zero), running the interpreter
+ * and comparing arrays with the first mismatching pairs and the max
+ * difference in the log (STYLE.md §12). Included by one test file each. */
+#ifndef MOEC_TESTS_IR_HELPERS_H
+#define MOEC_TESTS_IR_HELPERS_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/graph.h"
+#include "ir/interp.h"
+#include "ir/philox.h"
+#include "tests/tap.h"
+
+#define SH(...) ir_shape_of((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
+#define SCALAR ((ir_shape){0})
+
+/* n values in ±[0.5, 1.5) from Philox (seed, stream): random, never near zero. */
+static inline void fill_random(double *v, int64_t n, uint64_t seed, uint32_t stream)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double u = ir_philox_uniform(seed, 0, stream, (uint64_t)i);
+        double s = ir_philox_uniform(seed, 1, stream, (uint64_t)i) < 0.5 ? -1.0 : 1.0;
+        v[i] = s * (0.5 + u);
+    }
+}
+
+/* True when every |got - want| <= atol + rtol |want|; otherwise logs the
+ * first few mismatching pairs, the count and the max difference. */
+static inline bool close_arrays(const double *got, const double *want, int64_t n, double rtol, double atol)
+{
+    int64_t bad = 0;
+    double maxd = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs(got[i] - want[i]);
+        if (d > maxd || isnan(d)) maxd = d;
+        if (!(d <= atol + rtol * fabs(want[i]))) {
+            if (bad < 4) tap_diag("  [%lld] got %.17g want %.17g (diff %.3g)", (long long)i, got[i], want[i], d);
+            bad++;
+        }
+    }
+    if (bad) tap_diag("  %lld of %lld differ, max diff %.3g (rtol %.0e, atol %.0e)", (long long)bad, (long long)n, maxd, rtol, atol);
+    return bad == 0;
+}
+
+static inline bool equal_values(const double *got, const double *want, int64_t n)
+{
+    return close_arrays(got, want, n, 0, 0);
+}
+
+#endif
