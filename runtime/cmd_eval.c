@@ -1,14 +1,317 @@
-/* runtime/cmd_eval.c -- `moec eval` and `moec grad`: TEMPORARY placeholders until the lowering lands. */
+/* runtime/cmd_eval.c -- `moec eval` and `moec grad` on the reference interpreter.
+ *   moec eval MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin
+ *             --batch B --seq T [--backend interp] [--precision f64|f32] [--json]
+ *   moec grad ... the same ... -o G.safetensors
+ * eval: evaluation semantics (no dropout, no noise). grad: the total training
+ * loss and its gradient at step 0, before clipping and the optimizer.
+ * Exit 0 done, 1 bad input, 2 usage. doc/model-semantics.md has the details. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/interp.h"
+#include "ir/step.h"
+#include "runtime/cli_args.h"
 #include "runtime/commands.h"
+#include "runtime/data/shard.h"
+#include "runtime/weights/weights.h"
+
+enum { MAX_SETS = 256 };
+
+typedef struct eval_args {
+    const char *model, *weights, *data, *out;
+    fe_override sets[MAX_SETS];
+    int n_sets;
+    uint64_t batch, seq;        /* 0: the train settings' */
+    bool json;
+    ir_precision prec;
+    bool grad;                  /* `moec grad` */
+} eval_args;
+
+static void usage(bool grad)
+{
+    fprintf(stderr, "usage: moec %s MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin "
+                    "--batch B --seq T [--backend interp] [--precision f64|f32] [--json]%s\n",
+            grad ? "grad" : "eval", grad ? " -o G.safetensors" : "");
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL. */
+static char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc) return argv[++*i];
+    return NULL;
+}
+
+static int parse_choice(eval_args *a, const char *opt, const char *v)
+{
+    if (!strcmp(opt, "--backend")) {
+        if (strcmp(v, "interp")) {
+            fprintf(stderr, "moec: --backend '%s' is not available yet; the interpreter ('interp') is\n", v);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(v, "f64") || !strcmp(v, "f32")) {
+        a->prec = v[2] == '4' ? IR_PREC_F64 : IR_PREC_F32;
+        return 0;
+    }
+    fprintf(stderr, "moec: --precision expects f64 or f32, got '%s'\n", v);
+    return -1;
+}
+
+static int parse_option(int argc, char **argv, int *i, eval_args *a)
+{
+    char *v;
+    if ((v = option_value(argc, argv, i, "--set"))) {
+        if (a->n_sets == MAX_SETS) return fprintf(stderr, "moec: more than %d --set options\n", MAX_SETS), -1;
+        return rt_cli_parse_set(v, &a->sets[a->n_sets++]);
+    }
+    if ((v = option_value(argc, argv, i, "--weights"))) return a->weights = v, 0;
+    if ((v = option_value(argc, argv, i, "--data"))) return a->data = v, 0;
+    if ((v = option_value(argc, argv, i, "--batch"))) return rt_cli_parse_u64("--batch", v, &a->batch);
+    if ((v = option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
+    if ((v = option_value(argc, argv, i, "--backend"))) return parse_choice(a, "--backend", v);
+    if ((v = option_value(argc, argv, i, "--precision"))) return parse_choice(a, "--precision", v);
+    if (a->grad && (v = option_value(argc, argv, i, "-o"))) return a->out = v, 0;
+    if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
+    fprintf(stderr, "moec: unknown or incomplete option '%s'\n", argv[*i]);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, eval_args *a)
+{
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            if (parse_option(argc, argv, &i, a) < 0) return -1;
+        } else if (!a->model) {
+            a->model = argv[i];
+        } else {
+            fprintf(stderr, "moec: one model file at a time ('%s' and '%s')\n", a->model, argv[i]);
+            return -1;
+        }
+    }
+    const char *missing = !a->model ? "a model file" : !a->weights ? "--weights W.safetensors"
+                        : !a->data ? "--data TOKENS.bin" : a->grad && !a->out ? "-o G.safetensors" : NULL;
+    if (missing) return fprintf(stderr, "moec: %s needs %s\n", a->grad ? "grad" : "eval", missing), -1;
+    if (a->batch > 1000000 || a->seq > 1000000)
+        return fprintf(stderr, "moec: --batch and --seq must be at most 1000000\n"), -1;
+    return 0;
+}
+
+/* ---- the data: tokens, targets, domains ---- */
+
+typedef struct batch_data {
+    double *tokens, *targets;   /* [B*T] */
+    double *domain;             /* [B] */
+} batch_data;
+
+static void free_batch(batch_data *d)
+{
+    free(d->tokens);
+    free(d->targets);
+    free(d->domain);
+}
+
+/* The split entry of domains.json that lists `base`, and the token offset of
+ * that shard within its split (shards are concatenated in list order). */
+static json_t *find_split(json_t *root, const char *base, int64_t *offset)
+{
+    const char *name;
+    json_t *split;
+    json_object_foreach(json_object_get(root, "splits"), name, split) {
+        int64_t at = 0;
+        size_t i;
+        json_t *shard;
+        json_array_foreach(json_object_get(split, "shards"), i, shard) {
+            const char *path = json_string_value(json_object_get(shard, "path"));
+            if (path && !strcmp(path, base)) {
+                *offset = at;
+                return split;
+            }
+            at += json_integer_value(json_object_get(shard, "tokens"));
+        }
+    }
+    return NULL;
+}
+
+/* Domain ids from a domains.json beside the shard (moec data's format,
+ * doc/data.md): sequence b's id is that of the range holding its first token.
+ * No file, or a shard it does not list: every id is 0. */
+static void read_domains(const char *shard_path, int64_t b, int64_t t, double *domain)
+{
+    const char *slash = strrchr(shard_path, '/');
+    size_t dir_len = slash ? (size_t)(slash - shard_path + 1) : 0;
+    const char *base = slash ? slash + 1 : shard_path;
+    char *path = malloc(dir_len + sizeof "domains.json");
+    if (!path) return;
+    memcpy(path, shard_path, dir_len);
+    strcpy(path + dir_len, "domains.json");
+    json_t *root = json_load_file(path, 0, NULL);
+    free(path);
+    int64_t offset = 0;
+    json_t *split = root ? find_split(root, base, &offset) : NULL;
+    json_t *ranges = split ? json_object_get(split, "ranges") : NULL;
+    for (int64_t s = 0; ranges && s < b; s++) {
+        int64_t at = offset + s * t;
+        size_t i;
+        json_t *r;
+        json_array_foreach(ranges, i, r) {
+            if (json_integer_value(json_array_get(r, 0)) <= at && at < json_integer_value(json_array_get(r, 1)))
+                domain[s] = (double)json_integer_value(json_array_get(r, 2));
+        }
+    }
+    json_decref(root);
+}
+
+/* Sequence s uses tokens [s T, s T + T) as inputs and the next ones as targets. */
+static int load_batch(const eval_args *a, const fe_model *m, int64_t b, int64_t t, batch_data *d)
+{
+    rt_shard shard = {0};
+    rt_data_err err = {{0}};
+    uint32_t vocab = m->vocab > RT_SHARD_MAX_VOCAB ? RT_SHARD_MAX_VOCAB : (uint32_t)m->vocab;
+    if (rt_shard_read(a->data, vocab, &shard, &err) < 0) return fprintf(stderr, "moec: %s\n", err.msg), -1;
+    size_t need = (size_t)(b * t + 1);
+    int status = 0;
+    if (shard.n_tokens < need) {
+        fprintf(stderr, "moec: %s holds %zu tokens; --batch %lld --seq %lld needs %zu (B*T+1)\n", a->data,
+                shard.n_tokens, (long long)b, (long long)t, need);
+        status = -1;
+    } else {
+        d->tokens = calloc(need, sizeof(double));
+        d->targets = calloc(need, sizeof(double));
+        d->domain = calloc((size_t)b, sizeof(double));
+        if (!d->tokens || !d->targets || !d->domain) {
+            fprintf(stderr, "moec: out of memory reading %s\n", a->data);
+            status = -1;
+        }
+        for (size_t i = 0; status == 0 && i + 1 < need; i++) {
+            d->tokens[i] = shard.tokens[i];
+            d->targets[i] = shard.tokens[i + 1];
+        }
+        if (status == 0) read_domains(a->data, b, t, d->domain);
+    }
+    rt_shard_free(&shard);
+    return status;
+}
+
+/* ---- running the graph ---- */
+
+static void print_werr(rt_werr *err)
+{
+    rt_werr_finish(err);
+    for (const char *line = err->msg; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(stderr, "moec: %.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+}
+
+/* Binds inputs (step 0) and every parameter, float32 widened to double. */
+static int bind_all(ir_interp *it, const ir_lowered *l, const rt_weights *w, const batch_data *d)
+{
+    double step = 0.0;
+    int rc = ir_interp_bind(it, l->tokens, d->tokens) | ir_interp_bind(it, l->targets, d->targets) |
+             ir_interp_bind(it, l->domain, d->domain) | ir_interp_bind(it, l->step, &step);
+    for (int i = 0; rc == 0 && i < w->n; i++) {
+        double *v = malloc(sizeof(double) * (size_t)(w->numel[i] ? w->numel[i] : 1));
+        if (!v) return -1;
+        for (int64_t j = 0; j < w->numel[i]; j++) v[j] = w->data[i][j];
+        rc = ir_interp_bind(it, l->params[i], v);
+        free(v);
+    }
+    return rc;
+}
+
+static void print_losses(const eval_args *a, ir_interp *it, const ir_lowered *l)
+{
+    double loss = ir_interp_value(it, l->loss)[0], lm = ir_interp_value(it, l->lm_loss)[0];
+    double lb = ir_interp_value(it, l->lb_loss)[0], z = ir_interp_value(it, l->z_loss)[0];
+    if (a->json)
+        printf("{\"loss\":%.17g,\"lm_loss\":%.17g,\"lb_loss\":%.17g,\"z_loss\":%.17g}\n", loss, lm, lb, z);
+    else
+        printf("loss %.6f  lm_loss %.6f  lb_loss %.6f  z_loss %.6f\n", loss, lm, lb, z);
+}
+
+/* Every gradient, rounded to float32, into a weights-shaped file. */
+static int save_grads(const eval_args *a, ir_interp *it, const ir_step_graph *s, const fe_model *m)
+{
+    rt_weights gw = {0};
+    rt_werr err = {0};
+    int status = rt_weights_alloc(&gw, m, &err);
+    for (int i = 0; status == 0 && i < gw.n; i++) {
+        const double *v = ir_interp_value(it, s->grad[i]);
+        for (int64_t j = 0; v && j < gw.numel[i]; j++) gw.data[i][j] = (float)v[j];
+    }
+    rt_meta meta[2] = {{"moec_model", m->name}, {"moec_kind", "gradients"}};
+    if (status == 0) status = rt_weights_save(&gw, a->out, meta, 2, &err);
+    if (status < 0) print_werr(&err);
+    rt_weights_free(&gw);
+    return status;
+}
+
+/* Builds the graph (forward for eval, forward + gradients for grad), runs it
+ * on the interpreter and prints. Returns the exit status. */
+static int run_graph(const eval_args *a, const fe_model *m, const rt_weights *w, const batch_data *d,
+                     int64_t b, int64_t t)
+{
+    ir_graph g;
+    if (ir_graph_init(&g) < 0) return fprintf(stderr, "moec: out of memory\n"), 1;
+    ir_lower_options opt = {b, t, a->grad};
+    ir_step_graph s = {0};
+    int rc = a->grad ? ir_step_build(&g, m, &opt, false, &s) : ir_lower(&g, m, &opt, &s.fwd);
+    int status = 1;
+    ir_interp *it = rc == 0 ? ir_interp_new(&g, a->prec) : NULL;
+    char err[512] = "";
+    if (rc < 0) {
+        fprintf(stderr, "moec: %s: %s\n", a->model, g.error[0] ? g.error : "could not build the graph");
+    } else if (!it || bind_all(it, &s.fwd, w, d) < 0) {
+        fprintf(stderr, "moec: out of memory\n");
+    } else if (ir_interp_run(it, -1, err, sizeof err) < 0) {
+        fprintf(stderr, "moec: %s: %s\n", a->model, err);
+    } else {
+        print_losses(a, it, &s.fwd);
+        status = a->grad && save_grads(a, it, &s, m) < 0 ? 1 : 0;
+    }
+    ir_interp_free(it);
+    ir_graph_free(&g);
+    return status;
+}
+
+static int run(int argc, char **argv, bool grad)
+{
+    eval_args a = {.grad = grad, .prec = IR_PREC_F64};
+    if (parse_args(argc, argv, &a) < 0) return usage(grad), 2;
+    rt_frontend fe;
+    int status = rt_frontend_elaborate(&fe, a.model, a.sets, a.n_sets, 0);
+    const fe_model *m = &fe.model;
+    int64_t b = a.batch ? (int64_t)a.batch : m->train.batch, t = a.seq ? (int64_t)a.seq : m->train.seq;
+    rt_weights w = {0};
+    rt_werr werr = {0};
+    batch_data d = {0};
+    if (status == 0 && (rt_weights_alloc(&w, m, &werr) < 0 || rt_weights_load(&w, a.weights, NULL, &werr) < 0)) {
+        print_werr(&werr);
+        status = 1;
+    }
+    if (status == 0 && load_batch(&a, m, b, t, &d) < 0) status = 1;
+    if (status == 0) status = run_graph(&a, m, &w, &d, b, t);
+    free_batch(&d);
+    rt_weights_free(&w);
+    rt_frontend_free(&fe);
+    return status;
+}
 
 int rt_cmd_eval(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return rt_cmd_not_yet("eval", "the graph lowering and interpreter are not built yet");
+    return run(argc, argv, false);
 }
 
 int rt_cmd_grad(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return rt_cmd_not_yet("grad", "the graph lowering and interpreter are not built yet");
+    return run(argc, argv, true);
 }

@@ -1,1 +1,12 @@
 # tests/model/local.mk -- lowering, training step, moec eval/grad, PyTorch reference.
+MODEL_TEST_LIBS = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS) -lm
+
+check_PROGRAMS += tests/model/test_composite
+TESTS += tests/model/test_composite
+tests_model_test_composite_SOURCES = tests/model/test_composite.c tests/model/fd.h
+tests_model_test_composite_LDADD = $(MODEL_TEST_LIBS)
+
+check_PROGRAMS += tests/model/test_moe
+TESTS += tests/model/test_moe
+tests_model_test_moe_SOURCES = tests/model/test_moe.c tests/model/fd.h
+tests_model_test_moe_LDADD = $(MODEL_TEST_LIBS)

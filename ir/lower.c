@@ -1,0 +1,259 @@
+/* ir/lower.c -- fe_model -> forward graph: parameters as PARAM leaves,
+ * each high-level node as primitive ops, MoE layers in the dense-oracle
+ * form, then the loss and its named parts. Reads frontend/model.h, writes
+ * an ir_graph; draws nothing itself (random ops are keyed per fe node so
+ * the same model always draws the same numbers). */
+#include "ir/lower.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "ir/composite.h"
+
+typedef struct lower_ctx {
+    ir_graph *g;
+    const fe_model *m;
+    const ir_lower_options *opt;
+    ir_lowered *out;
+    int *map;          /* [n_nodes]: fe node id -> ir node id */
+} lower_ctx;
+
+static int fail(ir_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(ir_graph *g, const char *fmt, ...)
+{
+    if (g->error[0]) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* An fe shape with B and T bound. */
+static ir_shape bind_shape(const fe_shape *s, const ir_lower_options *opt)
+{
+    ir_shape r = ir_shape_of(0, NULL);
+    r.rank = s->rank;
+    for (int i = 0; i < s->rank; i++)
+        r.dim[i] = s->dim[i] == FE_DIM_B ? opt->batch : s->dim[i] == FE_DIM_T ? opt->seq : s->dim[i];
+    return r;
+}
+
+/* The lowered node must have the shape elaboration gave it: a mismatch is
+ * a lowering bug, reported with both shapes. */
+static int check_shape(ir_graph *g, const fe_model *m, int id, int node, const ir_lower_options *opt)
+{
+    ir_shape want = bind_shape(&m->nodes[id].shape, opt), got = ir_node_at(g, node)->shape;
+    bool same = want.rank == got.rank;
+    for (int i = 0; same && i < want.rank; i++) same = want.dim[i] == got.dim[i];
+    if (same) return 0;
+    char a[64], b[64];
+    return fail(g, "lowering node %d (%s): shape %s, elaboration says %s", id,
+                m->nodes[id].scope ? m->nodes[id].scope : "-", ir_shape_str(&got, a, sizeof a),
+                ir_shape_str(&want, b, sizeof b));
+}
+
+static int param_node(lower_ctx *c, int fe_param)
+{
+    return fe_param >= 0 && fe_param < c->out->n_params ? c->out->params[fe_param] : -1;
+}
+
+static ir_rng node_rng(const lower_ctx *c, int id)
+{
+    return (ir_rng){c->out->step, c->m->train.seed, IR_STREAM_DROPOUT + 2 * (int64_t)id};
+}
+
+static int lower_attention(lower_ctx *c, const fe_node *n, int id, int x)
+{
+    ir_attn_params p = {param_node(c, n->param[0]), param_node(c, n->param[1]),
+                        param_node(c, n->param[2]), param_node(c, n->param[3])};
+    double drop = c->opt->training ? n->attr_f[0] : 0.0;
+    ir_rng rng = node_rng(c, id);
+    return ir_attention(c->g, x, &p, n->attr_i[0], drop, &rng);
+}
+
+/* logits = x [B,T,d] @ weight [V,d]^T */
+static int lower_lm_head(lower_ctx *c, const fe_node *n, int x)
+{
+    static const int tr[2] = {1, 0};
+    return ir_linear(c->g, x, ir_permute(c->g, param_node(c, n->param[0]), tr), -1);
+}
+
+/* The router, the combine of the experts' outputs, the layer's record. */
+static int lower_moe(lower_ctx *c, const fe_node *n, int id, int x)
+{
+    const fe_model *m = c->m;
+    int64_t e = n->attr_i[1];
+    const fe_router *r = &m->routers[n->attr_i[0]];
+    ir_moe_ctx mc = {c->opt->training, c->out->step, c->out->tokens, c->out->domain, m->train.seed,
+                     IR_STREAM_ROUTER + IR_MOE_STREAMS * (int64_t)id, m->train.steps, m->vocab};
+    ir_moe_layer *layer = &c->out->moe[c->out->n_moe++];
+    layer->fe_node = id;
+    layer->router = (int)n->attr_i[0];
+    layer->experts = e;
+    layer->scope = n->scope;
+    if (ir_route(c->g, r, x, param_node(c, n->param[0]), param_node(c, n->param[1]), e, &mc, &layer->routing) < 0)
+        return -1;
+    int *y = fe_arena_alloc(&c->g->arena, sizeof *y * (size_t)e);
+    if (!y) return fail(c->g, "out of memory lowering %s", n->scope ? n->scope : "moe");
+    for (int64_t i = 0; i < e; i++) y[i] = c->map[n->experts[i].output];
+    return ir_moe_combine(c->g, layer->routing.weights, y, e);
+}
+
+/* Unary builtins and arithmetic: in0 (and in1) already lowered. */
+static int lower_simple(lower_ctx *c, const fe_node *n, int a, int b)
+{
+    ir_graph *g = c->g;
+    switch (n->op) {
+    case FE_NODE_GELU: return ir_gelu(g, a);
+    case FE_NODE_RELU: return ir_relu(g, a);
+    case FE_NODE_SILU: return ir_silu(g, a);
+    case FE_NODE_TANH: return ir_unary(g, IR_TANH, a);
+    case FE_NODE_EXP: return ir_unary(g, IR_EXP, a);
+    case FE_NODE_SOFTMAX: return ir_softmax(g, a);
+    case FE_NODE_ADD: return ir_binary(g, IR_ADD, a, b);
+    case FE_NODE_SUB: return ir_binary(g, IR_SUB, a, b);
+    case FE_NODE_MUL: return ir_binary(g, IR_MUL, a, b);
+    case FE_NODE_DIV: return ir_binary(g, IR_DIV, a, b);
+    case FE_NODE_SCALE: return ir_mul_scalar(g, a, n->attr_f[0]);
+    case FE_NODE_OFFSET: return ir_add_scalar(g, a, n->attr_f[0]);
+    default: return fail(g, "lowering: node op %d is not handled", (int)n->op);
+    }
+}
+
+static int lower_node(lower_ctx *c, int id)
+{
+    const fe_node *n = &c->m->nodes[id];
+    ir_graph *g = c->g;
+    int a = n->n_in > 0 ? c->map[n->in[0]] : -1, b = n->n_in > 1 ? c->map[n->in[1]] : -1;
+    ir_set_origin(g, n->loc, n->scope);
+    switch (n->op) {
+    case FE_NODE_TOKENS: return c->out->tokens;
+    case FE_NODE_EXPERT_INPUT: return c->map[c->m->nodes[n->expert_of].in[0]];
+    case FE_NODE_EMBEDDING: return ir_gather(g, param_node(c, n->param[0]), a);
+    case FE_NODE_POS_EMBEDDING: return ir_slice(g, param_node(c, n->param[0]), 0, 0, c->opt->seq);
+    case FE_NODE_SINUSOIDAL: return ir_sinusoidal(g, c->opt->seq, n->attr_i[0]);
+    case FE_NODE_LAYERNORM:
+        return ir_layernorm(g, a, param_node(c, n->param[0]), param_node(c, n->param[1]), n->attr_f[0]);
+    case FE_NODE_LINEAR: return ir_linear(g, a, param_node(c, n->param[0]), param_node(c, n->param[1]));
+    case FE_NODE_DROPOUT: {
+        ir_rng rng = node_rng(c, id);
+        return ir_dropout(g, a, c->opt->training ? n->attr_f[0] : 0.0, &rng);
+    }
+    case FE_NODE_ATTENTION: return lower_attention(c, n, id, a);
+    case FE_NODE_LM_HEAD: return lower_lm_head(c, n, a);
+    case FE_NODE_MOE: return lower_moe(c, n, id, a);
+    default: return lower_simple(c, n, a, b);
+    }
+}
+
+/* The mean of the layers' statistic `which` (offset into ir_routing) over
+ * the layers of router r (r < 0: of every router with probabilities). */
+static int layer_mean(lower_ctx *c, int r, size_t which)
+{
+    int acc = -1, count = 0;
+    for (int i = 0; i < c->out->n_moe; i++) {
+        const ir_moe_layer *l = &c->out->moe[i];
+        if ((r >= 0 && l->router != r) || !l->routing.has_probs) continue;
+        int v = *(const int *)((const char *)&l->routing + which);
+        acc = acc < 0 ? v : ir_binary(c->g, IR_ADD, acc, v);
+        count++;
+    }
+    if (count == 0) return ir_scalar(c->g, 0.0);
+    return ir_mul_scalar(c->g, acc, 1.0 / count);
+}
+
+static int loss_term(lower_ctx *c, const fe_loss_term *t)
+{
+    switch (t->kind) {
+    case FE_LOSS_CROSS_ENTROPY: return ir_cross_entropy(c->g, c->map[t->logits], c->out->targets);
+    case FE_LOSS_LOAD_BALANCE: return layer_mean(c, t->router, offsetof(ir_routing, lb));
+    case FE_LOSS_Z: return layer_mean(c, t->router, offsetof(ir_routing, z));
+    case FE_LOSS_IMPORTANCE: return layer_mean(c, t->router, offsetof(ir_routing, importance));
+    case FE_LOSS_LOAD:
+        return fail(c->g, "load(%s): Shazeer's load loss needs the normal CDF, which the graph IR has no op "
+                    "for yet; use load_balance or importance", c->m->routers[t->router].name);
+    }
+    return fail(c->g, "lowering: unknown loss term %d", (int)t->kind);
+}
+
+/* loss = sum coef * term, lm_loss = the cross-entropy; a term with
+ * coefficient 0 stays out of the sum (it adds nothing to the gradient). */
+static int lower_loss(lower_ctx *c)
+{
+    ir_lowered *o = c->out;
+    int loss = -1;
+    o->lm_loss = -1;
+    for (int i = 0; i < c->m->n_loss; i++) {
+        const fe_loss_term *t = &c->m->loss[i];
+        ir_set_origin(c->g, t->loc, "loss");
+        int v = loss_term(c, t);
+        if (v < 0) return -1;
+        if (t->kind == FE_LOSS_CROSS_ENTROPY && o->lm_loss < 0) o->lm_loss = v;
+        if (t->coef == 0.0) continue;
+        int term = t->coef == 1.0 ? v : ir_mul_scalar(c->g, v, t->coef);
+        loss = loss < 0 ? term : ir_binary(c->g, IR_ADD, loss, term);
+    }
+    if (o->lm_loss < 0) o->lm_loss = ir_scalar(c->g, 0.0);
+    o->loss = loss < 0 ? ir_scalar(c->g, 0.0) : loss;
+    o->lb_loss = layer_mean(c, -1, offsetof(ir_routing, lb));
+    o->z_loss = layer_mean(c, -1, offsetof(ir_routing, z));
+    return o->loss < 0 || o->lb_loss < 0 || o->z_loss < 0 ? -1 : 0;
+}
+
+/* Inputs and parameters, created first so that their ids are stable. */
+static int lower_leaves(lower_ctx *c)
+{
+    ir_graph *g = c->g;
+    ir_lowered *o = c->out;
+    int64_t bt[2] = {c->opt->batch, c->opt->seq};
+    o->tokens = ir_input(g, IR_INPUT_TOKENS, ir_shape_of(2, bt));
+    o->targets = ir_input(g, IR_INPUT_TARGETS, ir_shape_of(2, bt));
+    o->domain = ir_input(g, IR_INPUT_DOMAIN, ir_shape_of(1, bt));
+    o->step = ir_input(g, IR_INPUT_STEP, ir_shape_of(0, NULL));
+    for (int i = 0; i < o->n_params; i++) {
+        const fe_param *p = &c->m->params[i];
+        ir_shape s = ir_shape_of(0, NULL);
+        s.rank = p->shape.rank;
+        memcpy(s.dim, p->shape.dim, sizeof p->shape.dim[0] * (size_t)p->shape.rank);
+        ir_set_origin(g, p->loc, NULL);
+        o->params[i] = ir_param(g, i, p->name, s);
+        if (o->params[i] < 0) return -1;
+    }
+    return o->tokens < 0 || o->targets < 0 || o->domain < 0 || o->step < 0 ? -1 : 0;
+}
+
+static int check_options(ir_graph *g, const fe_model *m, const ir_lower_options *opt)
+{
+    if (opt->batch < 1 || opt->seq < 1)
+        return fail(g, "batch and sequence length must be at least 1 (got %lld and %lld)",
+                    (long long)opt->batch, (long long)opt->seq);
+    if (m->ctx > 0 && opt->seq > m->ctx)
+        return fail(g, "sequence length %lld exceeds the model's context %lld", (long long)opt->seq,
+                    (long long)m->ctx);
+    if (m->output < 0 || m->output >= m->n_nodes) return fail(g, "the model has no output");
+    return 0;
+}
+
+int ir_lower(ir_graph *g, const fe_model *m, const ir_lower_options *opt, ir_lowered *out)
+{
+    memset(out, 0, sizeof *out);
+    if (check_options(g, m, opt) < 0) return -1;
+    out->model = m;
+    out->n_params = m->n_params;
+    int n_moe = 0;
+    for (int i = 0; i < m->n_nodes; i++) n_moe += m->nodes[i].op == FE_NODE_MOE;
+    lower_ctx c = {g, m, opt, out, fe_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_nodes + 1))};
+    out->params = fe_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_params + 1));
+    out->moe = fe_arena_alloc(&g->arena, sizeof(ir_moe_layer) * (size_t)(n_moe + 1));
+    if (!c.map || !out->params || !out->moe) return fail(g, "out of memory lowering the model");
+    if (lower_leaves(&c) < 0) return fail(g, "lowering the inputs and parameters failed");
+    for (int i = 0; i < m->n_nodes; i++) {
+        c.map[i] = lower_node(&c, i);
+        if (c.map[i] < 0) return fail(g, "lowering node %d failed", i);
+        if (check_shape(g, m, i, c.map[i], opt) < 0) return -1;
+    }
+    out->logits = c.map[m->output];
+    return lower_loss(&c);
+}

@@ -1,0 +1,269 @@
+/* ir/moe.c -- routers, capacity, router statistics and the dense-oracle
+ * combine of a mixture-of-experts layer, as graph-IR subgraphs. Reads the
+ * front end's router settings (frontend/model.h); appends nodes. Every
+ * routing decision (top-k, capacity positions, hash, label) is built from
+ * ops that pass no gradient, so only the selected probabilities carry the
+ * router's gradient. The sparse dispatch plan is the backends' business. */
+#include "ir/moe.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ir/composite.h"
+
+static int fail(ir_graph *g, const char *msg)
+{
+    if (!g->error[0]) snprintf(g->error, sizeof g->error, "%s", msg);
+    return -1;
+}
+
+static ir_shape shape2(int64_t a, int64_t b)
+{
+    int64_t d[2] = {a, b};
+    return ir_shape_of(2, d);
+}
+
+/* The rows a router sees: x [B,T,d] -> [N,d] per token, or the mean over T
+ * [B,d] per sequence. *n gets the row count. */
+static int router_rows(ir_graph *g, const fe_router *r, int x, int64_t *n)
+{
+    ir_shape s = ir_node_at(g, x)->shape;
+    if (r->unit == FE_UNIT_SEQUENCE) {
+        *n = s.dim[0];
+        return ir_mean(g, x, 1, false);
+    }
+    *n = s.dim[0] * s.dim[1];
+    return ir_reshape(g, x, shape2(*n, s.dim[2]));
+}
+
+/* rows [n,d] @ w [E,d]^T -> [n,E] (w in torch Linear layout). */
+static int router_logits(ir_graph *g, int rows, int w)
+{
+    static const int tr[2] = {1, 0};
+    return ir_matmul(g, rows, ir_permute(g, w, tr));
+}
+
+/* Decisions made per sequence ([B,E]) apply to all T positions: -> [N,E]. */
+static int expand_to_tokens(ir_graph *g, int w, int64_t b, int64_t t, int64_t e)
+{
+    int64_t d3[3] = {b, 1, e}, f3[3] = {b, t, e};
+    int w3 = ir_broadcast(g, ir_reshape(g, w, ir_shape_of(3, d3)), ir_shape_of(3, f3));
+    return ir_reshape(g, w3, shape2(b * t, e));
+}
+
+/* sigma_t = noise_std * max(0, 1 - step / (noise_anneal * steps)), or
+ * noise_std when noise_anneal is 0: a scalar node computed from the STEP input. */
+static int noise_scale(ir_graph *g, const fe_router *r, const ir_moe_ctx *ctx)
+{
+    if (r->noise_anneal <= 0.0) return ir_scalar(g, r->noise_std);
+    double span = r->noise_anneal * (double)ctx->total_steps;
+    int left = ir_add_scalar(g, ir_mul_scalar(g, ctx->step, -1.0 / span), 1.0);
+    return ir_mul_scalar(g, ir_binary(g, IR_MAX, left, ir_scalar(g, 0.0)), r->noise_std);
+}
+
+static int normal_draws(ir_graph *g, const ir_moe_ctx *ctx, int64_t stream, ir_shape s)
+{
+    return ir_random(g, ctx->step, IR_RANDOM_NORMAL, stream, ctx->seed, s);
+}
+
+/* keep [n,k] (1 kept, 0 dropped) for capacity `cap` per expert. Assignments
+ * are ordered slot-major (every token's slot 0, then slot 1, ...); an
+ * assignment's position in its expert is the running count of one-hot rows
+ * up to it (CUMSUM), 1-based, and it is kept while the position <= cap. */
+static int capacity_keep(ir_graph *g, int idx, int64_t n, int64_t k, int64_t e, int64_t cap)
+{
+    static const int swap01[3] = {1, 0, 2};
+    static const int tr[2] = {1, 0};
+    int oh = ir_permute(g, ir_one_hot(g, idx, e), swap01);                 /* [k,n,E] */
+    int flat = ir_reshape(g, oh, shape2(k * n, e));
+    int pos = ir_sum(g, ir_binary(g, IR_MUL, ir_cumsum(g, flat, 0), flat), -1, false);  /* [k n] */
+    int keep = ir_compare(g, IR_CMP_LE, pos, ir_scalar(g, (double)cap));
+    return ir_permute(g, ir_reshape(g, keep, shape2(k, n)), tr);           /* [n,k] */
+}
+
+/* The statistics of MODELS.md from probabilities p [n,E] (or -1), raw logits
+ * z [n,E] and assignment counts mask [n,E] of `assigns` assignments. */
+static void router_stats(ir_graph *g, int p, int z, int mask, double assigns, int64_t e, ir_routing *out)
+{
+    out->frac = ir_mul_scalar(g, ir_sum(g, mask, 0, false), 1.0 / assigns);   /* [E] */
+    out->has_probs = p >= 0;
+    out->probs = p;
+    out->lb = out->z = out->importance = -1;
+    if (p < 0) return;
+    int pm = ir_mean(g, p, 0, false);                                          /* P_e [E] */
+    out->lb = ir_mul_scalar(g, ir_sum(g, ir_binary(g, IR_MUL, out->frac, pm), 0, false), (double)e);
+    int lse = ir_logsumexp(g, z, false);                                       /* [n] */
+    out->z = ir_mean_all(g, ir_binary(g, IR_MUL, lse, lse));
+    int imp = ir_sum(g, p, 0, false);                                          /* [E] */
+    int mu = ir_mean(g, imp, 0, false);
+    int dev = ir_binary(g, IR_SUB, imp, mu);
+    int var = ir_mean(g, ir_binary(g, IR_MUL, dev, dev), 0, false);
+    out->importance = ir_binary(g, IR_DIV, var, ir_binary(g, IR_MUL, mu, mu));
+}
+
+/* Slot routers end here: idx [n,k] i32 experts, wsel [n,k] their weights,
+ * p and z for the statistics (or -1). Applies the capacity, scatters the
+ * weights into [n,E] and expands sequence decisions to tokens. */
+static int finish_slots(ir_graph *g, const fe_router *r, int idx, int wsel, int p, int z,
+                        int64_t n, int64_t e, ir_shape xs, ir_routing *out)
+{
+    int64_t k = r->k;
+    int mask = ir_sum(g, ir_one_hot(g, idx, e), 1, false);                      /* [n,E] */
+    out->dropped = ir_scalar(g, 0.0);
+    if (r->capacity_factor > 0.0) {
+        int64_t cap = (int64_t)ceil(r->capacity_factor * (double)n * (double)k / (double)e);
+        int keep = capacity_keep(g, idx, n, k, e, cap);
+        wsel = ir_binary(g, IR_MUL, wsel, keep);
+        out->dropped = ir_add_scalar(g, ir_unary(g, IR_NEG, ir_sum_all(g, keep)), (double)(n * k));
+    }
+    int w = ir_put(g, wsel, idx, e);                                            /* [n,E] */
+    router_stats(g, p, z, mask, (double)(n * k), e, out);
+    out->weights = n == xs.dim[0] * xs.dim[1] ? w : expand_to_tokens(g, w, xs.dim[0], xs.dim[1], e);
+    return out->weights < 0 ? -1 : 0;
+}
+
+/* The k slot weights of topk and random routers from the selected
+ * probabilities psel [n,k]. Straight-through top-1: psel - stop_grad(psel) + 1
+ * is exactly 1 forward (x - x = 0 and 0 + 1 = 1 in IEEE) with psel's gradient. */
+static int slot_weights(ir_graph *g, const fe_router *r, int psel)
+{
+    bool renorm = r->kind == FE_ROUTER_RANDOM || (r->k >= 2 && r->renormalize);
+    if (r->k == 1 && r->straight_through)
+        return ir_add_scalar(g, ir_binary(g, IR_SUB, psel, ir_unary(g, IR_STOP_GRAD, psel)), 1.0);
+    if (renorm) return ir_binary(g, IR_DIV, psel, ir_sum(g, psel, -1, true));
+    return psel;
+}
+
+/* topk, random and noisy_topk. */
+static int route_topk(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int64_t e,
+                      const ir_moe_ctx *ctx, ir_routing *out)
+{
+    int64_t n;
+    int rows = router_rows(g, r, x, &n);
+    if (r->kind == FE_ROUTER_RANDOM) {
+        double std = r->init_std > 0 ? r->init_std : 0.02;
+        int64_t d = ir_node_at(g, x)->shape.dim[2];
+        gate = ir_mul_scalar(g, normal_draws(g, ctx, ctx->stream + 1, shape2(e, d)), std);
+    }
+    if (gate < 0) return fail(g, "moe: the router has no gate weight");
+    if (r->frozen) gate = ir_unary(g, IR_STOP_GRAD, gate);
+    int z = router_logits(g, rows, gate);                                       /* [n,E] */
+    ir_shape zs = shape2(n, e);
+    int p, idx, wsel;
+    if (r->kind == FE_ROUTER_NOISY_TOPK) {
+        if (noise_w < 0) return fail(g, "moe: noisy_topk needs its noise weight");
+        if (r->frozen) noise_w = ir_unary(g, IR_STOP_GRAD, noise_w);
+        int h = z;
+        if (ctx->training) {
+            int scale = ir_softplus(g, router_logits(g, rows, noise_w));
+            h = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), scale));
+        }
+        p = ir_softmax(g, h);
+        idx = ir_topk(g, h, r->k);
+        out->ranked = h;
+        wsel = ir_softmax(g, ir_take(g, h, idx));                               /* over the kept */
+    } else {
+        int s = z;
+        if (ctx->training && r->noise_std > 0.0 && r->kind == FE_ROUTER_TOPK)
+            s = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs),
+                                                  noise_scale(g, r, ctx)));
+        p = ir_softmax(g, s);
+        idx = ir_topk(g, p, r->k);
+        out->ranked = p;
+        wsel = slot_weights(g, r, ir_take(g, p, idx));
+    }
+    return finish_slots(g, r, idx, wsel, p, z, n, e, ir_node_at(g, x)->shape, out);
+}
+
+/* Zhou et al. 2022: each expert takes its top-C rows by s[:,e]. */
+static int route_expert_choice(ir_graph *g, const fe_router *r, int x, int gate, int64_t e, ir_routing *out)
+{
+    static const int tr[2] = {1, 0};
+    int64_t n;
+    int rows = router_rows(g, r, x, &n);
+    if (gate < 0) return fail(g, "moe: the router has no gate weight");
+    if (r->frozen) gate = ir_unary(g, IR_STOP_GRAD, gate);
+    int z = router_logits(g, rows, gate);
+    int p = ir_softmax(g, z);                                                   /* [n,E] */
+    int64_t c = (int64_t)floor((double)n * r->capacity_factor / (double)e);
+    c = c < 1 ? 1 : c > n ? n : c;
+    int pt = ir_permute(g, p, tr);                                              /* [E,n] */
+    int idx = ir_topk(g, pt, c);                                                /* [E,C] */
+    out->ranked = p;
+    int w = ir_permute(g, ir_put(g, ir_take(g, pt, idx), idx, n), tr);         /* [n,E] */
+    int mask = ir_permute(g, ir_put(g, ir_const(g, 1.0, shape2(e, c)), idx, n), tr);
+    router_stats(g, p, z, mask, (double)(e * c), e, out);
+    out->dropped = ir_scalar(g, 0.0);
+    ir_shape xs = ir_node_at(g, x)->shape;
+    out->weights = n == xs.dim[0] * xs.dim[1] ? w : expand_to_tokens(g, w, xs.dim[0], xs.dim[1], e);
+    return out->weights < 0 ? -1 : 0;
+}
+
+/* x mod e for non-negative integer-valued f32 x (exact below 2^24). */
+static int mod_int(ir_graph *g, int x, int64_t e)
+{
+    int q = ir_floor(g, ir_mul_scalar(g, x, 1.0 / (double)e));
+    int r = ir_binary(g, IR_SUB, x, ir_mul_scalar(g, q, (double)e));
+    /* 1/e is rounded: correct a remainder that landed one period off. */
+    r = ir_where(g, ir_compare(g, IR_CMP_LT, r, ir_scalar(g, 0.0)), ir_add_scalar(g, r, (double)e), r);
+    return ir_where(g, ir_compare(g, IR_CMP_GE, r, ir_scalar(g, (double)e)), ir_add_scalar(g, r, -(double)e), r);
+}
+
+/* hash: expert(t) = min(floor(E u_t), E-1), u_t = Philox uniform (IR_HASH_SEED,
+ * step 0, IR_HASH_STREAM, element t): a fixed random table over the vocabulary. */
+static int route_hash(ir_graph *g, const fe_router *r, int x, int64_t e, const ir_moe_ctx *ctx, ir_routing *out)
+{
+    int64_t v = ctx->vocab;
+    ir_shape xs = ir_node_at(g, x)->shape;
+    int64_t n = xs.dim[0] * xs.dim[1];
+    int u = ir_random(g, ir_scalar(g, 0.0), IR_RANDOM_UNIFORM, IR_HASH_STREAM, IR_HASH_SEED, ir_shape_of(1, &v));
+    int table = ir_min(g, ir_floor(g, ir_mul_scalar(g, u, (double)e)), ir_scalar(g, (double)(e - 1)));
+    int ex = ir_gather(g, ir_reshape(g, table, shape2(v, 1)), ctx->tokens);     /* [B,T,1] */
+    int idx = ir_cast(g, ir_reshape(g, ex, shape2(n, 1)), IR_I32);
+    return finish_slots(g, r, idx, ir_const(g, 1.0, shape2(n, 1)), -1, -1, n, e, xs, out);
+}
+
+/* label: expert = domain id of the sequence mod E, weight 1, for all its tokens. */
+static int route_label(ir_graph *g, const fe_router *r, int x, int64_t e, const ir_moe_ctx *ctx, ir_routing *out)
+{
+    ir_shape xs = ir_node_at(g, x)->shape;
+    int64_t b = xs.dim[0];
+    int ex = mod_int(g, ir_cast(g, ctx->domain, IR_F32), e);                    /* [B] */
+    int idx = ir_cast(g, ir_reshape(g, ex, shape2(b, 1)), IR_I32);
+    return finish_slots(g, r, idx, ir_const(g, 1.0, shape2(b, 1)), -1, -1, b, e, xs, out);
+}
+
+int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int64_t e,
+             const ir_moe_ctx *ctx, ir_routing *out)
+{
+    memset(out, 0, sizeof *out);
+    out->weights = out->frac = out->lb = out->z = out->importance = out->dropped = -1;
+    out->probs = out->ranked = -1;
+    if (x < 0) return -1;
+    ir_shape xs = ir_node_at(g, x)->shape;
+    if (xs.rank != 3) return fail(g, "moe: the input must be [B,T,d]");
+    bool slots = r->kind != FE_ROUTER_EXPERT_CHOICE;
+    if (slots && (r->k < 1 || r->k > e)) return fail(g, "moe: the router's k must be between 1 and the number of experts");
+    if ((r->kind == FE_ROUTER_HASH || r->kind == FE_ROUTER_LABEL) && r->k != 1)
+        return fail(g, "moe: hash and label routers choose one expert (k = 1)");
+    switch (r->kind) {
+    case FE_ROUTER_EXPERT_CHOICE: return route_expert_choice(g, r, x, gate, e, out);
+    case FE_ROUTER_HASH: return route_hash(g, r, x, e, ctx, out);
+    case FE_ROUTER_LABEL: return route_label(g, r, x, e, ctx, out);
+    default: return route_topk(g, r, x, gate, noise_w, e, ctx, out);
+    }
+}
+
+int ir_moe_combine(ir_graph *g, int weights, const int *y, int64_t e)
+{
+    if (weights < 0 || e < 1 || y[0] < 0) return -1;
+    ir_shape ys = ir_node_at(g, y[0])->shape;
+    int64_t d = ys.dim[ys.rank - 1], n = ir_shape_numel(&ys) / d;
+    int acc = -1;
+    for (int64_t i = 0; i < e; i++) {
+        int we = ir_slice(g, weights, 1, i, 1);                                 /* [N,1] */
+        int term = ir_binary(g, IR_MUL, we, ir_reshape(g, y[i], shape2(n, d)));
+        acc = acc < 0 ? term : ir_binary(g, IR_ADD, acc, term);
+    }
+    return ir_reshape(g, acc, ys);
+}
