@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "ir/step.h"
 #include "runtime/commands.h"
 
 enum { MAX_SETS = 256 };
@@ -17,6 +18,7 @@ typedef struct frontend_args {
     fe_override sets[MAX_SETS]; /* --set name=value */
     int n_sets;
     int max_errors;             /* --max-errors */
+    long long batch, seq;       /* --batch, --seq for the graph stages; 0 = the train settings' */
     bool no_warnings;           /* -w */
 } frontend_args;
 
@@ -50,6 +52,14 @@ static int parse_args(int argc, char **argv, frontend_args *a, bool want_stage)
             if (a->n_sets == MAX_SETS || parse_set(argv[i] + 6, &a->sets[a->n_sets++]) < 0) return -1;
         } else if (want_stage && !strcmp(arg, "--stage") && has_next) {
             a->stage = argv[++i];
+        } else if (want_stage && (!strcmp(arg, "--batch") || !strcmp(arg, "--seq")) && has_next) {
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "moec: %s expects a whole number from 1 to 1000000, got '%s'\n", arg, argv[i]);
+                return -1;
+            }
+            *(arg[2] == 'b' ? &a->batch : &a->seq) = v;
         } else if (!strcmp(arg, "--max-errors") && has_next) {
             a->max_errors = atoi(argv[++i]);
         } else if (!strcmp(arg, "-w")) {
@@ -69,7 +79,7 @@ static int parse_args(int argc, char **argv, frontend_args *a, bool want_stage)
         return -1;
     }
     if (want_stage && !a->stage) {
-        fprintf(stderr, "moec: ir needs --stage ast|elab\n");
+        fprintf(stderr, "moec: ir needs --stage ast|elab|graph|grad\n");
         return -1;
     }
     return 0;
@@ -113,16 +123,41 @@ int rt_cmd_check(int argc, char **argv)
     return status;
 }
 
+/* --stage graph: the forward graph in training semantics; --stage grad: the
+ * whole training step (forward, gradients, clipping, AdamW). B and T come
+ * from --batch/--seq or the train settings. Returns the exit status. */
+static int print_graph_stage(const frontend_args *a, const fe_model *m, bool step)
+{
+    ir_graph g;
+    if (ir_graph_init(&g) < 0) return fprintf(stderr, "moec: out of memory\n"), 1;
+    ir_lower_options opt = {a->batch ? a->batch : m->train.batch, a->seq ? a->seq : m->train.seq, true};
+    ir_step_graph s;
+    int rc = step ? ir_step_build(&g, m, &opt, true, &s) : ir_lower(&g, m, &opt, &s.fwd);
+    if (rc == 0) rc = ir_verify(&g);
+    if (rc < 0) fprintf(stderr, "moec: %s: %s\n", a->model, g.error[0] ? g.error : "could not build the graph");
+    else ir_graph_print(stdout, &g);
+    ir_graph_free(&g);
+    return rc < 0 ? 1 : 0;
+}
+
 int rt_cmd_ir(int argc, char **argv)
 {
     frontend_args a;
     if (parse_args(argc, argv, &a, true) < 0) return 2;
     bool ast = !strcmp(a.stage, "ast"), elab = !strcmp(a.stage, "elab");
+    bool graph = !strcmp(a.stage, "graph"), grad = !strcmp(a.stage, "grad");
+    if (graph || grad) {
+        frontend_run r;
+        int status = run_frontend(&r, &a, true);
+        if (status == 0) status = print_graph_stage(&a, &r.model, grad);
+        free_frontend(&r);
+        return status;
+    }
     if (!ast && !elab) {
-        static const char *later[] = {"graph", "grad", "fused", "kernels", "memory"};
+        static const char *later[] = {"fused", "kernels", "memory"};
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (!strcmp(a.stage, later[i]))
-                return rt_cmd_not_yet("ir --stage", "only the ast and elab stages exist so far");
+                return rt_cmd_not_yet("ir --stage", "the ast, elab, graph and grad stages exist so far");
         fprintf(stderr, "moec: unknown stage '%s'; stages: ast elab graph grad fused kernels memory\n", a.stage);
         return 2;
     }
