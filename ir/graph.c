@@ -354,12 +354,9 @@ int ir_reshape(ir_graph *g, int x, ir_shape shape)
 
 int ir_permute(ir_graph *g, int x, const int *perm)
 {
-    if (x < 0 || x >= g->n_nodes) {
-        ir_node n = make(IR_PERMUTE, 1, x, -1, -1);
-        return add_node(g, &n);   /* poison, or the operand message */
-    }
     ir_node n = make(IR_PERMUTE, 1, x, -1, -1);
-    for (int i = 0; i < g->nodes[x].shape.rank; i++) n.ai[i] = perm[i];
+    int rank = x >= 0 && x < g->n_nodes ? g->nodes[x].shape.rank : 0;   /* else add_node reports x */
+    for (int i = 0; i < rank; i++) n.ai[i] = perm[i];
     return add_node(g, &n);
 }
 

@@ -207,7 +207,7 @@ int ir_kern_reduce(const ir_kctx *c, const ir_node *n, const double *const in[IR
             const double *x = in[0] + o * len * inner + j;
             double acc = n->op == IR_SUM ? 0.0 : x[0];
             for (int64_t k = 0; k < len; k++) {   /* in order, so f32 mode rounds as a serial device */
-                if (n->op == IR_SUM) acc = ir_kround(c, acc + x[k * inner]);
+                if (n->op == IR_SUM) acc = ir_kround(c, n, acc + x[k * inner]);
                 else if (x[k * inner] > acc) acc = x[k * inner];
             }
             out[o * inner + j] = acc;
@@ -223,7 +223,7 @@ int ir_kern_cumsum(const ir_kctx *c, const ir_node *n, const double *const in[IR
         for (int64_t j = 0; j < inner; j++) {
             int64_t base = o * len * inner + j;
             double acc = 0.0;
-            for (int64_t k = 0; k < len; k++) out[base + k * inner] = acc = ir_kround(c, acc + in[0][base + k * inner]);
+            for (int64_t k = 0; k < len; k++) out[base + k * inner] = acc = ir_kround(c, n, acc + in[0][base + k * inner]);
         }
     return 0;
 }
@@ -301,7 +301,7 @@ int ir_kern_matmul(const ir_kctx *c, const ir_node *n, const double *const in[IR
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < p; j++) {
                 double acc = 0.0;
-                for (int64_t l = 0; l < k; l++) acc = ir_kround(c, acc + a[i * k + l] * b[l * p + j]);
+                for (int64_t l = 0; l < k; l++) acc = ir_kround(c, n, acc + a[i * k + l] * b[l * p + j]);
                 o[i * p + j] = acc;
             }
     }
@@ -329,7 +329,7 @@ int ir_kern_scatter_add(const ir_kctx *c, const ir_node *n, const double *const 
     for (int64_t r = 0; r < rows; r++) {   /* rows in order: a deterministic sum */
         int64_t v = index_in(in[1][r], n->shape.dim[0]);
         if (v < 0) return run_error(c, n, "index %g at %lld outside 0..%lld", in[1][r], (long long)r, (long long)n->shape.dim[0] - 1);
-        for (int64_t j = 0; j < d; j++) out[v * d + j] = ir_kround(c, out[v * d + j] + in[0][r * d + j]);
+        for (int64_t j = 0; j < d; j++) out[v * d + j] = ir_kround(c, n, out[v * d + j] + in[0][r * d + j]);
     }
     return 0;
 }
@@ -379,7 +379,7 @@ int ir_kern_put(const ir_kctx *c, const ir_node *n, const double *const in[IR_MA
         for (int64_t j = 0; j < k; j++) {
             int64_t v = index_in(in[1][r * k + j], len);
             if (v < 0) return run_error(c, n, "index %g outside 0..%lld", in[1][r * k + j], (long long)len - 1);
-            out[r * len + v] = ir_kround(c, out[r * len + v] + in[0][r * k + j]);
+            out[r * len + v] = ir_kround(c, n, out[r * len + v] + in[0][r * k + j]);
         }
     return 0;
 }

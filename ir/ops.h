@@ -57,8 +57,13 @@ int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out);
 bool ir_shape_eq(const ir_shape *a, const ir_shape *b);
 /* rank within [0, IR_MAX_RANK], every dim >= 1, numel <= 2^40. */
 bool ir_shape_valid(const ir_shape *s);
-/* The f32 rounding of the interpreter (identity in f64 mode). */
-static inline double ir_kround(const ir_kctx *c, double v) { return c->prec == IR_PREC_F32 ? (double)(float)v : v; }
+/* The f32 rounding of the interpreter for an intermediate of node n, such
+ * as an accumulator: to float32 in f32 mode for f32 nodes; i32 values and
+ * f64 mode are left exact. */
+static inline double ir_kround(const ir_kctx *c, const ir_node *n, double v)
+{
+    return c->prec == IR_PREC_F32 && n->dtype == IR_F32 ? (double)(float)v : v;
+}
 
 /* ---- shape rules (shape.c) ---- */
 ir_shape_fn ir_shape_input, ir_shape_param, ir_shape_const, ir_shape_iota, ir_shape_random,
