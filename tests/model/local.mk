@@ -10,3 +10,8 @@ check_PROGRAMS += tests/model/test_moe
 TESTS += tests/model/test_moe
 tests_model_test_moe_SOURCES = tests/model/test_moe.c tests/model/fd.h
 tests_model_test_moe_LDADD = $(MODEL_TEST_LIBS)
+
+check_PROGRAMS += tests/model/test_model
+TESTS += tests/model/test_model
+tests_model_test_model_SOURCES = tests/model/test_model.c tests/model/fd.h
+tests_model_test_model_LDADD = $(MODEL_TEST_LIBS)
