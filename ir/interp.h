@@ -16,7 +16,8 @@ typedef enum ir_precision { IR_PREC_F64, IR_PREC_F32 } ir_precision;
 
 typedef struct ir_interp ir_interp;
 
-/* A fresh interpreter for g (which must outlive it); NULL when out of memory. */
+/* A fresh interpreter for g (which must outlive it); NULL when out of memory.
+ * It evaluates the nodes g has now: make a new one after appending nodes. */
 ir_interp *ir_interp_new(const ir_graph *g, ir_precision prec);
 void ir_interp_free(ir_interp *it);
 

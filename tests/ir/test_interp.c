@@ -198,8 +198,37 @@ static void test_random(void)
     ir_graph_free(&g);
 }
 
+/* Partial runs, bind refusals, RANDOM's step rounding, i32 exactness in f32 mode. */
+static void test_driver(void)
+{
+    ir_graph g;
+    ir_graph_init(&g);
+    int a = ir_param(&g, 0, "a", SH(2)), b = ir_param(&g, 1, "b", SH(2));
+    int ea = ir_unary(&g, IR_EXP, a), eb = ir_unary(&g, IR_EXP, b);
+    int step = ir_input(&g, IR_INPUT_STEP, SCALAR);
+    int r = ir_random(&g, step, IR_RANDOM_UNIFORM, 1, 9, SH(2));
+    int big = ir_cast(&g, ir_const(&g, 16777217.0 - 1.0, SH(3)), IR_I32);   /* 2^24 */
+    int cs = ir_cumsum(&g, ir_binary(&g, IR_ADD, big, ir_cast(&g, ir_scalar(&g, 1), IR_I32)), 0);
+    ir_interp *it = ir_interp_new(&g, IR_PREC_F32);
+    double av[2] = {0.1, 1}, s = 2.6;
+    char err[256] = "";
+    tap_ok(ir_interp_bind(it, ea, av) == -1 && ir_interp_bind(it, 999, av) == -1, "bind refuses a non-leaf and a bad id");
+    bool ok = ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, step, &s) == 0 && ir_interp_run(it, ea, err, sizeof err) == 0;
+    tap_ok(ok && ir_interp_value(it, ea) && !ir_interp_value(it, eb), "run(wanted) evaluates only what wanted needs");
+    tap_ok(ok && ir_interp_value(it, a)[0] == (double)0.1f, "f32 mode: a bound leaf is read as float32");
+    ok = ir_interp_run(it, r, err, sizeof err) == 0;
+    double want[2] = {(double)(float)ir_philox_uniform(9, 3, 1, 0), (double)(float)ir_philox_uniform(9, 3, 1, 1)};
+    tap_ok(ok && equal_values(ir_interp_value(it, r), want, 2), "random: step 2.6 rounds to 3");
+    ok = ir_interp_run(it, cs, err, sizeof err) == 0;
+    double exact[3] = {16777217.0, 2 * 16777217.0, 3 * 16777217.0};
+    tap_ok(ok && equal_values(ir_interp_value(it, cs), exact, 3), "f32 mode: i32 cumsum stays exact past 2^24");
+    ir_interp_free(it);
+    ir_graph_free(&g);
+}
+
 int main(void)
 {
+    test_driver();
     ir_graph_init(&G);
     A = ir_param(&G, 0, "a", SH(2, 3));
     B = ir_param(&G, 1, "b", SH(3));
