@@ -1,15 +1,16 @@
 # tests/frontend/local.mk -- tests of the parsing half of the front end.
-# moec_asan is `moec check`/`moec ir` built with ASan+UBSan (when configure
+# moec_asan is `moec check`/`moec ir` (the front end and, for the graph and
+# grad stages, the graph IR) built with ASan+UBSan (when configure
 # found them; SANITIZE_CFLAGS is empty otherwise). golden.sh compares the
 # diagnostics for every bad model file with its .expected; robust.sh feeds
 # generated nasty inputs; fuzz.sh runs the libFuzzer target for ~20 s.
 check_PROGRAMS += tests/frontend/moec_asan
 tests_frontend_moec_asan_SOURCES = tests/frontend/asan_driver.c \
-	runtime/cmd_frontend.c runtime/commands.h $(FRONTEND_SOURCES)
+	runtime/cmd_frontend.c runtime/commands.h $(FRONTEND_SOURCES) $(IR_SOURCES)
 nodist_tests_frontend_moec_asan_SOURCES = $(FRONTEND_GENERATED)
 tests_frontend_moec_asan_CFLAGS = $(AM_CFLAGS) -g $(SANITIZE_CFLAGS)
 tests_frontend_moec_asan_LDFLAGS = $(SANITIZE_CFLAGS)
-tests_frontend_moec_asan_LDADD = $(LIBS)
+tests_frontend_moec_asan_LDADD = -lm $(LIBS)
 
 TESTS += tests/frontend/golden.sh tests/frontend/robust.sh
 dist_check_SCRIPTS += tests/frontend/golden.sh tests/frontend/robust.sh tests/frontend/sanitize.sh
