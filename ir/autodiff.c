@@ -39,8 +39,18 @@ static int backprop_node(ir_graph *g, int id, const bool *dep, int *adj)
     g->cur_loc = n.loc;   /* backward nodes point at the forward call they differentiate */
     g->cur_scope = n.scope;
     if (ir_ops[n.op].vjp(g, id, adj[id], want, gin)) return -1;
-    for (int k = 0; k < n.n_in; k++)
-        if (want[k] && gin[k] != IR_NO_GRAD && accumulate(g, adj, n.in[k], gin[k])) return -1;
+    for (int k = 0; k < n.n_in; k++) {
+        if (!want[k] || gin[k] == IR_NO_GRAD) continue;
+        if (gin[k] < 0) return -1;
+        /* A rule returning the wrong shape would be broadcast silently by ADD. */
+        ir_shape want_shape = g->nodes[n.in[k]].shape, got = g->nodes[gin[k]].shape;
+        if (!ir_shape_eq(&got, &want_shape)) {
+            char a[96], b[96];
+            return ir_fail(g, id, &n, "VJP gave operand %d a gradient of shape %s, not %s", k,
+                           ir_shape_str(&got, a, sizeof a), ir_shape_str(&want_shape, b, sizeof b));
+        }
+        if (accumulate(g, adj, n.in[k], gin[k])) return -1;
+    }
     return 0;
 }
 

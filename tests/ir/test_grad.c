@@ -109,6 +109,19 @@ static bool numeric_grad(ir_interp *it, fd_case *c, int loss, int w, double *num
     return true;
 }
 
+/* sum(out * R) with R a random leaf of out's shape: a scalar loss in which
+ * every output element has its own weight. */
+static int random_weighted_sum(fd_case *c, int out)
+{
+    if (out < 0) return -1;
+    ir_shape s = c->g.nodes[out].shape;
+    int64_t n = ir_shape_numel(&s);
+    double *r = malloc((size_t)n * sizeof *r);
+    fill_random(r, n, 99, 1000);
+    int weights = add_leaf(c, ir_param(&c->g, 100, "R", s), r);
+    return ir_sum(&c->g, ir_reshape(&c->g, ir_binary(&c->g, IR_MUL, out, weights), SH(n)), 0, false);
+}
+
 /* loss = sum(out * R); checks d loss / d each wrt against FD; frees c. */
 static void fd_check(fd_case *c, int out, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fd_check(fd_case *c, int out, const char *fmt, ...)
@@ -118,17 +131,8 @@ static void fd_check(fd_case *c, int out, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    bool ok = out >= 0;
-    int grad[MAX_WRT], loss = -1;
-    if (ok) {
-        ir_shape s = c->g.nodes[out].shape;
-        int64_t n = ir_shape_numel(&s);
-        double *r = malloc((size_t)n * sizeof *r);
-        fill_random(r, n, 99, 1000);
-        int weights = add_leaf(c, ir_param(&c->g, 100, "R", s), r);
-        loss = ir_sum(&c->g, ir_reshape(&c->g, ir_binary(&c->g, IR_MUL, out, weights), SH(n)), 0, false);
-        ok = ir_grad(&c->g, loss, c->wrt, c->n_wrt, grad) == 0 && ir_verify(&c->g) == 0;
-    }
+    int grad[MAX_WRT], loss = random_weighted_sum(c, out);
+    bool ok = loss >= 0 && ir_grad(&c->g, loss, c->wrt, c->n_wrt, grad) == 0 && ir_verify(&c->g) == 0;
     if (!ok) tap_diag("  build: %s", c->g.error);
     ir_interp *it = ok ? ir_interp_new(&c->g, IR_PREC_F64) : NULL;
     if (it && near_kink(it, c)) {
@@ -340,6 +344,12 @@ static void composite_cases(void)
     int h = ir_unary(&c.g, IR_TANH, ir_binary(&c.g, IR_ADD, ir_matmul(&c.g, x, w1), b1));
     fd_check(&c, ir_binary(&c.g, IR_ADD, ir_matmul(&c.g, h, w2), b2), "mlp tanh x[4,3] w1[3,5] w2[5,2]");
 
+}
+
+static void model_cases(void)
+{
+    fd_case c;
+    int x;
     /* attention: softmax(q k^T / sqrt(d)) v over a batch of 2. */
     fd_begin(&c);
     int q = P(&c, SH(2, 3, 4), false), k = P(&c, SH(2, 3, 4), false), v = P(&c, SH(2, 3, 4), false);
@@ -464,6 +474,7 @@ int main(void)
     matmul_cases();
     index_cases();
     composite_cases();
+    model_cases();
     exact_zero_cases();
     tie_cases();
     error_cases();

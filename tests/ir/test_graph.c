@@ -98,6 +98,18 @@ static void test_bad_shapes(void)
     tap_ok(fails_with(&g, ir_unary(&g, IR_ADD, a), "ir_unary", NULL), "bad: ir_unary given add");
     tap_ok(fails_with(&g, ir_param(&g, 3, "z", SH(2, 0)), "invalid shape", "[2, 0]"), "bad: zero dim");
     tap_ok(fails_with(&g, ir_where(&g, a, a, m), "[2, 3, 4]", "[5, 6]"), "bad: where shapes");
+    tap_ok(fails_with(&g, ir_cumsum(&g, a, 5), "axis 5", "[2, 3, 4]"), "bad: cumsum axis 5");
+    tap_ok(fails_with(&g, ir_reduce_max(&g, b, 1, true), "axis 1", "[3]"), "bad: reduce_max axis 1 of rank 1");
+    tap_ok(fails_with(&g, ir_scatter_add(&g, a, idx, 0), "row count", NULL), "bad: scatter_add to 0 rows");
+    tap_ok(fails_with(&g, ir_scatter_add(&g, m, idx, 4), "[5, 6]", "[2, 3]"), "bad: scatter_add source/indices mismatch");
+    tap_ok(fails_with(&g, ir_put(&g, m, idx, 7), "[5, 6]", "[2, 3]"), "bad: put source/indices mismatch");
+    tap_ok(fails_with(&g, ir_one_hot(&g, a, 4), "i32", "[2, 3, 4]"), "bad: one_hot of f32");
+    tap_ok(fails_with(&g, ir_iota(&g, SH(2, 3), 2), "axis 2", "[2, 3]"), "bad: iota axis 2 of rank 2");
+    tap_ok(fails_with(&g, ir_random(&g, a, IR_RANDOM_NORMAL, 0, 1, SH(2)), "scalar", "[2, 3, 4]"), "bad: random step not a scalar");
+    tap_ok(fails_with(&g, ir_cast(&g, a, (ir_dtype)7), "dtype 7", NULL), "bad: cast to dtype 7");
+    tap_ok(fails_with(&g, ir_compare(&g, (ir_cmp)9, a, a), "comparison 9", NULL), "bad: comparison 9");
+    tap_ok(fails_with(&g, ir_input(&g, IR_INPUT_TOKENS, SH(6)), "rank 2", "[6]"), "bad: tokens input of rank 1");
+    tap_ok(fails_with(&g, ir_matmul(&g, b, m), "[3]", "[5, 6]"), "bad: matmul of rank 1");
     ir_set_origin(&g, (fe_loc){14, 5}, "h.0.attn");
     int bad = ir_binary(&g, IR_SUB, a, b);
     tap_ok(bad == -1 && strstr(g.error, "sub") && strstr(g.error, "h.0.attn") && strstr(g.error, "@14:5"),
