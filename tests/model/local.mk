@@ -15,3 +15,12 @@ check_PROGRAMS += tests/model/test_model
 TESTS += tests/model/test_model
 tests_model_test_model_SOURCES = tests/model/test_model.c tests/model/fd.h
 tests_model_test_model_LDADD = $(MODEL_TEST_LIBS)
+
+# moec eval/grad on every tiny model of the catalogue, and the commands' contract.
+TESTS += tests/model/tiny_models.sh
+dist_check_SCRIPTS += tests/model/tiny_models.sh
+
+# The independent PyTorch reference (skipped without /usr/bin/python3 + torch).
+TESTS += tests/model/torch_ref.sh
+dist_check_SCRIPTS += tests/model/torch_ref.sh
+EXTRA_DIST += tests/model/torch_ref.py

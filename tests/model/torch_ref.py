@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+# tests/model/torch_ref.py -- an independent PyTorch reference for `moec eval`
+# and `moec grad`: GPT-2 and the MoE routers written from MODELS.md and
+# doc/model-semantics.md (not from moec's graph), with a sparse dispatch
+# (each expert runs only on its routed rows), in float64. For each tiny model
+# it writes a token shard and random weights (names and shapes from
+# `moec init`), runs moec, and compares the losses and every gradient.
+# Prints TAP. Usage: torch_ref.py MOEC MODELS_DIR WORKDIR
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("1..0 # SKIP python3-torch is not installed")
+    sys.exit(0)
+
+torch.set_default_dtype(torch.float64)
+
+# ---- safetensors, by hand (8-byte header length, JSON header, raw data) ----
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        a, b = info["data_offsets"]
+        count = (b - a) // 4
+        vals = struct.unpack("<%df" % count, raw[8 + n + a:8 + n + b])
+        out[name] = torch.tensor(vals, dtype=torch.float64).reshape(info["shape"])
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, blobs, at = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        data = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(data)]}
+        blobs.append(data)
+        at += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def write_shard(path, tokens):
+    hdr = [0] * 256
+    hdr[0], hdr[1], hdr[2] = 20240520, 1, len(tokens)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<256i", *hdr) + struct.pack("<%dH" % len(tokens), *tokens))
+
+# ---- the model, from MODELS.md ----
+
+def gelu(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def attention(x, w, pre, heads):
+    B, T, d = x.shape
+    qkv = x @ w[pre + "c_attn.weight"] + w[pre + "c_attn.bias"]
+    q, k, v = qkv.split(d, dim=2)
+    q, k, v = (t.view(B, T, heads, d // heads).transpose(1, 2) for t in (q, k, v))
+    att = (q @ k.transpose(-2, -1)) / math.sqrt(d // heads)
+    mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    att = F.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
+    y = (att @ v).transpose(1, 2).reshape(B, T, d)
+    return y @ w[pre + "c_proj.weight"] + w[pre + "c_proj.bias"]
+
+
+def mlp(x, w, pre):
+    h = gelu(x @ w[pre + "c_fc.weight"] + w[pre + "c_fc.bias"])
+    return h @ w[pre + "c_proj.weight"] + w[pre + "c_proj.bias"]
+
+
+def route(rows, gate, cfg):
+    """rows [n,d] -> combine weights W [n,E] and the layer's statistics."""
+    n, E = rows.shape[0], gate.shape[0]
+    z = rows @ gate.T
+    p = F.softmax(z, dim=-1)
+    W = torch.zeros(n, E)
+    assigned = torch.zeros(E)
+    if cfg["kind"] == "expert_choice":
+        C = max(1, min(n, int(math.floor(n * cfg["cf"] / E))))
+        cols = []
+        for e in range(E):
+            vals, idx = p[:, e].topk(C)
+            cols.append(torch.zeros(n).index_add(0, idx, vals))
+            assigned[e] = C
+        W = torch.stack(cols, dim=1)
+        k_total = E * C
+        dropped = 0
+    else:
+        k = cfg["k"]
+        vals, idx = p.topk(k, dim=-1)
+        if k == 1 and cfg.get("st"):
+            wsel = vals - vals.detach() + 1.0
+        elif k >= 2 and cfg.get("renorm", True):
+            wsel = vals / vals.sum(-1, keepdim=True)
+        else:
+            wsel = vals
+        keep = torch.ones(n, k)
+        if cfg.get("cf", 0) > 0:
+            cap = math.ceil(cfg["cf"] * n * k / E)
+            count = [0] * E
+            for s in range(k):               # slot-major: every token's slot 0 first
+                for i in range(n):
+                    e = int(idx[i, s])
+                    count[e] += 1
+                    if count[e] > cap:
+                        keep[i, s] = 0.0
+        for i in range(n):
+            for s in range(k):
+                assigned[int(idx[i, s])] += 1
+        W = W.scatter_add(1, idx, wsel * keep)
+        k_total = n * k
+        dropped = int((keep == 0).sum())
+    f = assigned / k_total
+    lb = E * (f * p.mean(0)).sum()
+    zl = (torch.logsumexp(z, dim=-1) ** 2).mean()
+    imp = p.sum(0)
+    cv2 = imp.var(unbiased=False) / imp.mean() ** 2
+    return W, {"lb": lb, "z": zl, "imp": cv2, "f": f, "dropped": dropped}
+
+
+def moe(x, w, pre, cfg):
+    B, T, d = x.shape
+    E = w[pre + "router.gate.weight"].shape[0]
+    rows = x.mean(1) if cfg.get("unit") == "sequence" else x.reshape(B * T, d)
+    W, stats = route(rows, w[pre + "router.gate.weight"], cfg)
+    if cfg.get("unit") == "sequence":
+        W = W[:, None, :].expand(B, T, E).reshape(B * T, E)
+    xf = x.reshape(B * T, d)
+    y = torch.zeros(B * T, d)
+    for e in range(E):                       # sparse dispatch: routed rows only
+        chosen = (W[:, e] != 0).nonzero().flatten()
+        if len(chosen):
+            out = mlp(xf[chosen], w, pre + "experts.%d." % e)
+            y = y.index_add(0, chosen, W[chosen, e:e + 1] * out)
+    return y.reshape(B, T, d), stats
+
+
+def sinusoidal(T, d):
+    pos = torch.arange(T, dtype=torch.float64)[:, None]
+    freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float64) * (-math.log(10000.0) / d))
+    pe = torch.zeros(T, d)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)
+    return pe
+
+
+def forward(w, tokens, targets, cfg):
+    B, T = tokens.shape
+    x = w["wte.weight"][tokens]
+    x = x + (sinusoidal(T, x.shape[2]) if cfg.get("sinusoidal") else w["wpe.weight"][:T])
+    layers = 1 + max(int(k.split(".")[1]) for k in w if k.startswith("h."))
+    stats = []
+    for i in range(layers):
+        pre = "h.%d." % i
+        x = x + attention(F.layer_norm(x, x.shape[-1:], w[pre + "ln_1.weight"], w[pre + "ln_1.bias"], 1e-5),
+                          w, pre + "attn.", cfg["heads"])
+        h = F.layer_norm(x, x.shape[-1:], w[pre + "ln_2.weight"], w[pre + "ln_2.bias"], 1e-5)
+        if pre + "mlp.router.gate.weight" in w:
+            y, s = moe(h, w, pre + "mlp.", cfg["router"])
+            stats.append(s)
+        else:
+            y = mlp(h, w, pre + "mlp.")
+        x = x + y
+    x = F.layer_norm(x, x.shape[-1:], w["ln_f.weight"], w["ln_f.bias"], 1e-5)
+    logits = x @ w["wte.weight"].T
+    lm = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T))
+    mean = lambda key: sum(s[key] for s in stats) / len(stats) if stats else torch.tensor(0.0)
+    lb, zl, imp = mean("lb"), mean("z"), mean("imp")
+    loss = lm + cfg.get("lb", 0) * lb + cfg.get("zc", 0) * zl + cfg.get("ic", 0) * imp
+    return {"loss": loss, "lm_loss": lm, "lb_loss": lb, "z_loss": zl}, sum(s["dropped"] for s in stats)
+
+# ---- the cases ----
+
+TINY = ["vocab=50", "d=16", "heads=2", "ctx=16", "seq=16", "dropout=0.0"]
+CASES = [
+    ("dense", "gpt2-dense-tiny.moe", TINY + ["layers=2"], {}),
+    ("top-1 straight-through", "gpt2-moe-tiny.moe",
+     TINY + ["layers=2", "moe_from=1", "experts=4", "noise_std=0"],
+     {"router": {"kind": "topk", "k": 1, "st": True}, "lb": 0.01, "zc": 0.001}),
+    ("top-2 renormalised", "gpt2-moe-tiny.moe",
+     TINY + ["layers=3", "moe_from=1", "experts=4", "noise_std=0", "top_k=2"],
+     {"router": {"kind": "topk", "k": 2}, "lb": 0.01, "zc": 0.001}),
+    ("expert choice", "small-moe-tiny.moe", TINY + ["layers=2", "experts=4", "router_kind=expert_choice"],
+     {"router": {"kind": "expert_choice", "cf": 2.0}, "lb": 0.01}),
+    ("capacity 1.0 top-1 with dropping, sinusoidal", "chimera-tiny.moe", TINY + ["layers=2", "experts=4", "lb_coef=0.01"],
+     {"router": {"kind": "topk", "k": 1, "cf": 1.0}, "lb": 0.01, "sinusoidal": True}),
+    ("capacity 0.5 top-2 with dropping", "chimera-tiny.moe",
+     TINY + ["layers=1", "experts=4", "top_k=2", "capacity=0.5", "lb_coef=0.1"],
+     {"router": {"kind": "topk", "k": 2, "cf": 0.5}, "lb": 0.1, "sinusoidal": True}),
+    ("sequence unit top-1", "fan-routing-tiny.moe", TINY + ["layers=2", "experts=4", "unit=sequence"],
+     {"router": {"kind": "topk", "k": 1, "unit": "sequence"}, "lb": 0.01}),
+    ("sequence unit top-2", "fan-routing-tiny.moe", TINY + ["layers=2", "experts=4", "unit=sequence", "top_k=2"],
+     {"router": {"kind": "topk", "k": 2, "unit": "sequence"}, "lb": 0.01}),
+]
+B, T = 2, 16
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd[:2]), r.returncode, r.stderr.strip()))
+    return r.stdout
+
+
+def random_weights(names_file, seed):
+    g = torch.Generator().manual_seed(seed)
+    w = {}
+    for name, t in read_safetensors(names_file).items():
+        r = torch.randn(t.shape, generator=g)
+        if ".ln_" in name or name.startswith("ln_f"):
+            w[name] = (1.0 if name.endswith("weight") else 0.0) + 0.1 * r
+        else:
+            w[name] = 0.3 * r if name.endswith("weight") else 0.1 * r
+    return w
+
+
+def f32(w):
+    """The values moec reads: the float32 file's."""
+    return {k: torch.tensor(v.to(torch.float32).tolist(), dtype=torch.float64) for k, v in w.items()}
+
+
+def main():
+    moec, models, work = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(work, exist_ok=True)
+    print("1..%d" % (3 * len(CASES)))
+    n = 0
+    worst = {"loss": 0.0, "abs": 0.0, "rel": 0.0}
+    g = torch.Generator().manual_seed(7)
+    tokens = torch.randint(0, 50, (B * T + 1,), generator=g)
+    shard = os.path.join(work, "tokens.bin")
+    write_shard(shard, tokens.tolist())
+    inp, tgt = tokens[:-1].reshape(B, T), tokens[1:].reshape(B, T)
+    for ci, (name, model, sets, cfg) in enumerate(CASES):
+        cfg = dict(cfg, heads=2)
+        setargs = sum((["--set", s] for s in sets), [])
+        wfile, gfile = os.path.join(work, "w%d.safetensors" % ci), os.path.join(work, "g%d.safetensors" % ci)
+        try:
+            run([moec, "init", os.path.join(models, model)] + setargs + ["--seed", "1", "-o", wfile])
+            w = f32(random_weights(wfile, 100 + ci))
+            write_safetensors(wfile, w)
+            common = [os.path.join(models, model)] + setargs + ["--weights", wfile, "--data", shard,
+                                                                "--batch", str(B), "--seq", str(T), "--json"]
+            ev = json.loads(run([moec, "eval"] + common))
+            gr = json.loads(run([moec, "grad"] + common + ["-o", gfile]))
+            grads = read_safetensors(gfile)
+        except Exception as e:  # noqa: BLE001 -- any failure is this case's failure
+            for what in ("eval", "grad loss", "gradients"):
+                n += 1
+                print("not ok %d - %s: %s (%s)" % (n, name, what, e))
+            continue
+        params = {k: v.clone().requires_grad_(True) for k, v in w.items()}
+        ref, dropped = forward(params, inp, tgt, cfg)
+        ref["loss"].backward()
+        dl = max(abs(ev[k] - float(ref[k])) / max(1e-12, abs(float(ref[k]))) for k in ev)
+        worst["loss"] = max(worst["loss"], dl)
+        n += 1
+        print("%sok %d - %s: eval loss, lm, lb, z match torch (max rel %.1e; loss %.9f, lb %.6f, z %.4f, "
+              "%d dropped)" % ("" if dl <= 1e-9 else "not ", n, name, dl, ev["loss"], ev["lb_loss"], ev["z_loss"],
+                               dropped))
+        dg = abs(gr["loss"] - float(ref["loss"])) / abs(float(ref["loss"]))
+        n += 1
+        print("%sok %d - %s: grad's loss matches torch (rel %.1e)" % ("" if dg <= 1e-9 else "not ", n, name, dg))
+        max_abs, max_rel, where = 0.0, 0.0, ""
+        for k, p in params.items():
+            want = p.grad if p.grad is not None else torch.zeros_like(p)
+            got = grads[k]
+            a = float((got - want).abs().max())
+            r = float((got - want).norm() / max(float(want.norm()), 1e-12)) if float(want.norm()) > 0 else a
+            max_abs = max(max_abs, a)
+            if r > max_rel:
+                max_rel, where = r, k
+        worst["abs"] = max(worst["abs"], max_abs)
+        worst["rel"] = max(worst["rel"], max_rel)
+        n += 1
+        print("%sok %d - %s: %d gradients match torch (max abs %.1e, max rel %.1e at %s)" %
+              ("" if max_rel <= 1e-5 else "not ", n, name, len(params), max_abs, max_rel, where))
+    print("# worst: loss rel %.2e, gradient abs %.2e, gradient rel (per tensor, L2) %.2e" %
+          (worst["loss"], worst["abs"], worst["rel"]))
+
+
+main()
