@@ -66,6 +66,17 @@ args="--weights $tmp/d.safetensors --batch 2 --seq 32"
 "$moec" eval "$m" --set vocab=50 $args --data "$tmp/tok.bin" --json > "$tmp/a" 2>&1
 "$moec" grad "$m" --set vocab=50 $args --data "$tmp/tok.bin" --json -o "$tmp/g.safetensors" > "$tmp/b" 2>&1
 cmp -s "$tmp/a" "$tmp/b"; ok $? "dropout 0: eval and grad print the same losses"
+# Label routing reads domain ids from a domains.json beside the shard.
+mkdir -p "$tmp/dom"
+cp "$tmp/tok.bin" "$tmp/dom/train_000000.bin"
+printf '{"format": "moec-domains", "version": 1, "domains": ["a", "b", "c"], "splits": {"train": {"shards": [{"path": "train_000000.bin", "tokens": 65}], "ranges": [[0, 32, 1], [32, 65, 2]]}}}\n' > "$tmp/dom/domains.json"
+f="$src/models/fan-routing-tiny.moe"
+"$moec" init "$f" --set vocab=50 --set router_mode=label --seed 3 -o "$tmp/l.safetensors" > /dev/null 2>&1
+for d in "$tmp/tok.bin" "$tmp/dom/train_000000.bin"; do
+    "$moec" eval "$f" --set vocab=50 --set router_mode=label --weights "$tmp/l.safetensors" --data "$d" \
+        --batch 2 --seq 32 --json
+done > "$tmp/l" 2>&1
+[ "$(sort -u "$tmp/l" | wc -l)" = 2 ]; ok $? "label routing: domains.json beside the shard changes the routes"
 "$moec" ir "$m" --stage grad --set vocab=50 --batch 2 --seq 4 > "$tmp/ir" 2>&1
 [ $? = 0 ] && grep -q "adam.m.wte.weight" "$tmp/ir"; ok $? "ir --stage grad prints the step"
 echo "1..$n"
