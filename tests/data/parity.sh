@@ -39,7 +39,7 @@ python3 "$src/tests/data/adversarial.py" "$tmp/adversarial.txt"
 compare "$tmp/adversarial.txt" "%%SEP%%" "adversarial texts"
 
 # The sample: the first texts of each domain file up to about 300 KB.
-for f in "$build"/data/demo/text/*.txt "$build"/data/demo-lang/text/*.txt; do
+for f in "$data"/demo/text/*.txt "$data"/demo-lang/text/*.txt; do
     [ -f "$f" ] || { ok 1 "demo corpus present ($f): run scripts/setup-data"; continue; }
     name=$(basename "$(dirname "$(dirname "$f")")")/$(basename "$f" .txt)
     if [ "${MOEC_PARITY_FULL:-0}" = 1 ]; then
