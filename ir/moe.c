@@ -134,13 +134,50 @@ static int slot_weights(ir_graph *g, const fe_router *r, int psel)
     return psel;
 }
 
+/* What a slot router selected: probabilities p [n,E] and experts idx i32
+ * [n,k]; the pick_* functions return the slot weights [n,k]. */
+typedef struct slot_pick {
+    int p, idx;
+} slot_pick;
+
+/* noisy_topk: h = z + N(0,1) softplus(rows W_noise^T) in training; top k of h,
+ * softmax over the kept. */
+static int pick_noisy(ir_graph *g, const fe_router *r, int rows, int z, int noise_w, ir_shape zs,
+                      const ir_moe_ctx *ctx, slot_pick *pk, ir_routing *out)
+{
+    if (noise_w < 0) return fail(g, "moe: noisy_topk needs its noise weight");
+    if (r->frozen) noise_w = ir_unary(g, IR_STOP_GRAD, noise_w);
+    int h = z;
+    if (ctx->training) {
+        int scale = ir_softplus(g, router_logits(g, rows, noise_w));
+        h = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), scale));
+    }
+    pk->p = ir_softmax(g, h);
+    pk->idx = ir_topk(g, h, r->k);
+    out->ranked = h;
+    return ir_softmax(g, ir_take(g, h, pk->idx));
+}
+
+/* topk and random: p = softmax(z + sigma_t N(0,1)) (noise: topk in training), top k of p. */
+static int pick_topk(ir_graph *g, const fe_router *r, int z, ir_shape zs, const ir_moe_ctx *ctx, slot_pick *pk,
+                     ir_routing *out)
+{
+    int s = z;
+    if (ctx->training && r->noise_std > 0.0 && r->kind == FE_ROUTER_TOPK)
+        s = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), noise_scale(g, r, ctx)));
+    pk->p = ir_softmax(g, s);
+    pk->idx = ir_topk(g, pk->p, r->k);
+    out->ranked = pk->p;
+    return slot_weights(g, r, ir_take(g, pk->p, pk->idx));
+}
+
 /* topk, random and noisy_topk. */
 static int route_topk(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int64_t e,
                       const ir_moe_ctx *ctx, ir_routing *out)
 {
     int64_t n;
     int rows = router_rows(g, r, x, &n);
-    if (r->kind == FE_ROUTER_RANDOM) {
+    if (r->kind == FE_ROUTER_RANDOM) {      /* a fresh N(0, init_std^2) gate every step */
         double std = r->init_std > 0 ? r->init_std : 0.02;
         int64_t d = ir_node_at(g, x)->shape.dim[2];
         gate = ir_mul_scalar(g, normal_draws(g, ctx, ctx->stream + 1, shape2(e, d)), std);
@@ -148,31 +185,11 @@ static int route_topk(ir_graph *g, const fe_router *r, int x, int gate, int nois
     if (gate < 0) return fail(g, "moe: the router has no gate weight");
     if (r->frozen) gate = ir_unary(g, IR_STOP_GRAD, gate);
     int z = router_logits(g, rows, gate);                                       /* [n,E] */
-    ir_shape zs = shape2(n, e);
-    int p, idx, wsel;
-    if (r->kind == FE_ROUTER_NOISY_TOPK) {
-        if (noise_w < 0) return fail(g, "moe: noisy_topk needs its noise weight");
-        if (r->frozen) noise_w = ir_unary(g, IR_STOP_GRAD, noise_w);
-        int h = z;
-        if (ctx->training) {
-            int scale = ir_softplus(g, router_logits(g, rows, noise_w));
-            h = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), scale));
-        }
-        p = ir_softmax(g, h);
-        idx = ir_topk(g, h, r->k);
-        out->ranked = h;
-        wsel = ir_softmax(g, ir_take(g, h, idx));                               /* over the kept */
-    } else {
-        int s = z;
-        if (ctx->training && r->noise_std > 0.0 && r->kind == FE_ROUTER_TOPK)
-            s = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs),
-                                                  noise_scale(g, r, ctx)));
-        p = ir_softmax(g, s);
-        idx = ir_topk(g, p, r->k);
-        out->ranked = p;
-        wsel = slot_weights(g, r, ir_take(g, p, idx));
-    }
-    return finish_slots(g, r, idx, wsel, p, z, n, e, ir_node_at(g, x)->shape, out);
+    slot_pick pk = {-1, -1};
+    int wsel = r->kind == FE_ROUTER_NOISY_TOPK ? pick_noisy(g, r, rows, z, noise_w, shape2(n, e), ctx, &pk, out)
+                                               : pick_topk(g, r, z, shape2(n, e), ctx, &pk, out);
+    if (wsel < 0) return -1;
+    return finish_slots(g, r, pk.idx, wsel, pk.p, z, n, e, ir_node_at(g, x)->shape, out);
 }
 
 /* Zhou et al. 2022: each expert takes its top-C rows by s[:,e]. */
