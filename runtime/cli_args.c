@@ -9,6 +9,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+char *rt_cli_option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc) return argv[++*i];
+    return NULL;
+}
+
+/* --set and --max-errors: 0 taken, 1 not these, -1 malformed (printed). */
+static int parse_model_option(int argc, char **argv, int *i, rt_model_args *m)
+{
+    char *v;
+    if ((v = rt_cli_option_value(argc, argv, i, "--set"))) {
+        if (m->n_sets == RT_MAX_SETS) {
+            fprintf(stderr, "moec: more than %d --set options\n", RT_MAX_SETS);
+            return -1;
+        }
+        return rt_cli_parse_set(v, &m->sets[m->n_sets++]);
+    }
+    if ((v = rt_cli_option_value(argc, argv, i, "--max-errors"))) {
+        uint64_t n;
+        if (rt_cli_parse_u64("--max-errors", v, &n) < 0) return -1;
+        m->max_errors = n > 1000000 ? 1000000 : (int)n;
+        return 0;
+    }
+    return 1;
+}
+
+int rt_cli_parse(int argc, char **argv, rt_model_args *m, rt_cli_option_fn option, void *ctx)
+{
+    memset(m, 0, sizeof *m);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] == '-' && arg[1] != '\0') {
+            int taken = parse_model_option(argc, argv, &i, m);
+            if (taken == 1 && option) taken = option(argc, argv, &i, ctx);
+            if (taken < 0) return -1;
+            if (taken == 1) {
+                fprintf(stderr, "moec: unknown or incomplete option '%s'\n", arg);
+                return -1;
+            }
+        } else if (!m->model) {
+            m->model = arg;
+        } else {
+            fprintf(stderr, "moec: one model file at a time ('%s' and '%s')\n", m->model, arg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int rt_cli_parse_set(char *text, fe_override *out)
 {
     char *eq = strchr(text, '=');
@@ -48,16 +100,28 @@ int rt_cli_parse_double(const char *option, const char *text, double *out)
     return 0;
 }
 
-int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors)
+int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
     memset(r, 0, sizeof *r);
     fe_diag_init(&r->diag, stderr, max_errors);
+    r->diag.no_warnings = no_warnings;
     fe_arena_init(&r->arena);
     if (fe_source_load(&r->src, path, &r->diag) < 0) return 1;
     r->diag.src = &r->src;
     if (fe_parse(&r->src, &r->arena, &r->diag, &r->ast) < 0) return 1;
+    return r->diag.n_errors ? 1 : 0;
+}
+
+int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets)
+{
     if (fe_elaborate(&r->ast, sets, n_sets, &r->arena, &r->diag, &r->model) < 0) return 1;
     return r->diag.n_errors ? 1 : 0;
+}
+
+int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors)
+{
+    int status = rt_frontend_parse(r, path, max_errors, false);
+    return status ? status : rt_frontend_finish(r, sets, n_sets);
 }
 
 void rt_frontend_free(rt_frontend *r)

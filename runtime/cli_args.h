@@ -1,8 +1,8 @@
 /* runtime/cli_args.h -- command-line pieces shared by the `moec` commands that
- * compile a model before they run it (init; eval and grad may use it too):
- * `--set name=value`, numbers checked in full, and the front end run on one
- * model file into an elaborated fe_model. Diagnostics go to stderr: this is
- * command code, not library code. */
+ * compile a model before they run it (check, ir, init, eval, grad): the
+ * argument loop with the model file, `--set name=value` and `--max-errors`,
+ * numbers checked in full, and the front end run on one model file.
+ * Diagnostics go to stderr: this is command code, not library code. */
 #ifndef MOEC_RUNTIME_CLI_ARGS_H
 #define MOEC_RUNTIME_CLI_ARGS_H
 
@@ -10,6 +10,30 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+
+enum { RT_MAX_SETS = 256 };
+
+/* What every model-compiling command takes besides its own options. */
+typedef struct rt_model_args {
+    const char *model;               /* MODEL.moe, or NULL when none was given */
+    fe_override sets[RT_MAX_SETS];   /* --set name=value, in order */
+    int n_sets;
+    int max_errors;                  /* --max-errors N; 0 = the default */
+} rt_model_args;
+
+/* A command's own options: looks at argv[*i] (advancing *i past a value it
+ * takes) and returns 0 when it took it, 1 when it is not one of its options,
+ * -1 after printing why it is malformed. */
+typedef int (*rt_cli_option_fn)(int argc, char **argv, int *i, void *ctx);
+
+/* The argument loop: the model file (one), --set, --max-errors, and every
+ * other option offered to `option` (may be NULL). Returns 0, or -1 after
+ * printing why (an unknown option, a second model file, a bad --set). */
+int rt_cli_parse(int argc, char **argv, rt_model_args *m, rt_cli_option_fn option, void *ctx);
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value (advancing *i past
+ * it), or NULL when argv[*i] is not `name` or its value is missing. */
+char *rt_cli_option_value(int argc, char **argv, int *i, const char *name);
 
 /* Splits "name=value" in place into *out; prints and returns -1 when malformed. */
 int rt_cli_parse_set(char *text, fe_override *out);
@@ -27,9 +51,13 @@ typedef struct rt_frontend {
     fe_model model;     /* valid after rt_frontend_elaborate returned 0 */
 } rt_frontend;
 
-/* Loads, parses and elaborates `path` with `sets`; diagnostics to stderr, at
- * most max_errors (0: the default). Returns 0, or 1 when errors were reported.
- * Call rt_frontend_free either way. */
+/* Loads and parses `path`; diagnostics to stderr, at most max_errors (0: the
+ * default), warnings unless no_warnings. Returns 0, or 1 when errors were
+ * reported. Call rt_frontend_free either way. */
+int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings);
+/* Elaborates what rt_frontend_parse read, with `sets`. Returns 0 or 1. */
+int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
+/* Both steps. Returns 0 or 1; call rt_frontend_free either way. */
 int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors);
 void rt_frontend_free(rt_frontend *r);
 

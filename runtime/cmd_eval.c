@@ -19,12 +19,9 @@
 #include "runtime/data/shard.h"
 #include "runtime/weights/weights.h"
 
-enum { MAX_SETS = 256 };
-
 typedef struct eval_args {
-    const char *model, *weights, *data, *out;
-    fe_override sets[MAX_SETS];
-    int n_sets;
+    rt_model_args m;            /* MODEL.moe, --set, --max-errors */
+    const char *weights, *data, *out;
     uint64_t batch, seq;        /* 0: the train settings' */
     bool json;
     ir_precision prec;
@@ -36,16 +33,6 @@ static void usage(bool grad)
     fprintf(stderr, "usage: moec %s MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin "
                     "--batch B --seq T [--backend interp] [--precision f64|f32] [--json]%s\n",
             grad ? "grad" : "eval", grad ? " -o G.safetensors" : "");
-}
-
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL. */
-static char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] == '\0' && *i + 1 < argc) return argv[++*i];
-    return NULL;
 }
 
 static int parse_choice(eval_args *a, const char *opt, const char *v)
@@ -65,38 +52,26 @@ static int parse_choice(eval_args *a, const char *opt, const char *v)
     return -1;
 }
 
-static int parse_option(int argc, char **argv, int *i, eval_args *a)
+/* rt_cli_option_fn: the options of eval and grad. */
+static int parse_option(int argc, char **argv, int *i, void *ctx)
 {
+    eval_args *a = ctx;
     char *v;
-    if ((v = option_value(argc, argv, i, "--set"))) {
-        if (a->n_sets == MAX_SETS) return fprintf(stderr, "moec: more than %d --set options\n", MAX_SETS), -1;
-        return rt_cli_parse_set(v, &a->sets[a->n_sets++]);
-    }
-    if ((v = option_value(argc, argv, i, "--weights"))) return a->weights = v, 0;
-    if ((v = option_value(argc, argv, i, "--data"))) return a->data = v, 0;
-    if ((v = option_value(argc, argv, i, "--batch"))) return rt_cli_parse_u64("--batch", v, &a->batch);
-    if ((v = option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
-    if ((v = option_value(argc, argv, i, "--backend"))) return parse_choice(a, "--backend", v);
-    if ((v = option_value(argc, argv, i, "--precision"))) return parse_choice(a, "--precision", v);
-    if (a->grad && (v = option_value(argc, argv, i, "-o"))) return a->out = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--weights"))) return a->weights = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--data"))) return a->data = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--batch"))) return rt_cli_parse_u64("--batch", v, &a->batch);
+    if ((v = rt_cli_option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
+    if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return parse_choice(a, "--backend", v);
+    if ((v = rt_cli_option_value(argc, argv, i, "--precision"))) return parse_choice(a, "--precision", v);
+    if (a->grad && (v = rt_cli_option_value(argc, argv, i, "-o"))) return a->out = v, 0;
     if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
-    fprintf(stderr, "moec: unknown or incomplete option '%s'\n", argv[*i]);
-    return -1;
+    return 1;
 }
 
 static int parse_args(int argc, char **argv, eval_args *a)
 {
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            if (parse_option(argc, argv, &i, a) < 0) return -1;
-        } else if (!a->model) {
-            a->model = argv[i];
-        } else {
-            fprintf(stderr, "moec: one model file at a time ('%s' and '%s')\n", a->model, argv[i]);
-            return -1;
-        }
-    }
-    const char *missing = !a->model ? "a model file" : !a->weights ? "--weights W.safetensors"
+    if (rt_cli_parse(argc, argv, &a->m, parse_option, a) < 0) return -1;
+    const char *missing = !a->m.model ? "a model file" : !a->weights ? "--weights W.safetensors"
                         : !a->data ? "--data TOKENS.bin" : a->grad && !a->out ? "-o G.safetensors" : NULL;
     if (missing) return fprintf(stderr, "moec: %s needs %s\n", a->grad ? "grad" : "eval", missing), -1;
     if (a->batch > 1000000 || a->seq > 1000000)
@@ -269,11 +244,11 @@ static int run_graph(const eval_args *a, const fe_model *m, const rt_weights *w,
     ir_interp *it = rc == 0 ? ir_interp_new(&g, a->prec) : NULL;
     char err[512] = "";
     if (rc < 0) {
-        fprintf(stderr, "moec: %s: %s\n", a->model, g.error[0] ? g.error : "could not build the graph");
+        fprintf(stderr, "moec: %s: %s\n", a->m.model, g.error[0] ? g.error : "could not build the graph");
     } else if (!it || bind_all(it, &s.fwd, w, d) < 0) {
         fprintf(stderr, "moec: out of memory\n");
     } else if (ir_interp_run(it, -1, err, sizeof err) < 0) {
-        fprintf(stderr, "moec: %s: %s\n", a->model, err);
+        fprintf(stderr, "moec: %s: %s\n", a->m.model, err);
     } else {
         print_losses(a, it, &s.fwd);
         status = a->grad && save_grads(a, it, &s, m) < 0 ? 1 : 0;
@@ -288,7 +263,7 @@ static int run(int argc, char **argv, bool grad)
     eval_args a = {.grad = grad, .prec = IR_PREC_F64};
     if (parse_args(argc, argv, &a) < 0) return usage(grad), 2;
     rt_frontend fe;
-    int status = rt_frontend_elaborate(&fe, a.model, a.sets, a.n_sets, 0);
+    int status = rt_frontend_elaborate(&fe, a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors);
     const fe_model *m = &fe.model;
     int64_t b = a.batch ? (int64_t)a.batch : m->train.batch, t = a.seq ? (int64_t)a.seq : m->train.seq;
     rt_weights w = {0};

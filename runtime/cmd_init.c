@@ -14,19 +14,14 @@
 #include "runtime/commands.h"
 #include "runtime/weights/weights.h"
 
-enum { MAX_SETS = 256 };
-
 typedef struct init_args {
-    const char *model;          /* MODEL.moe */
+    rt_model_args m;            /* MODEL.moe, --set, --max-errors */
     const char *out;            /* -o */
     const char *upcycle;        /* --upcycle DENSE.safetensors, or NULL */
     bool has_seed;
     uint64_t seed;              /* --seed */
     double perturb;             /* --perturb, default 1e-3 */
     bool has_perturb;
-    fe_override sets[MAX_SETS]; /* --set name=value */
-    int n_sets;
-    int max_errors;
 } init_args;
 
 static void usage(void)
@@ -35,67 +30,31 @@ static void usage(void)
                     "[--upcycle DENSE.safetensors [--perturb P]]\n");
 }
 
-/* Options that take a value, as "--opt VALUE" or "--opt=VALUE". Returns the
- * value (advancing *i past it) when argv[*i] is `name`, else NULL. */
-static char *option_value(int argc, char **argv, int *i, const char *name)
+/* rt_cli_option_fn: init's own options. */
+static int parse_option(int argc, char **argv, int *i, void *ctx)
 {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] == '\0' && *i + 1 < argc) return argv[++*i];
-    return NULL;
-}
-
-/* One option at argv[*i]; returns 0, or -1 after printing why. */
-static int parse_option(int argc, char **argv, int *i, init_args *a)
-{
+    init_args *a = ctx;
     char *v;
-    if ((v = option_value(argc, argv, i, "--set"))) {
-        if (a->n_sets == MAX_SETS) {
-            fprintf(stderr, "moec: more than %d --set options\n", MAX_SETS);
-            return -1;
-        }
-        return rt_cli_parse_set(v, &a->sets[a->n_sets++]);
-    }
-    if ((v = option_value(argc, argv, i, "--seed"))) {
+    if ((v = rt_cli_option_value(argc, argv, i, "--seed"))) {
         a->has_seed = true;
         return rt_cli_parse_u64("--seed", v, &a->seed);
     }
-    if ((v = option_value(argc, argv, i, "-o")) || (v = option_value(argc, argv, i, "--output"))) {
-        a->out = v;
-        return 0;
-    }
-    if ((v = option_value(argc, argv, i, "--upcycle"))) {
-        a->upcycle = v;
-        return 0;
-    }
-    if ((v = option_value(argc, argv, i, "--perturb"))) {
+    if ((v = rt_cli_option_value(argc, argv, i, "-o")) || (v = rt_cli_option_value(argc, argv, i, "--output")))
+        return a->out = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--upcycle"))) return a->upcycle = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--perturb"))) {
         a->has_perturb = true;
         return rt_cli_parse_double("--perturb", v, &a->perturb);
     }
-    if ((v = option_value(argc, argv, i, "--max-errors"))) {
-        a->max_errors = atoi(v);
-        return 0;
-    }
-    fprintf(stderr, "moec: unknown or incomplete option '%s'\n", argv[*i]);
-    return -1;
+    return 1;
 }
 
 static int parse_args(int argc, char **argv, init_args *a)
 {
     memset(a, 0, sizeof *a);
     a->perturb = 1e-3;
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            if (parse_option(argc, argv, &i, a) < 0) return -1;
-        } else if (!a->model) {
-            a->model = argv[i];
-        } else {
-            fprintf(stderr, "moec: one model file at a time ('%s' and '%s')\n", a->model, argv[i]);
-            return -1;
-        }
-    }
-    const char *missing = !a->model ? "a model file" : !a->has_seed ? "--seed S" : !a->out ? "-o W.safetensors" : NULL;
+    if (rt_cli_parse(argc, argv, &a->m, parse_option, a) < 0) return -1;
+    const char *missing = !a->m.model ? "a model file" : !a->has_seed ? "--seed S" : !a->out ? "-o W.safetensors" : NULL;
     if (missing) {
         fprintf(stderr, "moec: init needs %s\n", missing);
         return -1;
@@ -150,9 +109,9 @@ int rt_cmd_init(int argc, char **argv)
         return 2;
     }
     rt_frontend fe;
-    int status = rt_frontend_elaborate(&fe, a.model, a.sets, a.n_sets, a.max_errors);
+    int status = rt_frontend_elaborate(&fe, a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors);
     rt_weights w = {0};
-    rt_werr err = {.max_lines = a.max_errors};
+    rt_werr err = {.max_lines = a.m.max_errors};
     if (status == 0 && (rt_weights_alloc(&w, &fe.model, &err) < 0 || fill_weights(&w, &a, &err) < 0 ||
                         save_weights(&w, &a, &err) < 0)) {
         print_errors(&err);

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += libmoec_runtime.a
 libmoec_runtime_a_SOURCES = \
 	runtime/commands.h \
+	runtime/cli_args.c runtime/cli_args.h \
 	runtime/cmd_frontend.c \
 	runtime/cmd_data.c \
 	runtime/cmd_init.c \

@@ -6,4 +6,4 @@ WEIGHTS_SOURCES = \
 	runtime/weights/safetensors.c runtime/weights/safetensors.h \
 	runtime/weights/weights.c runtime/weights/weights.h \
 	runtime/weights/load.c
-libmoec_runtime_a_SOURCES += $(WEIGHTS_SOURCES) runtime/cli_args.c runtime/cli_args.h
+libmoec_runtime_a_SOURCES += $(WEIGHTS_SOURCES)
