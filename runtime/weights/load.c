@@ -43,15 +43,6 @@ static bool ends_with_part(const char *name, const char *suffix)
     return n >= k && !strcmp(name + n - k, suffix) && (n == k || name[n - k - 1] == '.');
 }
 
-static const char *shape_text(char *buf, size_t n, int rank, const int64_t *dim)
-{
-    size_t used = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < rank && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%" PRId64, i ? ", " : "", dim[i]);
-    if (used < n) snprintf(buf + used, n - used, "]");
-    return buf;
-}
-
 static bool same_shape(const rt_st_tensor *t, const fe_shape *s)
 {
     if (t->rank != s->rank) return false;
@@ -67,8 +58,8 @@ static bool check_tensor(load_ctx *c, const rt_st_tensor *t, int p, const char *
     char fs[160], ms[160];
     if (!same_shape(t, &param->shape)) {
         c->status = rt_werr_add(c->err, "%s: tensor '%s'%s: shape %s in the file, %s in the model", c->f->path,
-                                t->name, role, shape_text(fs, sizeof fs, t->rank, t->shape),
-                                shape_text(ms, sizeof ms, param->shape.rank, param->shape.dim));
+                                t->name, role, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
+                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim));
         return false;
     }
     if (t->dtype != RT_ST_F32 && t->dtype != RT_ST_F16 && t->dtype != RT_ST_BF16) {
@@ -122,7 +113,7 @@ static void match_extra(load_ctx *c, int i, const char *name)
     if (target >= 0 && c->upcycle) return;   /* consumed by the experts */
     char fs[160];
     c->status = rt_werr_add(c->err, "%s: unknown tensor '%s' %s: the model has no parameter of that name%s",
-                            c->f->path, t->name, shape_text(fs, sizeof fs, t->rank, t->shape),
+                            c->f->path, t->name, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
                             target >= 0 ? " (its experts copy it: a dense checkpoint? load it with --upcycle)" : "");
 }
 
@@ -171,7 +162,7 @@ static void match_params(load_ctx *c)
         char ms[160];
         c->status = rt_werr_add(c->err, "%s: missing tensor '%s' %s: the model has it, the file does not%s",
                                 c->f->path, param->name,
-                                shape_text(ms, sizeof ms, param->shape.rank, param->shape.dim),
+                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim),
                                 c->upcycle && param->upcycle_from ? " (nor its upcycle source)" : "");
     }
 }

@@ -78,8 +78,7 @@ float rt_st_f16_to_f32(uint16_t h)
 
 /* ---- header parsing ---------------------------------------------------- */
 
-/* Formats a shape as "[a, b]" into buf. */
-static const char *shape_str(char *buf, size_t n, int rank, const int64_t *dim)
+const char *rt_st_shape_str(char *buf, size_t n, int rank, const int64_t *dim)
 {
     size_t used = (size_t)snprintf(buf, n, "[");
     for (int i = 0; i < rank && used < n; i++)
@@ -140,7 +139,7 @@ static int parse_offsets(const rt_st_file *f, const char *name, const json_t *v,
     uint64_t bytes;
     if (tensor_sizes(t, &bytes) < 0)
         return rt_werr_add(err, "%s: tensor '%s': shape %s has more bytes than 2^64", f->path, name,
-                           shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
+                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
     int64_t off[2];
     int n = 0;
     if (json_uint_array(json_object_get(v, "data_offsets"), off, 2, &n) < 0 || n != 2)
@@ -158,7 +157,7 @@ static int parse_offsets(const rt_st_file *f, const char *name, const json_t *v,
     if (t->end - t->begin != bytes)
         return rt_werr_add(err, "%s: tensor '%s': %" PRIu64 " bytes of data, but %s %s needs %" PRIu64, f->path,
                            name, t->end - t->begin, rt_st_dtype_name(t->dtype),
-                           shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
+                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
     return 0;
 }
 

@@ -53,6 +53,8 @@ typedef struct rt_st_file {
 /* Name of a dtype in the file ("F32"), and its size in bytes. */
 const char *rt_st_dtype_name(rt_st_dtype t);
 int rt_st_dtype_size(rt_st_dtype t);
+/* Formats a shape as "[a, b]" into buf (cut to n bytes); returns buf. */
+const char *rt_st_shape_str(char *buf, size_t n, int rank, const int64_t *dim);
 
 /* Opens `path` and checks its header: length within the file, valid JSON, known
  * dtypes, sane shapes (no negative dims, no overflow), offsets ordered, inside
