@@ -47,6 +47,29 @@ oom:
     return -1;
 }
 
+/* Reads all of f, at most FE_MAX_SOURCE_BYTES + 1 bytes (so a bigger file is
+ * seen to be bigger), into a NUL-terminated buffer. NULL when out of memory. */
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            if (cap > FE_MAX_SOURCE_BYTES) break;
+            char *bigger = realloc(buf, cap * 2 + 1);
+            if (!bigger) { free(buf); return NULL; }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (buf) buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 int fe_source_load(fe_source *src, const char *path, fe_diag *d)
 {
     memset(src, 0, sizeof *src);
@@ -64,38 +87,17 @@ int fe_source_load(fe_source *src, const char *path, fe_diag *d)
         fe_error(d, "cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (len == cap) {
-            if (cap >= FE_MAX_SOURCE_BYTES) break;
-            char *bigger = realloc(buf, cap * 2 + 1);
-            if (!bigger) { free(buf); buf = NULL; break; }
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
+    size_t len;
+    char *buf = read_all(f, &len);
     int read_error = ferror(f);
     fclose(f);
-    if (!buf) {
-        fe_error(d, "'%s': out of memory while reading", path);
-        return -1;
-    }
-    if (read_error) {
+    const char *why = !buf ? "out of memory while reading" : read_error ? "read error" : NULL;
+    if (!why && len > FE_MAX_SOURCE_BYTES) why = "larger than 64 MiB (FE_MAX_SOURCE_BYTES); a model file is small text";
+    if (why) {
         free(buf);
-        fe_error(d, "cannot read '%s'", path);
+        fe_error(d, "cannot load '%s': %s", path, why);
         return -1;
     }
-    if (len > FE_MAX_SOURCE_BYTES) {
-        free(buf);
-        fe_error(d, "'%s' is larger than %d MiB (FE_MAX_SOURCE_BYTES); a model file is small text",
-                 path, FE_MAX_SOURCE_BYTES / (1024 * 1024));
-        return -1;
-    }
-    buf[len] = '\0';
     src->text = buf;
     src->len = len;
     src->path = strdup(path);
