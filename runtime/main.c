@@ -67,7 +67,7 @@ static void print_version(void)
 #else
     printf("cuda backend: not built (CUDA toolkit not found at configure time)\n");
 #endif
-    printf("interpreter:  not implemented yet\n");
+    printf("interpreter:  reference graph interpreter, float64 and float32 (eval, grad)\n");
 }
 
 int rt_cmd_not_yet(const char *name, const char *why)
