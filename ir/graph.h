@@ -103,7 +103,7 @@ int ir_iota(ir_graph *g, ir_shape shape, int axis);
 int ir_random(ir_graph *g, int step, ir_random_dist dist, int64_t stream, int64_t seed, ir_shape shape);
 
 /* ---- elementwise ---- */
-int ir_unary(ir_graph *g, ir_op op, int x);               /* NEG EXP LOG TANH SQRT RSQRT STOP_GRAD */
+int ir_unary(ir_graph *g, ir_op op, int x);               /* NEG EXP LOG TANH SQRT RSQRT ERF STOP_GRAD */
 int ir_cast(ir_graph *g, int x, ir_dtype to);
 int ir_binary(ir_graph *g, ir_op op, int a, int b);       /* ADD SUB MUL DIV MAX */
 int ir_compare(ir_graph *g, ir_cmp cmp, int a, int b);

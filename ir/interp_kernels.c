@@ -122,6 +122,7 @@ static double unary(ir_op op, double x)
     case IR_TANH: return tanh(x);
     case IR_SQRT: return sqrt(x);
     case IR_RSQRT: return 1.0 / sqrt(x);
+    case IR_ERF: return erf(x);
     default: return x;   /* STOP_GRAD */
     }
 }

@@ -17,6 +17,7 @@
 #define RULES_TANH        ir_shape_unary,        ir_vjp_tanh,         ir_kern_unary
 #define RULES_SQRT        ir_shape_unary,        ir_vjp_sqrt,         ir_kern_unary
 #define RULES_RSQRT       ir_shape_unary,        ir_vjp_rsqrt,        ir_kern_unary
+#define RULES_ERF         ir_shape_unary,        ir_vjp_erf,          ir_kern_unary
 #define RULES_STOP_GRAD   ir_shape_unary,        ir_vjp_none,         ir_kern_unary
 #define RULES_CAST        ir_shape_cast,         ir_vjp_cast,         ir_kern_cast
 #define RULES_ADD         ir_shape_binary,       ir_vjp_add,          ir_kern_binary

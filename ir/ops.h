@@ -74,7 +74,7 @@ ir_shape_fn ir_shape_input, ir_shape_param, ir_shape_const, ir_shape_iota, ir_sh
 
 /* ---- VJP rules (vjp.c) ---- */
 ir_vjp_fn ir_vjp_none, ir_vjp_neg, ir_vjp_exp, ir_vjp_log, ir_vjp_tanh, ir_vjp_sqrt,
-    ir_vjp_rsqrt, ir_vjp_cast, ir_vjp_add, ir_vjp_sub, ir_vjp_mul, ir_vjp_div, ir_vjp_max,
+    ir_vjp_rsqrt, ir_vjp_erf, ir_vjp_cast, ir_vjp_add, ir_vjp_sub, ir_vjp_mul, ir_vjp_div, ir_vjp_max,
     ir_vjp_where, ir_vjp_sum, ir_vjp_reduce_max, ir_vjp_cumsum, ir_vjp_reshape,
     ir_vjp_permute, ir_vjp_slice, ir_vjp_concat, ir_vjp_broadcast, ir_vjp_matmul,
     ir_vjp_gather, ir_vjp_scatter_add, ir_vjp_take, ir_vjp_put;

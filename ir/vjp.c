@@ -90,6 +90,15 @@ int ir_vjp_rsqrt(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], 
     return failed(gin);
 }
 
+int ir_vjp_erf(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
+{
+    (void)want;
+    int x = g->nodes[id].in[0];
+    int bump = ir_unary(g, IR_EXP, ir_unary(g, IR_NEG, mul(g, x, x)));   /* erf' = 2/sqrt(pi) exp(-x^2) */
+    gin[0] = mul(g, gout, scalar_mul(g, 1.1283791670955126, bump));     /* 2/sqrt(pi) */
+    return failed(gin);
+}
+
 int ir_vjp_cast(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
 {
     (void)want;

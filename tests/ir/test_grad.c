@@ -166,7 +166,8 @@ done:
 static void unary_cases(void)
 {
     static const struct { ir_op op; bool positive; } ops[] = {
-        {IR_NEG, false}, {IR_EXP, false}, {IR_LOG, true}, {IR_TANH, false}, {IR_SQRT, true}, {IR_RSQRT, true}};
+        {IR_NEG, false}, {IR_EXP, false}, {IR_LOG, true}, {IR_TANH, false}, {IR_SQRT, true}, {IR_RSQRT, true},
+        {IR_ERF, false}};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         fd_case c;
         fd_begin(&c);

@@ -42,6 +42,7 @@ static void test_good_shapes(void)
            "shape: cmp gives f32 [2,3,4]");
     tap_ok(shape_is(&g, ir_where(&g, d, c, ir_scalar(&g, 0)), SH(2, 3, 4)), "shape: where [3,1] [2,1,4] []");
     tap_ok(shape_is(&g, ir_unary(&g, IR_EXP, a), SH(2, 3, 4)), "shape: exp keeps [2,3,4]");
+    tap_ok(shape_is(&g, ir_unary(&g, IR_ERF, a), SH(2, 3, 4)), "shape: erf keeps [2,3,4]");
     tap_ok(shape_is(&g, ir_sum(&g, a, 1, false), SH(2, 4)), "shape: sum axis 1 -> [2,4]");
     tap_ok(shape_is(&g, ir_sum(&g, a, -1, true), SH(2, 3, 1)), "shape: sum axis -1 keepdim -> [2,3,1]");
     tap_ok(shape_is(&g, ir_reduce_max(&g, a, 0, false), SH(3, 4)), "shape: reduce_max axis 0 -> [3,4]");
@@ -95,6 +96,7 @@ static void test_bad_shapes(void)
     tap_ok(fails_with(&g, ir_topk(&g, a, 5), "k = 5", "[2, 3, 4]"), "bad: topk k > n");
     tap_ok(fails_with(&g, ir_take(&g, m, idx), "[5, 6]", "[2, 3]"), "bad: take leading dims differ");
     tap_ok(fails_with(&g, ir_unary(&g, IR_EXP, idx), "f32", "[2, 3]"), "bad: exp of i32");
+    tap_ok(fails_with(&g, ir_unary(&g, IR_ERF, idx), "f32", "[2, 3]"), "bad: erf of i32");
     tap_ok(fails_with(&g, ir_unary(&g, IR_ADD, a), "ir_unary", NULL), "bad: ir_unary given add");
     tap_ok(fails_with(&g, ir_param(&g, 3, "z", SH(2, 0)), "invalid shape", "[2, 0]"), "bad: zero dim");
     tap_ok(fails_with(&g, ir_where(&g, a, a, m), "[2, 3, 4]", "[5, 6]"), "bad: where shapes");

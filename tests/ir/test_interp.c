@@ -68,6 +68,11 @@ static void test_elementwise(void)
     tap_ok(VALUE_IS(ir_unary(&G, IR_SQRT, x), 2, sqrt(5)), "interp: sqrt");
     tap_ok(VALUE_IS(ir_unary(&G, IR_RSQRT, x), .5, 1 / sqrt(5)), "interp: rsqrt");
     tap_ok(VALUE_IS(ir_unary(&G, IR_STOP_GRAD, x), 4, 5), "interp: stop_grad is identity");
+    /* erf at (a - 2)/2 = -0.5, 0, 0.5, 1, 1.5, 2 against tabulated values
+     * (30 digits, rounded to double): odd, erf(0) = 0 exactly. */
+    int h = ir_binary(&G, IR_MUL, ir_binary(&G, IR_SUB, A, ir_scalar(&G, 2)), ir_scalar(&G, 0.5));
+    tap_ok(VALUE_IS(ir_unary(&G, IR_ERF, h), -0.520499877813046538, 0, 0.520499877813046538, 0.842700792949714869,
+                    0.966105146475310727, 0.995322265018952734), "interp: erf");
     int neg = ir_binary(&G, IR_SUB, ir_scalar(&G, 0), ir_binary(&G, IR_DIV, A, ir_scalar(&G, 1.5)));
     tap_ok(VALUE_IS(ir_cast(&G, neg, IR_I32), 0, -1, -2, -2, -3, -4), "interp: cast f32 -> i32 truncates toward 0");
     int seven = ir_cast(&G, ir_const(&G, -7, SH(3)), IR_I32), two = ir_cast(&G, ir_scalar(&G, 2), IR_I32);
