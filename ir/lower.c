@@ -164,6 +164,17 @@ static int layer_mean(lower_ctx *c, int r, size_t which)
     return ir_mul_scalar(c->g, acc, 1.0 / count);
 }
 
+/* load(R): the smooth load loss, which only noisy_topk layers have (the
+ * front end checks; this guards the lowering against a router without it). */
+static int load_term(lower_ctx *c, int r)
+{
+    for (int i = 0; i < c->out->n_moe; i++)
+        if (c->out->moe[i].router == r && c->out->moe[i].routing.load < 0)
+            return fail(c->g, "load(%s): router '%s' has no smooth load (a noisy_topk router has)",
+                        c->m->routers[r].name, c->m->routers[r].name);
+    return layer_mean(c, r, offsetof(ir_routing, load));
+}
+
 static int loss_term(lower_ctx *c, const fe_loss_term *t)
 {
     switch (t->kind) {
@@ -171,9 +182,7 @@ static int loss_term(lower_ctx *c, const fe_loss_term *t)
     case FE_LOSS_LOAD_BALANCE: return layer_mean(c, t->router, offsetof(ir_routing, lb));
     case FE_LOSS_Z: return layer_mean(c, t->router, offsetof(ir_routing, z));
     case FE_LOSS_IMPORTANCE: return layer_mean(c, t->router, offsetof(ir_routing, importance));
-    case FE_LOSS_LOAD:
-        return fail(c->g, "load(%s): Shazeer's load loss needs the normal CDF, which the graph IR has no op "
-                    "for yet; use load_balance or importance", c->m->routers[t->router].name);
+    case FE_LOSS_LOAD: return load_term(c, t->router);
     }
     return fail(c->g, "lowering: unknown loss term %d", (int)t->kind);
 }

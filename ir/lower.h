@@ -26,7 +26,7 @@ typedef struct ir_moe_layer {
     int router;            /* index into fe_model.routers */
     int64_t experts;       /* E */
     const char *scope;     /* "h.3.mlp" */
-    ir_routing routing;    /* weights [N,E], frac [E], lb/z/importance/dropped [] */
+    ir_routing routing;    /* weights [N,E], frac [E], lb/z/importance/load/dropped [] */
 } ir_moe_layer;
 
 /* The forward graph's named values (node ids). */

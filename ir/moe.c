@@ -81,6 +81,16 @@ static int capacity_keep(ir_graph *g, int idx, int64_t n, int64_t k, int64_t e, 
     return ir_permute(g, ir_reshape(g, keep, shape2(k, n)), tr);           /* [n,k] */
 }
 
+/* CV^2 = Var/Mean^2 of v [E] -> [], population variance (divide by E), no
+ * epsilon: importance and load are sums of positive probabilities. */
+static int cv_squared(ir_graph *g, int v)
+{
+    int mu = ir_mean(g, v, 0, false);
+    int dev = ir_binary(g, IR_SUB, v, mu);
+    int var = ir_mean(g, ir_binary(g, IR_MUL, dev, dev), 0, false);
+    return ir_binary(g, IR_DIV, var, ir_binary(g, IR_MUL, mu, mu));
+}
+
 /* The statistics of MODELS.md from probabilities p [n,E] (or -1), raw logits
  * z [n,E] and assignment counts mask [n,E] of `assigns` assignments. */
 static void router_stats(ir_graph *g, int p, int z, int mask, double assigns, int64_t e, ir_routing *out)
@@ -94,11 +104,44 @@ static void router_stats(ir_graph *g, int p, int z, int mask, double assigns, in
     out->lb = ir_mul_scalar(g, ir_sum(g, ir_binary(g, IR_MUL, out->frac, pm), 0, false), (double)e);
     int lse = ir_logsumexp(g, z, false);                                       /* [n] */
     out->z = ir_mean_all(g, ir_binary(g, IR_MUL, lse, lse));
-    int imp = ir_sum(g, p, 0, false);                                          /* [E] */
-    int mu = ir_mean(g, imp, 0, false);
-    int dev = ir_binary(g, IR_SUB, imp, mu);
-    int var = ir_mean(g, ir_binary(g, IR_MUL, dev, dev), 0, false);
-    out->importance = ir_binary(g, IR_DIV, var, ir_binary(g, IR_MUL, mu, mu));
+    out->importance = cv_squared(g, ir_sum(g, p, 0, false));                  /* sum_rows p [E] */
+}
+
+int ir_smooth_load(ir_graph *g, int clean, int scale, int thr)
+{
+    static const double sqrt2 = 1.4142135623730951;
+    int zs = ir_binary(g, IR_DIV, ir_binary(g, IR_SUB, clean, thr), ir_mul_scalar(g, scale, sqrt2));
+    int p = ir_mul_scalar(g, ir_add_scalar(g, ir_unary(g, IR_ERF, zs), 1.0), 0.5);   /* Phi [n,E] */
+    return cv_squared(g, ir_sum(g, p, 0, false));                                     /* load [E] */
+}
+
+/* The k-th largest of h [n,E] excluding column e, for every e (k < E): the
+ * (k+1)-th largest of the row where e is among the row's top k, else the
+ * k-th. Under STOP_GRAD: P(e selected) is over e's own noise with the other
+ * experts' values held where they were drawn, so only c_e and s_e carry
+ * the gradient. -> [n,E] */
+static int kth_excluding(ir_graph *g, int h, int64_t k, int64_t e)
+{
+    int top = ir_topk(g, h, k + 1);                                              /* i32 [n,k+1] */
+    int vals = ir_unary(g, IR_STOP_GRAD, ir_take(g, h, top));                    /* [n,k+1] descending */
+    int kth = ir_slice(g, vals, 1, k - 1, 1), next = ir_slice(g, vals, 1, k, 1); /* [n,1] each */
+    int in_top = ir_sum(g, ir_one_hot(g, ir_slice(g, top, 1, 0, k), e), 1, false);   /* [n,E] 1 or 0 */
+    return ir_where(g, in_top, next, kth);
+}
+
+/* noisy_topk's load loss (Shazeer 2017, eq. 8-10) from clean logits z, the
+ * ranked logits h (z + noise in training, z in evaluation) and the noise
+ * scale s, all [n,E]. With k = E every expert is always selected: P = 1,
+ * load_e = n and CV^2 = 0, a constant. */
+static void smooth_load_of(ir_graph *g, int z, int h, int scale, int64_t k, int64_t e, ir_routing *out)
+{
+    out->noise_scale = scale;
+    if (k >= e) {
+        out->load = ir_scalar(g, 0.0);
+        return;
+    }
+    out->load_threshold = kth_excluding(g, h, k, e);
+    out->load = ir_smooth_load(g, z, scale, out->load_threshold);
 }
 
 /* Slot routers end here: idx [n,k] i32 experts, wsel [n,k] their weights,
@@ -140,21 +183,22 @@ typedef struct slot_pick {
     int p, idx;
 } slot_pick;
 
-/* noisy_topk: h = z + N(0,1) softplus(rows W_noise^T) in training; top k of h,
- * softmax over the kept. */
+/* noisy_topk: h = z + N(0,1) softplus(rows W_noise^T) in training, h = z in
+ * evaluation; top k of h, softmax over the kept. The noise scale is built in
+ * both: the load loss divides by it. */
 static int pick_noisy(ir_graph *g, const fe_router *r, int rows, int z, int noise_w, ir_shape zs,
                       const ir_moe_ctx *ctx, slot_pick *pk, ir_routing *out)
 {
     if (noise_w < 0) return fail(g, "moe: noisy_topk needs its noise weight");
     if (r->frozen) noise_w = ir_unary(g, IR_STOP_GRAD, noise_w);
+    int scale = ir_softplus(g, router_logits(g, rows, noise_w));                    /* s [n,E] */
     int h = z;
-    if (ctx->training) {
-        int scale = ir_softplus(g, router_logits(g, rows, noise_w));
+    if (ctx->training)
         h = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), scale));
-    }
     pk->p = ir_softmax(g, h);
     pk->idx = ir_topk(g, h, r->k);
     out->ranked = h;
+    smooth_load_of(g, z, h, scale, r->k, zs.dim[1], out);
     return ir_softmax(g, ir_take(g, h, pk->idx));
 }
 
@@ -185,6 +229,7 @@ static int route_topk(ir_graph *g, const fe_router *r, int x, int gate, int nois
     if (gate < 0) return fail(g, "moe: the router has no gate weight");
     if (r->frozen) gate = ir_unary(g, IR_STOP_GRAD, gate);
     int z = router_logits(g, rows, gate);                                       /* [n,E] */
+    out->logits = z;
     slot_pick pk = {-1, -1};
     int wsel = r->kind == FE_ROUTER_NOISY_TOPK ? pick_noisy(g, r, rows, z, noise_w, shape2(n, e), ctx, &pk, out)
                                                : pick_topk(g, r, z, shape2(n, e), ctx, &pk, out);
@@ -201,6 +246,7 @@ static int route_expert_choice(ir_graph *g, const fe_router *r, int x, int gate,
     if (gate < 0) return fail(g, "moe: the router has no gate weight");
     if (r->frozen) gate = ir_unary(g, IR_STOP_GRAD, gate);
     int z = router_logits(g, rows, gate);
+    out->logits = z;
     int p = ir_softmax(g, z);                                                   /* [n,E] */
     int64_t c = (int64_t)floor((double)n * r->capacity_factor / (double)e);
     c = c < 1 ? 1 : c > n ? n : c;
@@ -255,7 +301,7 @@ int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int6
 {
     memset(out, 0, sizeof *out);
     out->weights = out->frac = out->lb = out->z = out->importance = out->dropped = -1;
-    out->probs = out->ranked = -1;
+    out->probs = out->ranked = out->logits = out->noise_scale = out->load_threshold = out->load = -1;
     if (x < 0) return -1;
     ir_shape xs = ir_node_at(g, x)->shape;
     if (xs.rank != 3) return fail(g, "moe: the input must be [B,T,d]");

@@ -38,6 +38,10 @@ typedef struct ir_routing {
     int lb;              /* f32 []: E sum_e f_e P_e; -1 without probabilities */
     int z;               /* f32 []: mean_rows logsumexp(z)^2; -1 without */
     int importance;      /* f32 []: CV^2 of sum_rows p_e (population variance); -1 without */
+    int logits;          /* f32 [n,E]: raw router logits z = rows W_g^T; -1 for hash and label */
+    int noise_scale;     /* f32 [n,E]: softplus(rows W_noise^T) (noisy_topk); -1 otherwise */
+    int load_threshold;  /* f32 [n,E]: k-th largest of h excluding e, under STOP_GRAD (noisy_topk, k < E); -1 otherwise */
+    int load;            /* f32 []: Shazeer's smooth load loss CV^2(load) (noisy_topk); -1 otherwise */
     int dropped;         /* f32 []: assignments dropped by the capacity (0 when dropless) */
 } ir_routing;
 
@@ -46,6 +50,13 @@ typedef struct ir_routing {
  * g->error set (a builder failed, or a setting the lowering cannot do). */
 int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int64_t E,
              const ir_moe_ctx *ctx, ir_routing *out);
+
+/* Shazeer 2017's smooth load loss from clean logits c [n,E], noise scale
+ * s [n,E] > 0 and thresholds thr [n,E]: P = Phi((c - thr) / s) with
+ * Phi(z) = (1 + erf(z / sqrt 2)) / 2, load_e = sum_rows P, -> CV^2(load) [].
+ * ir_route passes thr = STOP_GRAD(k-th largest of h excluding e); tests pass
+ * a fixed leaf to check that gradient by finite differences. */
+int ir_smooth_load(ir_graph *g, int clean, int scale, int thr);
 
 /* sum_e weights[:, e] * y_e: weights [N,E], y[e] [B,T,d] -> [B,T,d]. */
 int ir_moe_combine(ir_graph *g, int weights, const int *y, int64_t E);

@@ -4,7 +4,9 @@
  * gap between the k-th and (k+1)-th ranked value is checked and the inputs
  * redrawn when it is small), exact zeros for experts that get no token and
  * for frozen gates, capacity dropping, and MODELS.md's statistics recomputed
- * here in C from the router's probabilities. TAP through tests/tap.h. */
+ * here in C from the router's probabilities; noisy top-k's smooth load loss
+ * (threshold under STOP_GRAD) through a fixed-threshold surrogate and its
+ * value recomputed in C from the draws. TAP through tests/tap.h. */
 #include <math.h>
 #include <stdio.h>
 
@@ -32,7 +34,7 @@ typedef struct moe_case {
     uint64_t seed;           /* the draws build_tie_free settled on */
 } moe_case;
 
-typedef enum loss_kind { LOSS_OUT, LOSS_LB, LOSS_Z, LOSS_IMPORTANCE, LOSS_ALL } loss_kind;
+typedef enum loss_kind { LOSS_OUT, LOSS_LB, LOSS_Z, LOSS_IMPORTANCE, LOSS_ALL, LOSS_LOAD } loss_kind;
 
 static fe_router router(fe_router_kind kind, int k)
 {
@@ -100,7 +102,7 @@ static int build(moe_case *m, const fe_router *r, int64_t e, uint64_t seed, bool
     int w = p0 ? surrogate_weights(m, m->rt.weights, p0) : m->rt.weights;
     m->out = ir_moe_combine(&c->g, w, y, e);
     int parts[4] = {fd_project(c, m->out), m->rt.lb, m->rt.z, m->rt.importance};
-    c->loss = lk == LOSS_ALL ? parts[0] : parts[lk];
+    c->loss = lk == LOSS_LOAD ? m->rt.load : lk == LOSS_ALL ? parts[0] : parts[lk];
     for (int i = 1; lk == LOSS_ALL && i < 4; i++) c->loss = ir_binary(&c->g, IR_ADD, c->loss, parts[i]);
     return c->loss < 0 ? -1 : 0;
 }
@@ -383,6 +385,89 @@ static void check_aux(void)
     fd_free(&m.c);
 }
 
+/* Shazeer's load recomputed from the leaves: z = x gate^T, s = softplus(x
+ * noise^T), h = z + N s (training: the draws of build's ctx, seed 1234,
+ * step 2, stream 500) or z; threshold = k-th largest of h without e. */
+static double load_in_c(const moe_case *m, int64_t k, bool training)
+{
+    enum { E = 4 };
+    const double *x = m->c.value[0], *gate = m->c.value[1], *noise = m->c.value[2];
+    double load[E] = {0}, mu = 0, var = 0;
+    for (int n = 0; n < N; n++) {
+        double z[E], s[E], h[E];
+        for (int e = 0; e < E; e++) {
+            double a = 0, b = 0;
+            for (int j = 0; j < D; j++) a += x[n * D + j] * gate[e * D + j], b += x[n * D + j] * noise[e * D + j];
+            z[e] = a;
+            s[e] = fmax(b, 0) + log1p(exp(-fabs(b)));
+            h[e] = a + (training ? ir_philox_normal(1234, 2, 500, (uint64_t)(n * E + e)) * s[e] : 0);
+        }
+        for (int e = 0; e < E; e++) {
+            double rest[E - 1];
+            int r = 0;
+            for (int o = 0; o < E; o++)
+                if (o != e) rest[r++] = h[o];
+            for (int i = 0; i < E - 1; i++)          /* sort descending */
+                for (int j = i + 1; j < E - 1; j++)
+                    if (rest[j] > rest[i]) { double t = rest[i]; rest[i] = rest[j]; rest[j] = t; }
+            load[e] += 0.5 * (1 + erf((z[e] - rest[k - 1]) / (s[e] * sqrt(2.0))));
+        }
+    }
+    for (int e = 0; e < E; e++) mu += load[e] / E;
+    for (int e = 0; e < E; e++) var += (load[e] - mu) * (load[e] - mu) / E;
+    return var / (mu * mu);
+}
+
+/* The load with its threshold replaced by a fixed leaf holding the
+ * threshold's values: forward the same, and its gradient (finite
+ * differences apply: nothing in it ranks) is what STOP_GRAD must give. */
+static void check_load_at(const char *name, int64_t k, bool training)
+{
+    moe_case m;
+    fe_router r = router(FE_ROUTER_NOISY_TOPK, (int)k);
+    if (build_tie_free(&m, &r, 4, 600, training, LOSS_LOAD, 0, 0) < 0) {
+        tap_ok(false, "%s: graph built (%s)", name, m.c.g.error);
+        return;
+    }
+    fd_case *c = &m.c;
+    int real[FD_MAX_LEAVES], sur[FD_MAX_LEAVES];
+    ir_interp *it = ir_grad(&c->g, m.rt.load, c->leaf, c->n_leaves, real) == 0 ? fd_run(c, -1) : NULL;
+    double thr[N * 4], want = it ? ir_interp_value(it, m.rt.load)[0] : NAN;
+    if (it) memcpy(thr, ir_interp_value(it, m.rt.load_threshold), sizeof thr);
+    int fixed = ir_param(&c->g, 902, "thr", ir_node_at(&c->g, m.rt.load_threshold)->shape);
+    fd_fix(c, fixed, thr);
+    c->loss = ir_smooth_load(&c->g, m.rt.logits, m.rt.noise_scale, fixed);
+    double err = it ? fd_check(c, 1000, sur) : -1;
+    ir_interp *s = err >= 0 ? fd_run(c, -1) : NULL;
+    double diff = s ? 0 : INFINITY, got = s ? ir_interp_value(s, c->loss)[0] : NAN;
+    for (int l = 0; s && l < c->n_leaves; l++) {
+        const double *ga = ir_interp_value(s, real[l]), *gb = ir_interp_value(s, sur[l]);
+        for (int64_t i = 0; i < fd_numel(c, c->leaf[l]); i++) diff = fmax(diff, fabs(ga[i] - gb[i]));
+    }
+    tap_ok(err >= 0 && err <= TOL, "%s: finite differences of the fixed-threshold surrogate (rel err %.2e)", name, err);
+    tap_ok(got == want && diff <= 1e-13, "%s: load's gradient is the surrogate's, threshold constant (max diff %.1e)",
+           name, diff);
+    double in_c = load_in_c(&m, k, training);
+    tap_ok(fabs(want - in_c) <= 1e-13 * fabs(in_c) && want > 0,
+           "%s: CV^2(sum P) as Shazeer's eq. 8-10 recomputed in C: %.15g (%.15g)", name, want, in_c);
+    ir_interp_free(it);
+    ir_interp_free(s);
+    fd_free(c);
+}
+
+static void check_load(void)
+{
+    check_load_at("load, noisy_topk k=2, fixed noise draws", 2, true);
+    check_load_at("load, noisy_topk k=1, fixed noise draws", 1, true);
+    check_load_at("load, noisy_topk k=2, evaluation (h = c)", 2, false);
+    moe_case m;
+    fe_router r = router(FE_ROUTER_NOISY_TOPK, 4);
+    ir_interp *it = build(&m, &r, 4, 600, true, LOSS_LOAD, 0, 0, NULL) == 0 ? fd_run(&m.c, -1) : NULL;
+    tap_ok(it && ir_interp_value(it, m.rt.load)[0] == 0.0, "load, k = E: every expert always selected, CV^2 = 0");
+    ir_interp_free(it);
+    fd_free(&m.c);
+}
+
 static void check_fixed_routers(void)
 {
     moe_case m;
@@ -434,6 +519,7 @@ int main(void)
     check_unused_expert();
     check_sequence_unit();
     check_aux();
+    check_load();
     check_fixed_routers();
     return tap_done();
 }

@@ -5,6 +5,8 @@
 # (each expert runs only on its routed rows), in float64. For each tiny model
 # it writes a token shard and random weights (names and shapes from
 # `moec init`), runs moec, and compares the losses and every gradient.
+# noisy_topk draws its noise in training, which torch cannot reproduce, so
+# its case (with Shazeer's load loss) compares `moec eval` only.
 # Prints TAP. Usage: torch_ref.py MOEC MODELS_DIR WORKDIR
 import json
 import math
@@ -134,11 +136,46 @@ def route(rows, gate, cfg):
     return W, {"lb": lb, "z": zl, "imp": cv2, "f": f, "dropped": dropped}
 
 
+def cv2(v):
+    return v.var(unbiased=False) / v.mean() ** 2
+
+
+def kth_excluding(h, k):
+    """[n,E] -> [n,E]: for each e, the k-th largest of the row with e left out."""
+    n, E = h.shape
+    out = torch.empty(n, E)
+    for e in range(E):
+        others = torch.cat([h[:, :e], h[:, e + 1:]], dim=1)
+        out[:, e] = others.topk(k, dim=-1).values[:, k - 1]
+    return out
+
+
+def route_noisy_eval(rows, gate, noise, cfg):
+    """noisy_topk in evaluation semantics (Shazeer 2017 without the draw: h = z):
+    top k of z, softmax over the kept; the load loss from the noise scale
+    s = softplus(rows noise^T) with the threshold a constant."""
+    n, E, k = rows.shape[0], gate.shape[0], cfg["k"]
+    z = rows @ gate.T
+    s = F.softplus(rows @ noise.T, threshold=1000.0)
+    vals, idx = z.topk(k, dim=-1)
+    W = torch.zeros(n, E).scatter(1, idx, F.softmax(vals, dim=-1))
+    assigned = torch.zeros(E).index_add(0, idx.flatten(), torch.ones(n * k))
+    p = F.softmax(z, dim=-1)
+    thr = kth_excluding(z, k).detach()
+    P = 0.5 * (1 + torch.erf((z - thr) / (s * math.sqrt(2.0))))
+    stats = {"lb": E * (assigned / (n * k) * p.mean(0)).sum(), "z": (torch.logsumexp(z, dim=-1) ** 2).mean(),
+             "imp": cv2(p.sum(0)), "load": cv2(P.sum(0)), "dropped": 0}
+    return W, stats
+
+
 def moe(x, w, pre, cfg):
     B, T, d = x.shape
     E = w[pre + "router.gate.weight"].shape[0]
     rows = x.mean(1) if cfg.get("unit") == "sequence" else x.reshape(B * T, d)
-    W, stats = route(rows, w[pre + "router.gate.weight"], cfg)
+    if cfg["kind"] == "noisy_topk":
+        W, stats = route_noisy_eval(rows, w[pre + "router.gate.weight"], w[pre + "router.noise.weight"], cfg)
+    else:
+        W, stats = route(rows, w[pre + "router.gate.weight"], cfg)
     if cfg.get("unit") == "sequence":
         W = W[:, None, :].expand(B, T, E).reshape(B * T, E)
     xf = x.reshape(B * T, d)
@@ -183,6 +220,8 @@ def forward(w, tokens, targets, cfg):
     mean = lambda key: sum(s[key] for s in stats) / len(stats) if stats else torch.tensor(0.0)
     lb, zl, imp = mean("lb"), mean("z"), mean("imp")
     loss = lm + cfg.get("lb", 0) * lb + cfg.get("zc", 0) * zl + cfg.get("ic", 0) * imp
+    if cfg.get("loadc"):
+        loss = loss + cfg["loadc"] * mean("load")
     return {"loss": loss, "lm_loss": lm, "lb_loss": lb, "z_loss": zl}, sum(s["dropped"] for s in stats)
 
 # ---- the cases ----
@@ -207,7 +246,51 @@ CASES = [
      {"router": {"kind": "topk", "k": 1, "unit": "sequence"}, "lb": 0.01}),
     ("sequence unit top-2", "fan-routing-tiny.moe", TINY + ["layers=2", "experts=4", "unit=sequence", "top_k=2"],
      {"router": {"kind": "topk", "k": 2, "unit": "sequence"}, "lb": 0.01}),
+    ("noisy top-2 with load(R), evaluation", "@noisy-load", TINY + ["layers=4"],
+     {"router": {"kind": "noisy_topk", "k": 2}, "lb": 0.01, "loadc": 1.0, "eval_only": True}),
+    ("noisy top-1 with load(R), evaluation", "@noisy-load", TINY + ["layers=2", "top_k=1"],
+     {"router": {"kind": "noisy_topk", "k": 1}, "lb": 0.01, "loadc": 1.0, "eval_only": True}),
 ]
+
+# A model of the test's own (no catalogue model uses load(R)): noisy top-k
+# MoE at the odd layers, loss CE + lb_coef LB + load_coef load.
+NOISY_LOAD = """model noisy_load
+param vocab = 50
+param ctx = 16
+param d = 16
+param heads = 2
+param layers = 2
+param dropout = 0.0
+param experts = 4
+param top_k = 2
+param lb_coef = 0.01
+param load_coef = 1.0
+router r = noisy_topk(k = top_k)
+block mlp(x) {
+    h = gelu(linear(x, 4 * d) as c_fc)
+    return dropout(linear(h, d, residual = true) as c_proj, dropout)
+}
+block layer(x, i) {
+    x = x + causal_self_attention(layernorm(x) as ln_1, heads = heads, dropout = dropout) as attn
+    if i % 2 == 1 {
+        x = x + moe(layernorm(x) as ln_2, experts = experts, expert = mlp, router = r) as mlp
+    } else {
+        x = x + mlp(layernorm(x) as ln_2)
+    }
+    return x
+}
+forward(tokens) {
+    x = dropout(embedding(tokens, vocab, d) + position_embedding(ctx, d), dropout)
+    for i in 0 .. layers {
+        x = layer(x, i) as h[i]
+    }
+    return lm_head(layernorm(x) as ln_f, tied = true)
+}
+loss = cross_entropy(logits, targets) + lb_coef * load_balance(r) + load_coef * load(r)
+train {
+    steps = 10  batch = 2  seq = 16
+}
+"""
 B, T = 2, 16
 
 
@@ -238,7 +321,10 @@ def f32(w):
 def main():
     moec, models, work = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(work, exist_ok=True)
-    print("1..%d" % (3 * len(CASES)))
+    print("1..%d" % sum(1 if c[3].get("eval_only") else 3 for c in CASES))
+    noisy_file = os.path.join(work, "noisy-load.moe")
+    with open(noisy_file, "w") as f:
+        f.write(NOISY_LOAD)
     n = 0
     worst = {"loss": 0.0, "abs": 0.0, "rel": 0.0}
     g = torch.Generator().manual_seed(7)
@@ -249,30 +335,40 @@ def main():
     for ci, (name, model, sets, cfg) in enumerate(CASES):
         cfg = dict(cfg, heads=2)
         setargs = sum((["--set", s] for s in sets), [])
+        model = noisy_file if model == "@noisy-load" else os.path.join(models, model)
+        whats = ("eval",) if cfg.get("eval_only") else ("eval", "grad loss", "gradients")
         wfile, gfile = os.path.join(work, "w%d.safetensors" % ci), os.path.join(work, "g%d.safetensors" % ci)
         try:
-            run([moec, "init", os.path.join(models, model)] + setargs + ["--seed", "1", "-o", wfile])
+            run([moec, "init", model] + setargs + ["--seed", "1", "-o", wfile])
             w = f32(random_weights(wfile, 100 + ci))
             write_safetensors(wfile, w)
-            common = [os.path.join(models, model)] + setargs + ["--weights", wfile, "--data", shard,
-                                                                "--batch", str(B), "--seq", str(T), "--json"]
+            common = [model] + setargs + ["--weights", wfile, "--data", shard,
+                                          "--batch", str(B), "--seq", str(T), "--json"]
             ev = json.loads(run([moec, "eval"] + common))
-            gr = json.loads(run([moec, "grad"] + common + ["-o", gfile]))
-            grads = read_safetensors(gfile)
+            if not cfg.get("eval_only"):
+                gr = json.loads(run([moec, "grad"] + common + ["-o", gfile]))
+                grads = read_safetensors(gfile)
         except Exception as e:  # noqa: BLE001 -- any failure is this case's failure
-            for what in ("eval", "grad loss", "gradients"):
+            for what in whats:
                 n += 1
                 print("not ok %d - %s: %s (%s)" % (n, name, what, e))
             continue
         params = {k: v.clone().requires_grad_(True) for k, v in w.items()}
         ref, dropped = forward(params, inp, tgt, cfg)
-        ref["loss"].backward()
         dl = max(abs(ev[k] - float(ref[k])) / max(1e-12, abs(float(ref[k]))) for k in ev)
         worst["loss"] = max(worst["loss"], dl)
         n += 1
+        load = ""
+        if cfg.get("loadc"):   # what the loss holds beyond CE and LB: the load term, moec's and torch's
+            aux = lambda r: float(r["loss"]) - float(r["lm_loss"]) - cfg["lb"] * float(r["lb_loss"])
+            lm, lt = aux(ev) / cfg["loadc"], aux(ref) / cfg["loadc"]
+            load = ", load %.12g, torch %.12g, rel %.1e" % (lm, lt, abs(lm - lt) / abs(lt))
         print("%sok %d - %s: eval loss, lm, lb, z match torch (max rel %.1e; loss %.9f, lb %.6f, z %.4f, "
-              "%d dropped)" % ("" if dl <= 1e-9 else "not ", n, name, dl, ev["loss"], ev["lb_loss"], ev["z_loss"],
-                               dropped))
+              "%d dropped%s)" % ("" if dl <= 1e-9 else "not ", n, name, dl, ev["loss"], ev["lb_loss"], ev["z_loss"],
+                                 dropped, load))
+        if cfg.get("eval_only"):
+            continue
+        ref["loss"].backward()
         dg = abs(gr["loss"] - float(ref["loss"])) / abs(float(ref["loss"]))
         n += 1
         print("%sok %d - %s: grad's loss matches torch (rel %.1e)" % ("" if dg <= 1e-9 else "not ", n, name, dg))
