@@ -153,7 +153,9 @@ static int finish_slots(ir_graph *g, const fe_router *r, int idx, int wsel, int 
     int64_t k = r->k;
     int mask = ir_sum(g, ir_one_hot(g, idx, e), 1, false);                      /* [n,E] */
     out->dropped = ir_scalar(g, 0.0);
-    if (r->capacity_factor > 0.0) {
+    out->assigns = n * k;
+    out->capped = r->capacity_factor > 0.0;
+    if (out->capped) {
         int64_t cap = (int64_t)ceil(r->capacity_factor * (double)n * (double)k / (double)e);
         int keep = capacity_keep(g, idx, n, k, e, cap);
         wsel = ir_binary(g, IR_MUL, wsel, keep);

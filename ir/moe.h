@@ -43,6 +43,8 @@ typedef struct ir_routing {
     int load_threshold;  /* f32 [n,E]: k-th largest of h excluding e, under STOP_GRAD (noisy_topk, k < E); -1 otherwise */
     int load;            /* f32 []: Shazeer's smooth load loss CV^2(load) (noisy_topk); -1 otherwise */
     int dropped;         /* f32 []: assignments dropped by the capacity (0 when dropless) */
+    bool capped;         /* a capacity limits the slot assignments (capacity_factor > 0; not expert choice) */
+    int64_t assigns;     /* n k: the slot assignments `dropped` counts from (0 for expert choice) */
 } ir_routing;
 
 /* Routes x [B,T,d] with router r over E experts. gate [E,d] and noise_w

@@ -3,7 +3,9 @@
  *             --batch B --seq T [--backend interp] [--precision f64|f32] [--json]
  *   moec grad ... the same ... -o G.safetensors
  * eval: evaluation semantics (no dropout, no noise). grad: the total training
- * loss and its gradient at step 0, before clipping and the optimizer.
+ * loss and its gradient at step 0, before clipping and the optimizer. The
+ * plain loss line ends with the capacity drops when a layer has a capacity;
+ * the --json line is fixed at the four losses.
  * Exit 0 done, 1 bad input, 2 usage. doc/model-semantics.md has the details. */
 #include <inttypes.h>
 #include <jansson.h>
@@ -203,14 +205,37 @@ static int bind_all(ir_interp *it, const ir_lowered *l, const rt_weights *w, con
     return rc;
 }
 
+/* Capacity drops summed over the MoE layers whose router has a capacity;
+ * *of gets those layers' slot assignments. False when no layer has one. */
+static bool count_drops(ir_interp *it, const ir_lowered *l, int64_t *dropped, int64_t *of)
+{
+    bool any = false;
+    *dropped = *of = 0;
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_routing *r = &l->moe[i].routing;
+        if (!r->capped) continue;
+        any = true;
+        *dropped += (int64_t)(ir_interp_value(it, r->dropped)[0] + 0.5);   /* an exact count */
+        *of += r->assigns;
+    }
+    return any;
+}
+
+/* The loss line. --json is a fixed contract (other tools parse it): exactly
+ * the four losses; the plain line adds the capacity drops when some layer
+ * has a capacity. */
 static void print_losses(const eval_args *a, ir_interp *it, const ir_lowered *l)
 {
     double loss = ir_interp_value(it, l->loss)[0], lm = ir_interp_value(it, l->lm_loss)[0];
     double lb = ir_interp_value(it, l->lb_loss)[0], z = ir_interp_value(it, l->z_loss)[0];
-    if (a->json)
+    if (a->json) {
         printf("{\"loss\":%.17g,\"lm_loss\":%.17g,\"lb_loss\":%.17g,\"z_loss\":%.17g}\n", loss, lm, lb, z);
-    else
-        printf("loss %.6f  lm_loss %.6f  lb_loss %.6f  z_loss %.6f\n", loss, lm, lb, z);
+        return;
+    }
+    int64_t dropped, of;
+    printf("loss %.6f  lm_loss %.6f  lb_loss %.6f  z_loss %.6f", loss, lm, lb, z);
+    if (count_drops(it, l, &dropped, &of)) printf("  dropped %" PRId64 " of %" PRId64 " assignments", dropped, of);
+    printf("\n");
 }
 
 /* Every gradient, rounded to float32, into a weights-shaped file. */

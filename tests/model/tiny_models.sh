@@ -3,7 +3,8 @@
 # of models/catalogue.txt (with --set vocab=50 and a generated shard), and
 # the commands' contract: the JSON line, the gradient file, exit statuses
 # 0 (done), 1 (bad input: short shard, bad weights, token >= vocab, T > ctx),
-# 2 (usage).
+# 2 (usage); the capacity drops on eval's and grad's plain loss line (and
+# never in --json); a model whose loss has load(R).
 src="$(cd "${top_srcdir:-.}" && pwd)"; build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
 n=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
@@ -77,6 +78,38 @@ for d in "$tmp/tok.bin" "$tmp/dom/train_000000.bin"; do
         --batch 2 --seq 32 --json
 done > "$tmp/l" 2>&1
 [ "$(sort -u "$tmp/l" | wc -l)" = 2 ]; ok $? "label routing: domains.json beside the shard changes the routes"
+# Capacity drops: chimera-tiny (top-1, capacity 1.0, 2 layers of B*T = 64
+# assignments) reports them on the plain line, grad the same count
+# (no dropout, no noise); --json and a dropless model never do.
+c="$src/models/chimera-tiny.moe"
+"$moec" init "$c" --set vocab=50 --seed 3 -o "$tmp/c.safetensors" > /dev/null 2>&1
+cargs="--weights $tmp/c.safetensors --data $tmp/tok.bin --batch 2 --seq 32"
+"$moec" eval "$c" --set vocab=50 $cargs > "$tmp/ce" 2>&1
+grep -q '^loss .* z_loss [0-9.]*  dropped [0-9][0-9]* of 128 assignments$' "$tmp/ce"
+ok $? "capacity 1.0: eval reports the drops ($(cat "$tmp/ce"))"
+"$moec" grad "$c" --set vocab=50 $cargs -o "$tmp/cg.safetensors" > "$tmp/cgr" 2>&1
+cmp -s "$tmp/ce" "$tmp/cgr"; ok $? "capacity 1.0: grad reports the same line ($(cat "$tmp/cgr"))"
+"$moec" eval "$c" --set vocab=50 $cargs --json > "$tmp/cj" 2>&1
+grep -q "$json" "$tmp/cj"; ok $? "capacity 1.0: --json stays the four losses ($(cat "$tmp/cj"))"
+"$moec" eval "$c" --set vocab=50 --set capacity=0 $cargs > "$tmp/c0" 2>&1
+[ $? = 0 ] && grep -q '^loss ' "$tmp/c0" && ! grep -q dropped "$tmp/c0"
+ok $? "capacity 0 (dropless): no drop count ($(cat "$tmp/c0"))"
+"$moec" eval "$m" --set vocab=50 $args --data "$tmp/tok.bin" > "$tmp/d0" 2>&1
+[ $? = 0 ] && ! grep -q dropped "$tmp/d0"; ok $? "dense model: no drop count"
+# load(R): Shazeer's load loss of a noisy top-k router lowers and counts.
+s="$src/models/small-moe-tiny.moe"
+sed 's/^\(loss = .*\)$/\1 + load_coef * load(r)/; s/^param aux_coef = .*/&\nparam load_coef = 1.0/' "$s" > "$tmp/load.moe"
+largs="--set vocab=50 --set router_kind=\"noisy_topk\" --set top_k=2"
+"$moec" init "$tmp/load.moe" $largs --seed 3 -o "$tmp/lw.safetensors" > /dev/null 2>&1
+for coef in 1.0 0.0; do
+    "$moec" eval "$tmp/load.moe" $largs --set load_coef=$coef --weights "$tmp/lw.safetensors" --data "$tmp/tok.bin" \
+        --batch 2 --seq 32 --json
+done > "$tmp/ll" 2>&1
+[ "$(grep -c "$json" "$tmp/ll")" = 2 ] && [ "$(sort -u "$tmp/ll" | wc -l)" = 2 ]
+ok $? "load(R) on noisy top-2: eval runs, the term changes the loss ($(tr '\n' ' ' < "$tmp/ll"))"
+"$moec" grad "$tmp/load.moe" $largs --weights "$tmp/lw.safetensors" --data "$tmp/tok.bin" --batch 2 --seq 32 \
+    -o "$tmp/lg.safetensors" > "$tmp/lgr" 2>&1
+ok $? "load(R) on noisy top-2: grad runs ($(cat "$tmp/lgr"))"
 "$moec" ir "$m" --stage grad --set vocab=50 --batch 2 --seq 4 > "$tmp/ir" 2>&1
 [ $? = 0 ] && grep -q "adam.m.wte.weight" "$tmp/ir"; ok $? "ir --stage grad prints the step"
 echo "1..$n"

@@ -133,7 +133,8 @@ def route(rows, gate, cfg):
     zl = (torch.logsumexp(z, dim=-1) ** 2).mean()
     imp = p.sum(0)
     cv2 = imp.var(unbiased=False) / imp.mean() ** 2
-    return W, {"lb": lb, "z": zl, "imp": cv2, "f": f, "dropped": dropped}
+    assigns = k_total if cfg["kind"] != "expert_choice" and cfg.get("cf", 0) > 0 else 0
+    return W, {"lb": lb, "z": zl, "imp": cv2, "f": f, "dropped": dropped, "assigns": assigns}
 
 
 def cv2(v):
@@ -164,7 +165,7 @@ def route_noisy_eval(rows, gate, noise, cfg):
     thr = kth_excluding(z, k).detach()
     P = 0.5 * (1 + torch.erf((z - thr) / (s * math.sqrt(2.0))))
     stats = {"lb": E * (assigned / (n * k) * p.mean(0)).sum(), "z": (torch.logsumexp(z, dim=-1) ** 2).mean(),
-             "imp": cv2(p.sum(0)), "load": cv2(P.sum(0)), "dropped": 0}
+             "imp": cv2(p.sum(0)), "load": cv2(P.sum(0)), "dropped": 0, "assigns": 0}
     return W, stats
 
 
@@ -222,7 +223,8 @@ def forward(w, tokens, targets, cfg):
     loss = lm + cfg.get("lb", 0) * lb + cfg.get("zc", 0) * zl + cfg.get("ic", 0) * imp
     if cfg.get("loadc"):
         loss = loss + cfg["loadc"] * mean("load")
-    return {"loss": loss, "lm_loss": lm, "lb_loss": lb, "z_loss": zl}, sum(s["dropped"] for s in stats)
+    return {"loss": loss, "lm_loss": lm, "lb_loss": lb, "z_loss": zl}, sum(s["dropped"] for s in stats), \
+        sum(s["assigns"] for s in stats)
 
 # ---- the cases ----
 
@@ -318,10 +320,28 @@ def f32(w):
     return {k: torch.tensor(v.to(torch.float32).tolist(), dtype=torch.float64) for k, v in w.items()}
 
 
+def capped(cfg):
+    """1 when the case's router has a capacity on its slots (eval reports drops)."""
+    r = cfg.get("router", {})
+    return 1 if r.get("kind") != "expert_choice" and r.get("cf", 0) > 0 else 0
+
+
+def check_drops(n, name, moec, common, dropped, assigns):
+    """moec eval's plain line reports the drops torch counts."""
+    try:
+        line = run([moec, "eval"] + [a for a in common if a != "--json"]).strip()
+        got = line.split("  dropped ")[1].split(" assignments")[0]
+    except Exception as e:  # noqa: BLE001 -- any failure is this check's failure
+        line, got = str(e), "?"
+    want = "%d of %d" % (dropped, assigns)
+    print("%sok %d - %s: eval reports %s dropped assignments, as torch counts (%s)" %
+          ("" if got == want else "not ", n, name, want, line))
+
+
 def main():
     moec, models, work = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(work, exist_ok=True)
-    print("1..%d" % sum(1 if c[3].get("eval_only") else 3 for c in CASES))
+    print("1..%d" % sum((1 if c[3].get("eval_only") else 3) + capped(c[3]) for c in CASES))
     noisy_file = os.path.join(work, "noisy-load.moe")
     with open(noisy_file, "w") as f:
         f.write(NOISY_LOAD)
@@ -349,12 +369,12 @@ def main():
                 gr = json.loads(run([moec, "grad"] + common + ["-o", gfile]))
                 grads = read_safetensors(gfile)
         except Exception as e:  # noqa: BLE001 -- any failure is this case's failure
-            for what in whats:
+            for what in whats + (("drops",) if capped(cfg) else ()):
                 n += 1
                 print("not ok %d - %s: %s (%s)" % (n, name, what, e))
             continue
         params = {k: v.clone().requires_grad_(True) for k, v in w.items()}
-        ref, dropped = forward(params, inp, tgt, cfg)
+        ref, dropped, assigns = forward(params, inp, tgt, cfg)
         dl = max(abs(ev[k] - float(ref[k])) / max(1e-12, abs(float(ref[k]))) for k in ev)
         worst["loss"] = max(worst["loss"], dl)
         n += 1
@@ -366,6 +386,9 @@ def main():
         print("%sok %d - %s: eval loss, lm, lb, z match torch (max rel %.1e; loss %.9f, lb %.6f, z %.4f, "
               "%d dropped%s)" % ("" if dl <= 1e-9 else "not ", n, name, dl, ev["loss"], ev["lb_loss"], ev["z_loss"],
                                  dropped, load))
+        if capped(cfg):
+            n += 1
+            check_drops(n, name, moec, common, dropped, assigns)
         if cfg.get("eval_only"):
             continue
         ref["loss"].backward()
