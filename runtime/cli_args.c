@@ -100,6 +100,16 @@ int rt_cli_parse_double(const char *option, const char *text, double *out)
     return 0;
 }
 
+void rt_cli_print_werr(rt_werr *err)
+{
+    rt_werr_finish(err);
+    for (const char *line = err->msg; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(stderr, "moec: %.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+}
+
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
     memset(r, 0, sizeof *r);

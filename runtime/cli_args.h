@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+#include "runtime/weights/werr.h"
 
 enum { RT_MAX_SETS = 256 };
 
@@ -41,6 +42,9 @@ int rt_cli_parse_set(char *text, fe_override *out);
 int rt_cli_parse_u64(const char *option, const char *text, uint64_t *out);
 /* A whole finite floating-point number; prints and returns -1 otherwise. */
 int rt_cli_parse_double(const char *option, const char *text, double *out);
+
+/* Prints every error collected in err, each on its own "moec: " line. */
+void rt_cli_print_werr(rt_werr *err);
 
 /* The front end's state for one model file, freed as a whole. */
 typedef struct rt_frontend {

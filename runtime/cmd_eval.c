@@ -179,16 +179,6 @@ static int load_batch(const eval_args *a, const fe_model *m, int64_t b, int64_t 
 
 /* ---- running the graph ---- */
 
-static void print_werr(rt_werr *err)
-{
-    rt_werr_finish(err);
-    for (const char *line = err->msg; *line;) {
-        size_t n = strcspn(line, "\n");
-        fprintf(stderr, "moec: %.*s\n", (int)n, line);
-        line += n + (line[n] == '\n');
-    }
-}
-
 /* Binds inputs (step 0) and every parameter, float32 widened to double. */
 static int bind_all(ir_interp *it, const ir_lowered *l, const rt_weights *w, const batch_data *d)
 {
@@ -250,7 +240,7 @@ static int save_grads(const eval_args *a, ir_interp *it, const ir_step_graph *s,
     }
     rt_meta meta[2] = {{"moec_model", m->name}, {"moec_kind", "gradients"}};
     if (status == 0) status = rt_weights_save(&gw, a->out, meta, 2, &err);
-    if (status < 0) print_werr(&err);
+    if (status < 0) rt_cli_print_werr(&err);
     rt_weights_free(&gw);
     return status;
 }
@@ -295,7 +285,7 @@ static int run(int argc, char **argv, bool grad)
     rt_werr werr = {0};
     batch_data d = {0};
     if (status == 0 && (rt_weights_alloc(&w, m, &werr) < 0 || rt_weights_load(&w, a.weights, NULL, &werr) < 0)) {
-        print_werr(&werr);
+        rt_cli_print_werr(&werr);
         status = 1;
     }
     if (status == 0 && load_batch(&a, m, b, t, &d) < 0) status = 1;

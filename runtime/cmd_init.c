@@ -90,17 +90,6 @@ static int save_weights(const rt_weights *w, const init_args *a, rt_werr *err)
     return rt_weights_save(w, a->out, meta, a->upcycle ? 3 : 2, err);
 }
 
-/* Every collected error on its own "moec: " line. */
-static void print_errors(rt_werr *err)
-{
-    rt_werr_finish(err);
-    for (const char *line = err->msg; *line;) {
-        size_t n = strcspn(line, "\n");
-        fprintf(stderr, "moec: %.*s\n", (int)n, line);
-        line += n + (line[n] == '\n');
-    }
-}
-
 int rt_cmd_init(int argc, char **argv)
 {
     init_args a;
@@ -114,7 +103,7 @@ int rt_cmd_init(int argc, char **argv)
     rt_werr err = {.max_lines = a.m.max_errors};
     if (status == 0 && (rt_weights_alloc(&w, &fe.model, &err) < 0 || fill_weights(&w, &a, &err) < 0 ||
                         save_weights(&w, &a, &err) < 0)) {
-        print_errors(&err);
+        rt_cli_print_werr(&err);
         status = 1;
     }
     if (status == 0)
