@@ -1,8 +1,7 @@
 #!/bin/sh
 # tests/cli.sh -- the `moec` command's contract: help, version, exit codes.
 moec="${top_builddir:-.}/moec"
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 
 "$moec" --help > help.out 2>&1; ok $? "moec --help exits 0"
 for c in check ir emit train eval grad init sample data tokenize report bench; do
@@ -16,6 +15,4 @@ grep -q "^cuda backend:" version.out; ok $? "--version names the cuda backend"
 grep -q "not available yet" notyet.out; ok $? "and says it is not available yet"
 "$moec" check > /dev/null 2>&1; [ $? = 2 ]; ok $? "check without a file is a usage error"
 rm -f help.out version.out notyet.out
-echo "1..$n"
-# failures are counted from the "not ok" lines; exit 0 (see tests/tap.h)
-exit 0
+tap_done

@@ -1,6 +1,6 @@
 # tests/local.mk -- the test suite: `make check` (or scripts/test) runs it.
 # Each module keeps its tests in a folder with its own fragment; every test prints TAP.
-EXTRA_DIST += tests/tap.h
+EXTRA_DIST += tests/tap.h tests/tap.sh
 
 # The CLI contract: --help lists every subcommand, --version names the backends.
 TESTS += tests/cli.sh

@@ -4,8 +4,7 @@
 # usage errors, and a small build's files. Needs data/gpt2 (scripts/setup-data).
 build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
 vocab="${MOEC_DATA:-$build/data}/gpt2"
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-cli-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -54,5 +53,4 @@ cmp -s "$tmp/shards/train_000000.bin" "$tmp/shards/train_000000.bin" && grep -q 
 ok $? "the manifest records sha256"
 sha=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$tmp/m1" | tail -1)
 grep -q "$sha" "$tmp/shards/manifest.json"; ok $? "the same inputs and seed give the same outputs"
-echo "1..$n"
-exit 0
+tap_done

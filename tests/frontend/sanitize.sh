@@ -15,9 +15,4 @@ sanitizer_clean() {
     ! grep -q -e 'Sanitizer' -e 'runtime error:' "$1"
 }
 
-n=0; failed=0
-# ok STATUS NAME: one TAP case.
-ok() {
-    n=$((n+1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi
-}
+. "$top_srcdir/tests/tap.sh"

@@ -6,8 +6,7 @@
 # 2 (usage); the capacity drops on eval's and grad's plain loss line (and
 # never in --json); a model whose loss has load(R).
 src="$(cd "${top_srcdir:-.}" && pwd)"; build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
-n=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-tiny-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -112,4 +111,4 @@ ok $? "load(R) on noisy top-2: eval runs, the term changes the loss ($(tr '\n' '
 ok $? "load(R) on noisy top-2: grad runs ($(cat "$tmp/lgr"))"
 "$moec" ir "$m" --stage grad --set vocab=50 --batch 2 --seq 4 > "$tmp/ir" 2>&1
 [ $? = 0 ] && grep -q "adam.m.wte.weight" "$tmp/ir"; ok $? "ir --stage grad prints the step"
-echo "1..$n"
+tap_done

@@ -5,8 +5,7 @@
 # and GPT-2 small's 124,439,808 floats (skipped, saying so, when disk is short).
 src="$(cd "${top_srcdir:-.}" && pwd)"; build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
 py=/usr/bin/python3; check="$src/tests/weights/check_safetensors.py"
-n=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "${top_srcdir:-.}/tests/tap.sh"
 skip() { n=$((n+1)); echo "ok $n - $1 # SKIP $2"; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-weights-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -111,4 +110,4 @@ else
     skip "init gpt2-dense (124439808 floats)" "only ${avail} KiB free in $tmp; it needs ~500 MB"
 fi
 
-echo "1..$n"
+tap_done
