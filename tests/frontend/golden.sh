@@ -5,8 +5,9 @@
 # stderr with NAME.expected; NAME.args holds extra arguments (--set ...).
 # One TAP case per file: exit status 1, the exact messages, no sanitizer report.
 # Good files in tests/frontend/ast/ print their AST (`moec ir --stage ast`),
-# compared with NAME.ast: exit status 0, no diagnostics.
-#   tests/frontend/golden.sh --update   rewrites tests/frontend's .expected and .ast
+# compared with NAME.ast; those in tests/frontend/dumps/ their elaborated
+# model and forward graph (NAME.elab, NAME.graph): exit status 0, no diagnostics.
+#   tests/frontend/golden.sh --update   rewrites tests/frontend's .expected and dumps
 #                                       files (review them!); --update-all also tests/elab's
 . "${top_srcdir:-.}/tests/frontend/sanitize.sh"
 update=no
@@ -37,19 +38,32 @@ for f in tests/frontend/bad/*.moe tests/elab/bad/*.moe; do
     fi
     [ -z "$why" ]; ok $? "$f${why:+ ($why)}"
 done
-for f in tests/frontend/ast/*.moe; do
-    [ -f "$f" ] || continue
+# dump_case FILE STAGE EXT [ARGS...]: `moec ir FILE --stage STAGE ARGS` must exit
+# 0 with no diagnostics and print exactly FILE's .EXT next to it.
+dump_case() {
+    f=$1 stage=$2 ext=$3
+    shift 3
     base=${f%.moe}
-    timeout 20 "$driver" ir "$f" --stage ast > "$tmp/out" 2> "$tmp/err"
+    timeout 20 "$driver" ir "$f" --stage "$stage" "$@" > "$tmp/out" 2> "$tmp/err"
     status=$?
-    [ $update != no ] && cp "$tmp/out" "$base.ast"
+    [ $update != no ] && cp "$tmp/out" "$base.$ext"
     why=
     [ $status = 0 ] || why="exit status $status, not 0"
     [ -s "$tmp/err" ] && why="diagnostics on a good file"
-    if [ -z "$why" ] && ! cmp -s "$tmp/out" "$base.ast"; then
-        why="AST differs from $base.ast"
-        diff -u "$base.ast" "$tmp/out" 2>&1 | sed 's/^/# /' | head -40
+    if [ -z "$why" ] && ! cmp -s "$tmp/out" "$base.$ext"; then
+        why="$stage dump differs from $base.$ext"
+        diff -u "$base.$ext" "$tmp/out" 2>&1 | sed 's/^/# /' | head -40
     fi
-    [ -z "$why" ]; ok $? "$f${why:+ ($why)}"
+    [ -z "$why" ]; ok $? "$f --stage $stage${why:+ ($why)}"
+}
+for f in tests/frontend/ast/*.moe; do
+    [ -f "$f" ] && dump_case "$f" ast ast
+done
+# Whole-pipeline dumps of a tiny MoE model: what elaboration and lowering make
+# of it, so any change to names, shapes or the graph shows up as a diff.
+for f in tests/frontend/dumps/*.moe; do
+    [ -f "$f" ] || continue
+    dump_case "$f" elab elab
+    dump_case "$f" graph graph --batch 1 --seq 3
 done
 tap_done

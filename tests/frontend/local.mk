@@ -16,7 +16,7 @@ tests_frontend_moec_asan_LDADD = -lm $(LIBS)
 
 TESTS += tests/frontend/golden.sh tests/frontend/robust.sh
 dist_check_SCRIPTS += tests/frontend/golden.sh tests/frontend/robust.sh tests/frontend/sanitize.sh
-EXTRA_DIST += tests/frontend/bad tests/frontend/ast tests/frontend/fuzz_frontend.c tests/frontend/fuzz.dict
+EXTRA_DIST += tests/frontend/bad tests/frontend/ast tests/frontend/dumps tests/frontend/fuzz_frontend.c tests/frontend/fuzz.dict
 
 # The fuzz target is linked by clang with libFuzzer, outside automake's own
 # rules (they would use $(CC)); check_SCRIPTS builds it before the tests run.
