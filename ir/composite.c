@@ -27,7 +27,9 @@ int ir_mul_scalar(ir_graph *g, int x, double c)
 /* min(a, b) = -max(-a, -b): gradient to the smaller, ties to a. */
 int ir_min(ir_graph *g, int a, int b)
 {
-    return ir_unary(g, IR_NEG, ir_binary(g, IR_MAX, ir_unary(g, IR_NEG, a), ir_unary(g, IR_NEG, b)));
+    int na = ir_unary(g, IR_NEG, a);
+    int nb = ir_unary(g, IR_NEG, b);
+    return ir_unary(g, IR_NEG, ir_binary(g, IR_MAX, na, nb));
 }
 
 int ir_mean(ir_graph *g, int x, int axis, bool keepdim)
@@ -94,7 +96,8 @@ int ir_gelu(ir_graph *g, int x)
     int x3 = ir_binary(g, IR_MUL, ir_binary(g, IR_MUL, x, x), x);
     int inner = ir_binary(g, IR_ADD, x, ir_mul_scalar(g, x3, 0.044715));
     int t = ir_unary(g, IR_TANH, ir_mul_scalar(g, inner, sqrt(2.0 / M_PI)));
-    return ir_binary(g, IR_MUL, ir_mul_scalar(g, x, 0.5), ir_add_scalar(g, t, 1.0));
+    int half_x = ir_mul_scalar(g, x, 0.5);
+    return ir_binary(g, IR_MUL, half_x, ir_add_scalar(g, t, 1.0));
 }
 
 int ir_relu(ir_graph *g, int x)
@@ -198,7 +201,9 @@ static int causal_mask(ir_graph *g, int64_t t)
 {
     int64_t dims[2] = {t, t};
     ir_shape s = ir_shape_of(2, dims);
-    return ir_compare(g, IR_CMP_LE, ir_iota(g, s, 1), ir_iota(g, s, 0));
+    int col = ir_iota(g, s, 1);
+    int row = ir_iota(g, s, 0);
+    return ir_compare(g, IR_CMP_LE, col, row);
 }
 
 int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
@@ -217,7 +222,8 @@ int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
     static const int kt_perm[4] = {0, 1, 3, 2};
     int scores = ir_matmul(g, q, ir_permute(g, k, kt_perm));                 /* [B,H,T,T] */
     scores = ir_mul_scalar(g, scores, 1.0 / sqrt((double)(d / heads)));
-    scores = ir_where(g, causal_mask(g, t), scores, ir_scalar(g, -INFINITY));
+    int mask = causal_mask(g, t);
+    scores = ir_where(g, mask, scores, ir_scalar(g, -INFINITY));
     int att = ir_softmax(g, scores);
     ir_rng r1 = rng ? *rng : (ir_rng){-1, 0, 0};
     att = ir_dropout(g, att, dropout, &r1);
@@ -234,7 +240,8 @@ int ir_cross_entropy(ir_graph *g, int logits, int targets)
 {
     ir_shape ts = shape_of(g, targets);
     if (targets >= 0 && ts.rank < IR_MAX_RANK) ts.dim[ts.rank++] = 1;
-    int picked = ir_take(g, ir_log_softmax(g, logits), ir_reshape(g, targets, ts));  /* [...,1] */
+    int logp = ir_log_softmax(g, logits);
+    int picked = ir_take(g, logp, ir_reshape(g, targets, ts));                    /* [...,1] */
     return ir_unary(g, IR_NEG, ir_mean_all(g, picked));
 }
 

@@ -110,7 +110,8 @@ static void router_stats(ir_graph *g, int p, int z, int mask, double assigns, in
 int ir_smooth_load(ir_graph *g, int clean, int scale, int thr)
 {
     static const double sqrt2 = 1.4142135623730951;
-    int zs = ir_binary(g, IR_DIV, ir_binary(g, IR_SUB, clean, thr), ir_mul_scalar(g, scale, sqrt2));
+    int margin = ir_binary(g, IR_SUB, clean, thr);
+    int zs = ir_binary(g, IR_DIV, margin, ir_mul_scalar(g, scale, sqrt2));
     int p = ir_mul_scalar(g, ir_add_scalar(g, ir_unary(g, IR_ERF, zs), 1.0), 0.5);   /* Phi [n,E] */
     return cv_squared(g, ir_sum(g, p, 0, false));                                     /* load [E] */
 }
@@ -209,8 +210,10 @@ static int pick_topk(ir_graph *g, const fe_router *r, int z, ir_shape zs, const 
                      ir_routing *out)
 {
     int s = z;
-    if (ctx->training && r->noise_std > 0.0 && r->kind == FE_ROUTER_TOPK)
-        s = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, normal_draws(g, ctx, ctx->stream, zs), noise_scale(g, r, ctx)));
+    if (ctx->training && r->noise_std > 0.0 && r->kind == FE_ROUTER_TOPK) {
+        int draws = normal_draws(g, ctx, ctx->stream, zs);
+        s = ir_binary(g, IR_ADD, z, ir_binary(g, IR_MUL, draws, noise_scale(g, r, ctx)));
+    }
     pk->p = ir_softmax(g, s);
     pk->idx = ir_topk(g, pk->p, r->k);
     out->ranked = pk->p;
@@ -270,8 +273,10 @@ static int mod_int(ir_graph *g, int x, int64_t e)
     int q = ir_floor(g, ir_mul_scalar(g, x, 1.0 / (double)e));
     int r = ir_binary(g, IR_SUB, x, ir_mul_scalar(g, q, (double)e));
     /* 1/e is rounded: correct a remainder that landed one period off. */
-    r = ir_where(g, ir_compare(g, IR_CMP_LT, r, ir_scalar(g, 0.0)), ir_add_scalar(g, r, (double)e), r);
-    return ir_where(g, ir_compare(g, IR_CMP_GE, r, ir_scalar(g, (double)e)), ir_add_scalar(g, r, -(double)e), r);
+    int below = ir_compare(g, IR_CMP_LT, r, ir_scalar(g, 0.0));
+    r = ir_where(g, below, ir_add_scalar(g, r, (double)e), r);
+    int above = ir_compare(g, IR_CMP_GE, r, ir_scalar(g, (double)e));
+    return ir_where(g, above, ir_add_scalar(g, r, -(double)e), r);
 }
 
 /* hash: expert(t) = min(floor(E u_t), E-1), u_t = Philox uniform (IR_HASH_SEED,
@@ -282,7 +287,8 @@ static int route_hash(ir_graph *g, const fe_router *r, int x, int64_t e, const i
     ir_shape xs = ir_node_at(g, x)->shape;
     int64_t n = xs.dim[0] * xs.dim[1];
     int u = ir_random(g, ir_scalar(g, 0.0), IR_RANDOM_UNIFORM, IR_HASH_STREAM, IR_HASH_SEED, ir_shape_of(1, &v));
-    int table = ir_min(g, ir_floor(g, ir_mul_scalar(g, u, (double)e)), ir_scalar(g, (double)(e - 1)));
+    int bucket = ir_floor(g, ir_mul_scalar(g, u, (double)e));
+    int table = ir_min(g, bucket, ir_scalar(g, (double)(e - 1)));
     int ex = ir_gather(g, ir_reshape(g, table, shape2(v, 1)), ctx->tokens);     /* [B,T,1] */
     int idx = ir_cast(g, ir_reshape(g, ex, shape2(n, 1)), IR_I32);
     return finish_slots(g, r, idx, ir_const(g, 1.0, shape2(n, 1)), -1, -1, n, e, xs, out);

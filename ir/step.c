@@ -22,7 +22,8 @@ static ir_shape param_shape(const fe_param *p)
 /* clamp(x, 0, 1) */
 static int clamp01(ir_graph *g, int x)
 {
-    return ir_min(g, ir_binary(g, IR_MAX, x, ir_scalar(g, 0.0)), ir_scalar(g, 1.0));
+    int nonneg = ir_binary(g, IR_MAX, x, ir_scalar(g, 0.0));
+    return ir_min(g, nonneg, ir_scalar(g, 1.0));
 }
 
 int ir_lr_schedule(ir_graph *g, int step, const fe_train *t)
@@ -63,9 +64,10 @@ static int bias_correction(ir_graph *g, int t, double beta)
 static void adamw_param(ir_graph *g, const fe_train *t, int i, int p, int gr, int lr, int bc1, int bc2,
                         ir_step_graph *o)
 {
-    int m = ir_binary(g, IR_ADD, ir_mul_scalar(g, o->m_in[i], t->beta1), ir_mul_scalar(g, gr, 1.0 - t->beta1));
-    int v = ir_binary(g, IR_ADD, ir_mul_scalar(g, o->v_in[i], t->beta2),
-                      ir_mul_scalar(g, ir_binary(g, IR_MUL, gr, gr), 1.0 - t->beta2));
+    int m_old = ir_mul_scalar(g, o->m_in[i], t->beta1);
+    int m = ir_binary(g, IR_ADD, m_old, ir_mul_scalar(g, gr, 1.0 - t->beta1));
+    int v_old = ir_mul_scalar(g, o->v_in[i], t->beta2);
+    int v = ir_binary(g, IR_ADD, v_old, ir_mul_scalar(g, ir_binary(g, IR_MUL, gr, gr), 1.0 - t->beta2));
     int mhat = ir_binary(g, IR_DIV, m, bc1), vhat = ir_binary(g, IR_DIV, v, bc2);
     int upd = ir_binary(g, IR_DIV, mhat, ir_add_scalar(g, ir_unary(g, IR_SQRT, vhat), t->eps));
     int decayed = ir_binary(g, IR_MUL, p,
@@ -82,9 +84,11 @@ static int build_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *o)
     int step = o->fwd.step;
     o->grad_norm = global_norm(g, m, o->grad);
     o->clip_scale = ir_scalar(g, 1.0);
-    if (t->clip > 0)
-        o->clip_scale = ir_min(g, ir_scalar(g, 1.0), ir_binary(g, IR_DIV, ir_scalar(g, t->clip),
-                                                               ir_add_scalar(g, o->grad_norm, 1e-6)));
+    if (t->clip > 0) {
+        int clip = ir_scalar(g, t->clip);
+        int ratio = ir_binary(g, IR_DIV, clip, ir_add_scalar(g, o->grad_norm, 1e-6));
+        o->clip_scale = ir_min(g, o->clip_scale, ratio);
+    }
     o->lr = ir_lr_schedule(g, step, t);
     int tt = ir_add_scalar(g, step, 1.0);
     int bc1 = bias_correction(g, tt, t->beta1), bc2 = bias_correction(g, tt, t->beta2);

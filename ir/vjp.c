@@ -70,7 +70,8 @@ int ir_vjp_log(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], in
 int ir_vjp_tanh(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
 {
     (void)want;
-    int one_minus_y2 = ir_binary(g, IR_SUB, ir_scalar(g, 1.0), mul(g, id, id));
+    int one = ir_scalar(g, 1.0);
+    int one_minus_y2 = ir_binary(g, IR_SUB, one, mul(g, id, id));
     gin[0] = mul(g, gout, one_minus_y2);
     return failed(gin);
 }
@@ -198,7 +199,8 @@ int ir_vjp_reduce_max(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPU
     int eq = ir_compare(g, IR_CMP_EQ, n.in[0], ir_reshape(g, id, keep));
     int count = ir_cumsum(g, eq, (int)n.ai[0]);
     int first = mul(g, eq, ir_compare(g, IR_CMP_EQ, count, ir_scalar(g, 1.0)));
-    gin[0] = ir_where(g, first, ir_reshape(g, gout, keep), ir_scalar(g, 0.0));
+    int g_kept = ir_reshape(g, gout, keep);
+    gin[0] = ir_where(g, first, g_kept, ir_scalar(g, 0.0));
     return failed(gin);
 }
 

@@ -5,3 +5,8 @@ TESTS += tests/ir/test_philox
 tests_ir_test_philox_SOURCES = tests/ir/test_philox.c
 tests_ir_test_philox_LDADD = libmoec_ir.a libmoec_frontend.a -lm
 include tests/ir/core.mk
+
+# Graph builders must not be sibling call arguments (C leaves their order to the compiler).
+TESTS += tests/ir/eval_order.sh
+dist_check_SCRIPTS += tests/ir/eval_order.sh
+EXTRA_DIST += tests/ir/eval_order.py
