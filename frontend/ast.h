@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "frontend/arena.h"
-#include "frontend/diag.h"
+#include "support/arena.h"
+#include "support/diag.h"
 
 typedef struct fe_expr fe_expr;
 typedef struct fe_stmt fe_stmt;
@@ -39,7 +39,7 @@ typedef enum fe_op {
 typedef struct fe_arg {
     const char *keyword;
     fe_expr *value;
-    fe_loc loc;
+    moec_loc loc;
     struct fe_arg *next;
 } fe_arg;
 
@@ -48,13 +48,13 @@ typedef struct fe_arg {
 typedef struct fe_name_seg {
     const char *name;
     fe_expr *index;          /* NULL when the segment has no [index] */
-    fe_loc loc;
+    moec_loc loc;
     struct fe_name_seg *next;
 } fe_name_seg;
 
 struct fe_expr {
     fe_expr_kind kind;
-    fe_loc loc;
+    moec_loc loc;
     int depth;               /* nesting depth of this subtree (bounded by FE_MAX_EXPR_DEPTH) */
     union {
         int64_t ival;
@@ -78,7 +78,7 @@ typedef enum fe_stmt_kind {
 
 struct fe_stmt {
     fe_stmt_kind kind;
-    fe_loc loc;
+    moec_loc loc;
     const char *name;        /* ASSIGN target, FOR variable */
     fe_expr *value;          /* ASSIGN, RETURN */
     fe_expr *cond;           /* IF */
@@ -91,7 +91,7 @@ struct fe_stmt {
 /* A formal parameter of a block or of forward. */
 typedef struct fe_formal {
     const char *name;
-    fe_loc loc;
+    moec_loc loc;
     struct fe_formal *next;
 } fe_formal;
 
@@ -99,7 +99,7 @@ typedef struct fe_formal {
 typedef struct fe_setting {
     const char *key;
     fe_expr *value;
-    fe_loc loc;
+    moec_loc loc;
     struct fe_setting *next;
 } fe_setting;
 
@@ -116,8 +116,8 @@ typedef enum fe_item_kind {
 
 struct fe_item {
     fe_item_kind kind;
-    fe_loc loc;              /* of the keyword */
-    fe_loc name_loc;         /* of the name, where there is one */
+    moec_loc loc;              /* of the keyword */
+    moec_loc name_loc;         /* of the name, where there is one */
     const char *name;
     fe_expr *value;
     fe_formal *formals;

@@ -16,7 +16,7 @@ static void indent(FILE *out, int level)
     for (int i = 0; i < level; i++) fputs("  ", out);
 }
 
-static void at(FILE *out, fe_loc loc)
+static void at(FILE *out, moec_loc loc)
 {
     fprintf(out, " @%d:%d\n", loc.line, loc.col);
 }

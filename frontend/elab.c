@@ -70,13 +70,13 @@ static void collect(el_ctx *c, const fe_ast *ast)
         case FE_ITEM_TRAIN: single(c, &c->train_item, it, "train"); break;
         }
     }
-    fe_loc top = ast->items->loc;
-    if (!c->model_item)     /* fe_error_at: the three share a place and must all show */
-        fe_error_at(c->d, top, "missing 'model NAME': a model file names its model first");
+    moec_loc top = ast->items->loc;
+    if (!c->model_item)     /* moec_error_at: the three share a place and must all show */
+        moec_error_at(c->d, top, "missing 'model NAME': a model file names its model first");
     if (!c->forward_item)
-        fe_error_at(c->d, top, "missing 'forward(tokens) { ... }': the file has no forward computation");
+        moec_error_at(c->d, top, "missing 'forward(tokens) { ... }': the file has no forward computation");
     if (!c->loss_item)
-        fe_error_at(c->d, top, "missing 'loss = ...': the file has no loss");
+        moec_error_at(c->d, top, "missing 'loss = ...': the file has no loss");
 }
 
 /* The last --set of `name`, or NULL. */
@@ -94,7 +94,7 @@ static el_value override_param(el_ctx *c, const char *name, el_value v, const fe
     if (fe_el_parse_text(c, o->value, v.kind, &nv)) return nv;
     static const char *const want[] = { [EL_INT] = "an integer", [EL_FLOAT] = "a number",
                                         [EL_BOOL] = "true or false", [EL_STRING] = "a string" };
-    if (!c->oom) fe_error(c->d, "param '%s' expects %s, got \"%s\"", name, want[v.kind], o->value);
+    if (!c->oom) moec_error(c->d, "param '%s' expects %s, got \"%s\"", name, want[v.kind], o->value);
     return fe_el_poison();
 }
 
@@ -138,8 +138,8 @@ static void check_set_names(el_ctx *c)
         for (int j = 0; j < c->n_globals && n < 64; j++)
             if (c->globals[j].kind == EG_PARAM) names[n++] = c->globals[j].name;
         const char *near = fe_el_closest(name, names, n);
-        if (near) fe_error(c->d, "unknown param '%s'; did you mean '%s'?", name, near);
-        else fe_error(c->d, "unknown param '%s' (not a param of this file nor a train setting)", name);
+        if (near) moec_error(c->d, "unknown param '%s'; did you mean '%s'?", name, near);
+        else moec_error(c->d, "unknown param '%s' (not a param of this file nor a train setting)", name);
     }
 }
 
@@ -164,7 +164,7 @@ static el_value check_logits(el_ctx *c, const fe_item *fwd, el_value r)
 {
     const fe_stmt *s = fwd->body;
     while (s && s->next) s = s->next;
-    fe_loc at = s && s->value ? s->value->loc : fwd->loc;
+    moec_loc at = s && s->value ? s->value->loc : fwd->loc;
     if (r.kind == EL_POISON) return r;
     const fe_shape *sh = r.kind == EL_TENSOR ? fe_el_shape_of(c, r) : NULL;
     if (!sh || sh->rank != 3 || sh->dim[0] != FE_DIM_B || sh->dim[1] != FE_DIM_T || sh->dim[2] < 1) {
@@ -207,12 +207,12 @@ static void check_seq(el_ctx *c)
 {
     const fe_train *t = &c->m->train;
     if (c->pos_node < 0 || t->seq <= c->m->ctx || c->limit_hit || c->oom) return;
-    fe_loc pos = c->nodes[c->pos_node].loc;
+    moec_loc pos = c->nodes[c->pos_node].loc;
     if (c->seq_set && c->train_seq_loc.line > 0)
         fe_el_error(c, c->train_seq_loc, "train setting seq = %lld is longer than the position "
                     "embedding's ctx = %lld", (long long)t->seq, (long long)c->m->ctx);
     else if (c->seq_set)
-        fe_error(c->d, "train setting seq = %lld is longer than the position embedding's ctx = %lld",
+        moec_error(c->d, "train setting seq = %lld is longer than the position embedding's ctx = %lld",
                  (long long)t->seq, (long long)c->m->ctx);
     else
         fe_el_error(c, pos, "the default train seq = %lld is longer than this position embedding's "
@@ -236,7 +236,7 @@ static bool to_arena(el_ctx *c, void **dst, const void *src, int n, size_t elem)
 {
     *dst = NULL;
     if (n == 0) return true;
-    *dst = fe_arena_alloc(c->arena, (size_t)n * elem);
+    *dst = moec_arena_alloc(c->arena, (size_t)n * elem);
     if (!*dst) { fe_el_oom(c); return false; }
     memcpy(*dst, src, (size_t)n * elem);
     return true;
@@ -266,16 +266,16 @@ static void free_ctx(el_ctx *c)
 static void run(el_ctx *c, const fe_ast *ast)
 {
     collect(c, ast);
-    for (int i = 0; i < c->n_globals && !fe_diag_stop(c->d); i++)
+    for (int i = 0; i < c->n_globals && !moec_diag_stop(c->d); i++)
         if (c->globals[i].kind == EG_PARAM) eval_param(c, &c->globals[i]);
     check_set_names(c);
-    for (int i = 0; i < c->n_globals && !fe_diag_stop(c->d); i++)
+    for (int i = 0; i < c->n_globals && !moec_diag_stop(c->d); i++)
         if (c->globals[i].kind == EG_ROUTER) eval_router(c, &c->globals[i]);
     el_value logits = fe_el_poison();
-    if (c->forward_item && !fe_diag_stop(c->d)) logits = run_forward(c, c->forward_item);
-    if (c->loss_item && !fe_diag_stop(c->d)) fe_el_loss(c, c->loss_item, logits);
-    if (c->train_item && !fe_diag_stop(c->d)) fe_el_train(c, c->train_item);
-    for (int i = 0; i < c->n_sets && !fe_diag_stop(c->d); i++) {
+    if (c->forward_item && !moec_diag_stop(c->d)) logits = run_forward(c, c->forward_item);
+    if (c->loss_item && !moec_diag_stop(c->d)) fe_el_loss(c, c->loss_item, logits);
+    if (c->train_item && !moec_diag_stop(c->d)) fe_el_train(c, c->train_item);
+    for (int i = 0; i < c->n_sets && !moec_diag_stop(c->d); i++) {
         el_global *g = fe_el_global(c, c->sets[i].name);
         if (!(g && g->kind == EG_PARAM)) fe_el_train_override(c, c->sets[i].name, c->sets[i].value);
     }
@@ -285,14 +285,14 @@ static void run(el_ctx *c, const fe_ast *ast)
 }
 
 int fe_elaborate(const fe_ast *ast, const fe_override *sets, int n_sets,
-                 fe_arena *arena, fe_diag *d, fe_model *out)
+                 moec_arena *arena, moec_diag *d, fe_model *out)
 {
     memset(out, 0, sizeof *out);
     out->output = -1;
     train_defaults(&out->train);
     int errors = d->n_errors;
     if (!ast || !ast->items) {
-        fe_error_at(d, (fe_loc){ 1, 1 }, "empty model file: expected 'model NAME' followed by params, "
+        moec_error_at(d, (moec_loc){ 1, 1 }, "empty model file: expected 'model NAME' followed by params, "
                     "blocks, forward, loss and train");
         return -1;
     }

@@ -197,7 +197,7 @@ static el_value bi_attention(el_ctx *c, const el_builtin *b, const el_call *k)
     }
     if (!check_prob(c, k, 2, "'dropout'")) return fe_el_poison();
     if (3 * d > FE_MAX_DIM && !fe_el_check_dim(c, 3 * d, "3 * d", k->loc[0])) return fe_el_poison();
-    fe_loc at = k->expr->loc;
+    moec_loc at = k->expr->loc;
     int p[4];
     p[0] = fe_el_param(c, k->scope, "c_attn.weight", fe_el_shape(2, d, 3 * d, 0), FE_INIT_NORMAL, INIT_STD, at);
     p[1] = p[0] < 0 ? -1 : fe_el_param(c, k->scope, "c_attn.bias", fe_el_shape(1, 3 * d, 0, 0), FE_INIT_ZEROS, 0.0, at);
@@ -330,7 +330,7 @@ static int keyword_slot(el_ctx *c, const char *what, const el_argspec *spec, int
 }
 
 bool fe_el_bind(el_ctx *c, const char *what, const el_argspec *spec, int n_spec,
-                const el_arg *args, int n_args, fe_loc call_loc, el_value *out, fe_loc *out_loc)
+                const el_arg *args, int n_args, moec_loc call_loc, el_value *out, moec_loc *out_loc)
 {
     bool set[EL_MAX_SPEC] = { false }, ok = true;
     for (int i = 0; i < n_spec; i++) { out[i] = spec[i].def; out_loc[i] = call_loc; }

@@ -23,7 +23,7 @@ static const char *formal_list(el_ctx *c, const fe_item *blk)
 }
 
 /* Puts each argument in the slot of its formal; false after an error. */
-static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, int n_args,
+static bool bind(el_ctx *c, const fe_item *blk, moec_loc loc, const el_arg *args, int n_args,
                  el_value *vals)
 {
     int nf = count_formals(blk), pos = 0;
@@ -66,7 +66,7 @@ static bool bind(el_ctx *c, const fe_item *blk, fe_loc loc, const el_arg *args, 
 }
 
 /* Refuses a call that would recurse or nest too deep. */
-static bool may_enter(el_ctx *c, const fe_item *blk, fe_loc loc)
+static bool may_enter(el_ctx *c, const fe_item *blk, moec_loc loc)
 {
     for (int i = 0; i < c->n_calls; i++) {
         if (c->calls[i] != blk) continue;
@@ -86,7 +86,7 @@ static bool may_enter(el_ctx *c, const fe_item *blk, fe_loc loc)
 el_value fe_el_call_block(el_ctx *c, const fe_item *blk, const fe_expr *call,
                           const el_arg *args, int n_args, bool open_scope)
 {
-    fe_loc loc = call ? call->loc : blk->loc;
+    moec_loc loc = call ? call->loc : blk->loc;
     el_value vals[EL_MAX_ARGS];
     if (count_formals(blk) > EL_MAX_ARGS) {
         fe_el_error(c, loc, "block '%s' has more than %d arguments", blk->name, EL_MAX_ARGS);

@@ -13,9 +13,9 @@ typedef enum x_status { X_NEXT, X_RETURN } x_status;
 
 static x_status exec_list(el_ctx *c, const fe_stmt *s, el_value *ret);
 
-bool fe_el_step(el_ctx *c, fe_loc loc)
+bool fe_el_step(el_ctx *c, moec_loc loc)
 {
-    if (c->limit_hit || c->oom || fe_diag_stop(c->d)) return false;
+    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return false;
     if (++c->steps <= FE_MAX_ELAB_STEPS) return true;
     c->limit_hit = true;
     fe_el_error(c, loc, "elaboration ran more than 10,000,000 steps (FE_MAX_ELAB_STEPS); "
@@ -30,12 +30,12 @@ static double num(el_value v) { return v.kind == EL_INT ? (double)v.i : v.f; }
 static const char *suggest_name(el_ctx *c, const char *name)
 {
     const char *best = fe_el_suggest_global(c, name, 7);
-    int best_d = best ? fe_edit_distance(name, best) : 3;
+    int best_d = best ? moec_edit_distance(name, best) : 3;
     for (int i = c->frame_base; i < c->n_locals; i++) {
         const char *one[1] = { c->locals[i].name };
-        if (one[0] && fe_el_closest(name, one, 1) && fe_edit_distance(name, one[0]) < best_d) {
+        if (one[0] && fe_el_closest(name, one, 1) && moec_edit_distance(name, one[0]) < best_d) {
             best = one[0];
-            best_d = fe_edit_distance(name, one[0]);
+            best_d = moec_edit_distance(name, one[0]);
         }
     }
     return best;
@@ -75,7 +75,7 @@ el_value fe_el_eval_as(el_ctx *c, const fe_expr *e, el_type want)
     return fe_el_poison();
 }
 
-static el_value int_arith(el_ctx *c, fe_op op, int64_t a, int64_t b, fe_loc loc)
+static el_value int_arith(el_ctx *c, fe_op op, int64_t a, int64_t b, moec_loc loc)
 {
     int64_t r = 0;
     bool over = false;
@@ -103,7 +103,7 @@ static el_value int_arith(el_ctx *c, fe_op op, int64_t a, int64_t b, fe_loc loc)
     return fe_el_int(r);
 }
 
-static el_value float_arith(el_ctx *c, fe_op op, double a, double b, fe_loc loc)
+static el_value float_arith(el_ctx *c, fe_op op, double a, double b, moec_loc loc)
 {
     double r;
     switch (op) {
@@ -128,7 +128,7 @@ static el_value float_arith(el_ctx *c, fe_op op, double a, double b, fe_loc loc)
     return fe_el_float(r);
 }
 
-static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc loc)
+static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, moec_loc loc)
 {
     int cmp;
     if (is_num(a) && is_num(b)) {
@@ -327,7 +327,7 @@ bool fe_el_eval_call_args(el_ctx *c, const fe_expr *e, const el_argspec *spec, i
 
 el_value fe_el_eval(el_ctx *c, const fe_expr *e)
 {
-    if (c->limit_hit || c->oom || fe_diag_stop(c->d)) return fe_el_poison();
+    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return fe_el_poison();
     if (c->nest >= FE_MAX_EVAL_DEPTH) {
         c->limit_hit = true;
         fe_el_error(c, e->loc, "expressions nest more than %d deep across block calls "

@@ -55,7 +55,7 @@ enum { EL_MAX_SPEC = 8 };
 typedef struct el_arg {
     const char *keyword;   /* NULL when positional */
     el_value v;
-    fe_loc loc;
+    moec_loc loc;
 } el_arg;
 
 /* ---- file scope: params, routers, blocks ---- */
@@ -110,8 +110,8 @@ enum {
 };
 
 typedef struct el_ctx {
-    fe_diag *d;
-    fe_arena *arena;
+    moec_diag *d;
+    moec_arena *arena;
     const fe_override *sets;
     int n_sets;
     fe_model *m;
@@ -141,11 +141,11 @@ typedef struct el_ctx {
     int n_embeddings;
     int n_attention;        /* causal_self_attention calls, for the residual scale */
     int pos_node;           /* position_embedding node, -1 if none */
-    fe_loc train_seq_loc;   /* where train.seq was set; line 0 = default or --set */
+    moec_loc train_seq_loc;   /* where train.seq was set; line 0 = default or --set */
     bool seq_set;           /* train.seq set by the file or --set */
 
     bool oom, limit_hit, dup_reported;
-    fe_loc *reported;       int n_reported, cap_reported;  /* places with an error already */
+    moec_loc *reported;       int n_reported, cap_reported;  /* places with an error already */
     bool muted;             /* the last error was a repeat: drop its notes too */
 } el_ctx;
 
@@ -161,8 +161,8 @@ bool fe_el_grow(el_ctx *c, void **arr, int *cap, int need, size_t elem);
 void fe_el_oom(el_ctx *c);
 /* Errors and notes at a place; one error per place, so a mistake inside a block
  * called twelve times is reported once. */
-void fe_el_error(el_ctx *c, fe_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void fe_el_note(el_ctx *c, fe_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fe_el_note(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *fe_el_printf(el_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 el_global *fe_el_global(el_ctx *c, const char *name);
 el_binding *fe_el_local(el_ctx *c, const char *name);
@@ -184,7 +184,7 @@ el_value fe_el_eval_as(el_ctx *c, const fe_expr *e, el_type want);
 /* ---- elab_call.c: block calls ---- */
 el_value fe_el_call_block(el_ctx *c, const fe_item *blk, const fe_expr *call,
                           const el_arg *args, int n_args, bool open_scope);
-bool fe_el_step(el_ctx *c, fe_loc loc);  /* counts a step; false past the limit */
+bool fe_el_step(el_ctx *c, moec_loc loc);  /* counts a step; false past the limit */
 bool fe_el_eval_call_args(el_ctx *c, const fe_expr *e, const el_argspec *spec, int n_spec,
                           el_arg *args, int *n_args);
 el_value fe_el_run_body(el_ctx *c, const fe_stmt *body);
@@ -195,20 +195,20 @@ el_shape_text fe_el_shape_str(const fe_shape *s);
 fe_shape fe_el_shape(int rank, int64_t d0, int64_t d1, int64_t d2);
 bool fe_el_shape_eq(const fe_shape *a, const fe_shape *b);
 int fe_el_node(el_ctx *c, fe_node_op op, fe_shape shape, const int *in, int n_in,
-               fe_loc loc, const char *scope);
+               moec_loc loc, const char *scope);
 int fe_el_param(el_ctx *c, const char *scope, const char *local, fe_shape shape,
-                fe_init_kind init, double std, fe_loc loc);
+                fe_init_kind init, double std, moec_loc loc);
 const fe_shape *fe_el_shape_of(el_ctx *c, el_value v);
-el_value fe_el_tensor_binary(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc loc);
-el_value fe_el_tensor_neg(el_ctx *c, el_value a, fe_loc loc);
-bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, fe_loc loc);
+el_value fe_el_tensor_binary(el_ctx *c, fe_op op, el_value a, el_value b, moec_loc loc);
+el_value fe_el_tensor_neg(el_ctx *c, el_value a, moec_loc loc);
+bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, moec_loc loc);
 
 /* ---- elab_builtins.c: the builtin table ---- */
 typedef struct el_call {
     const fe_expr *expr;         /* the call */
     const char *scope;           /* scope path of the call */
     el_value v[EL_MAX_SPEC];     /* arguments in spec order */
-    fe_loc loc[EL_MAX_SPEC];     /* where each came from (the call when defaulted) */
+    moec_loc loc[EL_MAX_SPEC];     /* where each came from (the call when defaulted) */
 } el_call;
 
 typedef struct el_builtin el_builtin;
@@ -218,7 +218,7 @@ int fe_el_builtin_names(const char **out, int max);
 /* Binds args to a spec: positional in order, then keywords. `what` names the
  * callee in messages ("'linear'", "router kind 'topk'"). */
 bool fe_el_bind(el_ctx *c, const char *what, const el_argspec *spec, int n_spec,
-                const el_arg *args, int n_args, fe_loc call_loc, el_value *out, fe_loc *out_loc);
+                const el_arg *args, int n_args, moec_loc call_loc, el_value *out, moec_loc *out_loc);
 el_value fe_el_moe(el_ctx *c, const el_call *k);   /* elab_moe.c */
 
 /* ---- elab_router.c: routers, loss, train ---- */

@@ -8,7 +8,7 @@
 #include "frontend/elab_internal.h"
 
 /* The expression a block returns (its body ends in `return`), for error places. */
-static fe_loc return_loc(const fe_item *blk, fe_loc fallback)
+static moec_loc return_loc(const fe_item *blk, moec_loc fallback)
 {
     const fe_stmt *s = blk->body;
     while (s && s->next) s = s->next;
@@ -23,7 +23,7 @@ static bool router_params(el_ctx *c, const el_call *k, int r, int64_t E, int64_t
     bool learned = ro->kind == FE_ROUTER_TOPK || ro->kind == FE_ROUTER_NOISY_TOPK ||
                    ro->kind == FE_ROUTER_EXPERT_CHOICE;
     if (!learned) return true;
-    fe_loc at = k->expr->loc;
+    moec_loc at = k->expr->loc;
     *gate = fe_el_param(c, k->scope, "router.gate.weight", fe_el_shape(2, E, d, 0), FE_INIT_NORMAL,
                         ro->init_std, at);
     if (*gate < 0) return false;
@@ -58,7 +58,7 @@ static bool build_expert(el_ctx *c, const el_call *k, int64_t e, fe_expert *out)
     c->expert = saved;
     fe_el_scope_close(c);
     if (r.kind == EL_POISON) return false;
-    fe_loc at = return_loc(blk, k->expr->loc);
+    moec_loc at = return_loc(blk, k->expr->loc);
     if (r.kind != EL_TENSOR || !fe_el_shape_eq(fe_el_shape_of(c, r), &want)) {
         if (r.kind == EL_TENSOR)
             fe_el_error(c, at, "expected a tensor of shape %s here, got %s",
@@ -112,7 +112,7 @@ el_value fe_el_moe(el_ctx *c, const el_call *k)
     if (!moe_args_ok(c, k, &d)) return fe_el_poison();
     int r = k->v[3].router, gate, noise;
     if (!router_params(c, k, r, E, d, &gate, &noise)) return fe_el_poison();
-    fe_expert *experts = fe_arena_alloc(c->arena, (size_t)E * sizeof *experts);
+    fe_expert *experts = moec_arena_alloc(c->arena, (size_t)E * sizeof *experts);
     if (!experts) { fe_el_oom(c); return fe_el_poison(); }
     int first = c->n_nodes;
     for (int64_t e = 0; e < E; e++)

@@ -41,7 +41,7 @@ static const char *default_name(el_ctx *c, const char *dflt)
     el_count *k = s->counts;
     while (k && strcmp(k->name, dflt)) k = k->next;
     if (!k) {
-        k = fe_arena_alloc(c->arena, sizeof *k);
+        k = moec_arena_alloc(c->arena, sizeof *k);
         if (!k) { fe_el_oom(c); return NULL; }
         *k = (el_count){ dflt, 0, s->counts };
         s->counts = k;

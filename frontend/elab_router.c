@@ -17,8 +17,8 @@
 #define OPT_S(n, v) { n, ET_STRING, false, { .kind = EL_STRING, .s = v } }
 
 /* Reports at `loc`, or without a place when it came from the command line. */
-static void report(el_ctx *c, fe_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(el_ctx *c, fe_loc loc, const char *fmt, ...)
+static void report(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(el_ctx *c, moec_loc loc, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -26,7 +26,7 @@ static void report(el_ctx *c, fe_loc loc, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (loc.line > 0) fe_el_error(c, loc, "%s", buf);
-    else fe_error(c->d, "%s", buf);
+    else moec_error(c->d, "%s", buf);
 }
 
 /* ---- routers ---- */
@@ -76,7 +76,7 @@ const char *fe_el_router_kind_name(fe_router_kind k)
 }
 
 /* Copies a bound setting into the router; false when out of range (reported). */
-static bool apply_setting(el_ctx *c, fe_router *r, const char *name, el_value v, fe_loc loc)
+static bool apply_setting(el_ctx *c, fe_router *r, const char *name, el_value v, moec_loc loc)
 {
     if (!strcmp(name, "k")) {
         if (v.i < 1 || v.i > 1024) { report(c, loc, "'k' must be between 1 and 1024, got %lld", (long long)v.i); return false; }
@@ -108,7 +108,7 @@ el_value fe_el_make_router(el_ctx *c, const fe_expr *call, const el_arg *args, i
 {
     const router_kind *rk = find_kind(call->name);
     el_value v[EL_MAX_SPEC];
-    fe_loc at[EL_MAX_SPEC];
+    moec_loc at[EL_MAX_SPEC];
     const char *what = fe_el_printf(c, "router kind '%s'", rk->name);
     if (!what || !fe_el_bind(c, what, rk->spec, rk->n_spec, args, n_args, call->loc, v, at))
         return fe_el_poison();
@@ -180,7 +180,7 @@ static bool aux_router_ok(el_ctx *c, const fe_expr *e, fe_loss_kind kind, int r)
         return false;
     }
     if (ro->n_layers == 0 && c->m->output >= 0) {
-        fe_warning_at(c->d, e->loc, "router '%s' is used by no moe layer; this %s term is dropped",
+        moec_warning_at(c->d, e->loc, "router '%s' is used by no moe layer; this %s term is dropped",
                       ro->name, e->name);
         return false;
     }
@@ -195,7 +195,7 @@ static void add_term(el_ctx *c, const fe_expr *e, double coef)
     bool ce = kind == FE_LOSS_CROSS_ENTROPY;
     el_arg args[EL_MAX_ARGS];
     el_value v[2];
-    fe_loc at[2];
+    moec_loc at[2];
     int n = 0;
     const char *what = fe_el_printf(c, "'%s'", e->name);
     if (!what || !fe_el_eval_call_args(c, e, ce ? CE : AUX, ce ? 2 : 1, args, &n)) return;
@@ -311,7 +311,7 @@ int fe_el_train_keys(const char **out, int max)
     return n;
 }
 
-static bool set_string_key(el_ctx *c, const train_key *k, const char *s, fe_loc loc)
+static bool set_string_key(el_ctx *c, const train_key *k, const char *s, moec_loc loc)
 {
     fe_train *t = &c->m->train;
     if (!strcmp(k->name, "precision")) {
@@ -330,7 +330,7 @@ static bool set_string_key(el_ctx *c, const train_key *k, const char *s, fe_loc 
 }
 
 /* Stores a value of the right kind, checking its range. */
-static bool store_key(el_ctx *c, const train_key *k, el_value v, fe_loc loc)
+static bool store_key(el_ctx *c, const train_key *k, el_value v, moec_loc loc)
 {
     char *base = (char *)&c->m->train;
     if (k->type == ET_STRING) return set_string_key(c, k, v.s, loc);
@@ -348,7 +348,7 @@ static bool store_key(el_ctx *c, const train_key *k, el_value v, fe_loc loc)
     return true;
 }
 
-static void unknown_key(el_ctx *c, const char *name, fe_loc loc)
+static void unknown_key(el_ctx *c, const char *name, moec_loc loc)
 {
     const char *names[N_KEYS];
     int n = fe_el_train_keys(names, N_KEYS);
@@ -390,10 +390,10 @@ bool fe_el_train_override(el_ctx *c, const char *name, const char *text)
     el_value v;
     if (!fe_el_parse_text(c, text, kind, &v)) {
         if (!c->oom)
-            fe_error(c->d, "train setting '%s' expects %s, got \"%s\"", name,
+            moec_error(c->d, "train setting '%s' expects %s, got \"%s\"", name,
                      kind == EL_INT ? "an integer" : "a number", text);
         return true;
     }
-    store_key(c, k, v, (fe_loc){ 0, 0 });
+    store_key(c, k, v, (moec_loc){ 0, 0 });
     return true;
 }

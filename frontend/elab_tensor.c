@@ -44,7 +44,7 @@ bool fe_el_shape_eq(const fe_shape *a, const fe_shape *b)
     return true;
 }
 
-bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, fe_loc loc)
+bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, moec_loc loc)
 {
     if (v >= 1 && v <= FE_MAX_DIM) return true;
     fe_el_error(c, loc, "%s must be between 1 and %d (FE_MAX_DIM), got %lld",
@@ -53,7 +53,7 @@ bool fe_el_check_dim(el_ctx *c, int64_t v, const char *what, fe_loc loc)
 }
 
 int fe_el_node(el_ctx *c, fe_node_op op, fe_shape shape, const int *in, int n_in,
-               fe_loc loc, const char *scope)
+               moec_loc loc, const char *scope)
 {
     if (c->limit_hit || c->oom) return -1;
     if (c->n_nodes >= FE_MAX_NODES) {
@@ -80,7 +80,7 @@ int fe_el_node(el_ctx *c, fe_node_op op, fe_shape shape, const int *in, int n_in
 
 /* Creates scope.local with `shape`; -1 after an error (reported). */
 int fe_el_param(el_ctx *c, const char *scope, const char *local, fe_shape shape,
-                fe_init_kind init, double std, fe_loc loc)
+                fe_init_kind init, double std, moec_loc loc)
 {
     if (c->oom) return -1;
     const char *name = fe_el_printf(c, "%s.%s", scope, local);
@@ -135,7 +135,7 @@ static const char *op_word(fe_op op)
 }
 
 /* tensor (op) number: a SCALE or OFFSET node. */
-static el_value tensor_number(el_ctx *c, fe_op op, el_value t, double k, bool number_first, fe_loc loc)
+static el_value tensor_number(el_ctx *c, fe_op op, el_value t, double k, bool number_first, moec_loc loc)
 {
     fe_node_op nop = FE_NODE_SCALE;
     double attr = k;
@@ -165,7 +165,7 @@ static el_value tensor_number(el_ctx *c, fe_op op, el_value t, double k, bool nu
     return fe_el_tensor(id);
 }
 
-el_value fe_el_tensor_neg(el_ctx *c, el_value a, fe_loc loc)
+el_value fe_el_tensor_neg(el_ctx *c, el_value a, moec_loc loc)
 {
     int in[1] = { a.node };
     int id = fe_el_node(c, FE_NODE_SCALE, c->nodes[a.node].shape, in, 1, loc, fe_el_scope_path(c));
@@ -175,7 +175,7 @@ el_value fe_el_tensor_neg(el_ctx *c, el_value a, fe_loc loc)
 }
 
 /* a (op) b where at least one side is a tensor and neither is poison. */
-el_value fe_el_tensor_binary(el_ctx *c, fe_op op, el_value a, el_value b, fe_loc loc)
+el_value fe_el_tensor_binary(el_ctx *c, fe_op op, el_value a, el_value b, moec_loc loc)
 {
     bool an = a.kind == EL_INT || a.kind == EL_FLOAT, bn = b.kind == EL_INT || b.kind == EL_FLOAT;
     if (a.kind == EL_TENSOR && bn)

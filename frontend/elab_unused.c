@@ -57,6 +57,6 @@ void fe_el_warn_unused(el_ctx *c, const fe_ast *ast)
     for (int i = 0; i < c->n_globals; i++) {
         const el_global *g = &c->globals[i];
         if (!g->used && !(g->ready && g->v.kind == EL_POISON))   /* its error says enough */
-            fe_warning_at(c->d, g->item->name_loc, "%s '%s' is never used", what[g->kind], g->name);
+            moec_warning_at(c->d, g->item->name_loc, "%s '%s' is never used", what[g->kind], g->name);
     }
 }

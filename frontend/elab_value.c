@@ -46,11 +46,11 @@ const char *fe_el_type_name(el_type t)
 
 void fe_el_oom(el_ctx *c)
 {
-    if (!c->oom) fe_error(c->d, "out of memory during elaboration");
+    if (!c->oom) moec_error(c->d, "out of memory during elaboration");
     c->oom = true;
 }
 
-void fe_el_error(el_ctx *c, fe_loc loc, const char *fmt, ...)
+void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...)
 {
     for (int i = 0; i < c->n_reported && loc.line > 0; i++)
         if (c->reported[i].line == loc.line && c->reported[i].col == loc.col) {
@@ -66,10 +66,10 @@ void fe_el_error(el_ctx *c, fe_loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    fe_error_at(c->d, loc, "%s", buf);
+    moec_error_at(c->d, loc, "%s", buf);
 }
 
-void fe_el_note(el_ctx *c, fe_loc loc, const char *fmt, ...)
+void fe_el_note(el_ctx *c, moec_loc loc, const char *fmt, ...)
 {
     if (c->muted) return;
     char buf[1024];
@@ -77,7 +77,7 @@ void fe_el_note(el_ctx *c, fe_loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    fe_note_at(c->d, loc, "%s", buf);
+    moec_note_at(c->d, loc, "%s", buf);
 }
 
 /* Makes room for `need` elements in a malloc'd array; false (reported) when out of memory. */
@@ -106,9 +106,9 @@ char *fe_el_printf(el_ctx *c, const char *fmt, ...)
     va_end(ap);
     char *p = NULL;
     if (n >= 0 && (size_t)n < sizeof buf) {
-        p = fe_arena_strndup(c->arena, buf, (size_t)n);
+        p = moec_arena_strndup(c->arena, buf, (size_t)n);
     } else if (n >= 0) {
-        p = fe_arena_alloc(c->arena, (size_t)n + 1);
+        p = moec_arena_alloc(c->arena, (size_t)n + 1);
         if (p) {
             va_start(ap, fmt);
             vsnprintf(p, (size_t)n + 1, fmt, ap);
@@ -155,7 +155,7 @@ const char *fe_el_closest(const char *name, const char *const *names, int n)
     size_t len = strlen(name);
     for (int i = 0; i < n; i++) {
         if (!names[i] || !strcmp(names[i], name)) continue;
-        int d = fe_edit_distance(name, names[i]);
+        int d = moec_edit_distance(name, names[i]);
         if (d < best_d && (size_t)d < len) {
             best = names[i];
             best_d = d;
@@ -174,7 +174,7 @@ const char *fe_el_suggest_global(el_ctx *c, const char *name, int kinds_mask)
         if (!(kinds_mask & (1 << g->kind))) continue;
         const char *one[1] = { g->name };
         if (fe_el_closest(name, one, 1)) {
-            int d = fe_edit_distance(name, g->name);
+            int d = moec_edit_distance(name, g->name);
             if (d < best_d) { best = g->name; best_d = d; }
         }
     }
@@ -217,7 +217,7 @@ bool fe_el_parse_text(el_ctx *c, const char *text, el_kind k, el_value *out)
         size_t n = strlen(text);
         bool quoted = n >= 2 && text[0] == '"' && text[n - 1] == '"';   /* --set k="v" == --set k=v */
         out->kind = EL_STRING;
-        out->s = quoted ? fe_arena_strndup(c->arena, text + 1, n - 2) : fe_arena_strdup(c->arena, text);
+        out->s = quoted ? moec_arena_strndup(c->arena, text + 1, n - 2) : moec_arena_strdup(c->arena, text);
         if (!out->s) fe_el_oom(c);
         return out->s != NULL;
     }

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "frontend/diag.h"
+#include "support/diag.h"
 
 enum { FE_MAX_RANK = 4, FE_MAX_NODE_INPUTS = 3, FE_MAX_NODE_PARAMS = 4 };
 
@@ -55,7 +55,7 @@ typedef struct fe_param {
     int router;              /* index into routers when this is a router weight, else -1 */
     const char *upcycle_from;/* expert params: dense tensor this copies on --upcycle, else NULL */
     bool residual;           /* residual projection: init_std scaled by 1/sqrt(2*layers) */
-    fe_loc loc;              /* the call that created it */
+    moec_loc loc;              /* the call that created it */
 } fe_param;
 
 typedef enum fe_router_kind {
@@ -83,7 +83,7 @@ typedef struct fe_router {
     bool frozen;              /* learned router kept at its initial weights */
     double init_std;          /* gate initialisation std */
     int n_layers;             /* MoE layers that use this router */
-    fe_loc loc;
+    moec_loc loc;
 } fe_router;
 
 typedef enum fe_node_op {
@@ -130,7 +130,7 @@ typedef struct fe_node {
     int expert_of;                    /* MoE node id for nodes inside an expert, else -1 */
     fe_expert *experts;               /* MOE: E entries */
     const char *scope;                /* dotted scope of the call, e.g. "h.3.attn" */
-    fe_loc loc;                       /* the model-file call */
+    moec_loc loc;                       /* the model-file call */
 } fe_node;
 
 typedef enum fe_loss_kind {
@@ -146,7 +146,7 @@ typedef struct fe_loss_term {
     double coef;
     int router;              /* aux terms: router index; -1 for cross-entropy */
     int logits;              /* cross-entropy: node id of the logits */
-    fe_loc loc;
+    moec_loc loc;
 } fe_loss_term;
 
 typedef enum fe_schedule { FE_SCHEDULE_COSINE, FE_SCHEDULE_CONSTANT, FE_SCHEDULE_LINEAR } fe_schedule;

@@ -10,13 +10,13 @@
 
 void fe_parse_oom(fe_parse_state *ps)
 {
-    if (!ps->oom) fe_error(ps->d, "out of memory while parsing '%s'", ps->src->path);
+    if (!ps->oom) moec_error(ps->d, "out of memory while parsing '%s'", ps->src->path);
     ps->oom = true;
 }
 
 void *fe_parse_alloc(fe_parse_state *ps, size_t size)
 {
-    void *p = fe_arena_alloc(ps->arena, size);
+    void *p = moec_arena_alloc(ps->arena, size);
     if (!p) fe_parse_oom(ps);
     return p;
 }
@@ -30,15 +30,15 @@ static int max3(int a, int b, int c)
 }
 
 /* Reports the nesting limit once per file. */
-static void too_deep(fe_parse_state *ps, fe_loc loc, const char *what)
+static void too_deep(fe_parse_state *ps, moec_loc loc, const char *what)
 {
     if (ps->depth_reported) return;
     ps->depth_reported = true;
-    fe_error_at(ps->d, loc, "%s nested deeper than %d levels (FE_MAX_EXPR_DEPTH)",
+    moec_error_at(ps->d, loc, "%s nested deeper than %d levels (FE_MAX_EXPR_DEPTH)",
                 what, FE_MAX_EXPR_DEPTH);
 }
 
-static fe_expr *leaf(fe_parse_state *ps, fe_expr_kind kind, fe_loc loc)
+static fe_expr *leaf(fe_parse_state *ps, fe_expr_kind kind, moec_loc loc)
 {
     fe_expr *e = fe_parse_alloc(ps, sizeof *e);
     if (!e) return NULL;
@@ -48,35 +48,35 @@ static fe_expr *leaf(fe_parse_state *ps, fe_expr_kind kind, fe_loc loc)
     return e;
 }
 
-fe_expr *fe_parse_int(fe_parse_state *ps, fe_loc loc, int64_t v)
+fe_expr *fe_parse_int(fe_parse_state *ps, moec_loc loc, int64_t v)
 {
     fe_expr *e = leaf(ps, FE_EXPR_INT, loc);
     if (e) e->ival = v;
     return e;
 }
 
-fe_expr *fe_parse_float(fe_parse_state *ps, fe_loc loc, double v)
+fe_expr *fe_parse_float(fe_parse_state *ps, moec_loc loc, double v)
 {
     fe_expr *e = leaf(ps, FE_EXPR_FLOAT, loc);
     if (e) e->fval = v;
     return e;
 }
 
-fe_expr *fe_parse_bool(fe_parse_state *ps, fe_loc loc, bool v)
+fe_expr *fe_parse_bool(fe_parse_state *ps, moec_loc loc, bool v)
 {
     fe_expr *e = leaf(ps, FE_EXPR_BOOL, loc);
     if (e) e->bval = v;
     return e;
 }
 
-fe_expr *fe_parse_string(fe_parse_state *ps, fe_loc loc, const char *s)
+fe_expr *fe_parse_string(fe_parse_state *ps, moec_loc loc, const char *s)
 {
     fe_expr *e = leaf(ps, FE_EXPR_STRING, loc);
     if (e) e->sval = s ? s : "";
     return e;
 }
 
-fe_expr *fe_parse_name(fe_parse_state *ps, fe_loc loc, const char *name)
+fe_expr *fe_parse_name(fe_parse_state *ps, moec_loc loc, const char *name)
 {
     fe_expr *e = leaf(ps, FE_EXPR_NAME, loc);
     if (e) e->name = name ? name : "";
@@ -85,7 +85,7 @@ fe_expr *fe_parse_name(fe_parse_state *ps, fe_loc loc, const char *name)
 
 /* An inner node over children at most `child_depth` deep. Past the limit the
  * deepest child stands in for the new node, so the tree stops growing. */
-static fe_expr *inner(fe_parse_state *ps, fe_expr_kind kind, fe_loc loc, int child_depth,
+static fe_expr *inner(fe_parse_state *ps, fe_expr_kind kind, moec_loc loc, int child_depth,
                       fe_expr *deepest, bool *keep)
 {
     *keep = true;
@@ -99,7 +99,7 @@ static fe_expr *inner(fe_parse_state *ps, fe_expr_kind kind, fe_loc loc, int chi
     return e;
 }
 
-fe_expr *fe_parse_unary(fe_parse_state *ps, fe_loc loc, fe_op op, fe_expr *x)
+fe_expr *fe_parse_unary(fe_parse_state *ps, moec_loc loc, fe_op op, fe_expr *x)
 {
     bool keep;
     fe_expr *e = inner(ps, FE_EXPR_UNARY, loc, depth_of(x), x, &keep);
@@ -109,7 +109,7 @@ fe_expr *fe_parse_unary(fe_parse_state *ps, fe_loc loc, fe_op op, fe_expr *x)
     return e;
 }
 
-fe_expr *fe_parse_binary(fe_parse_state *ps, fe_loc loc, fe_op op, fe_expr *l, fe_expr *r)
+fe_expr *fe_parse_binary(fe_parse_state *ps, moec_loc loc, fe_op op, fe_expr *l, fe_expr *r)
 {
     bool keep;
     fe_expr *deepest = depth_of(l) >= depth_of(r) ? l : r;
@@ -121,7 +121,7 @@ fe_expr *fe_parse_binary(fe_parse_state *ps, fe_loc loc, fe_op op, fe_expr *l, f
     return e;
 }
 
-fe_expr *fe_parse_cond(fe_parse_state *ps, fe_loc loc, fe_expr *c, fe_expr *a, fe_expr *b)
+fe_expr *fe_parse_cond(fe_parse_state *ps, moec_loc loc, fe_expr *c, fe_expr *a, fe_expr *b)
 {
     bool keep;
     int d = max3(depth_of(c), depth_of(a), depth_of(b));
@@ -135,7 +135,7 @@ fe_expr *fe_parse_cond(fe_parse_state *ps, fe_loc loc, fe_expr *c, fe_expr *a, f
 }
 
 /* A call is as deep as its deepest argument or `as` index, plus one. */
-fe_expr *fe_parse_call(fe_parse_state *ps, fe_loc loc, const char *name, fe_arg *args, fe_name_seg *as)
+fe_expr *fe_parse_call(fe_parse_state *ps, moec_loc loc, const char *name, fe_arg *args, fe_name_seg *as)
 {
     fe_expr *deepest = NULL;
     for (fe_arg *a = args; a; a = a->next)
@@ -151,7 +151,7 @@ fe_expr *fe_parse_call(fe_parse_state *ps, fe_loc loc, const char *name, fe_arg 
     return e;
 }
 
-fe_arg *fe_parse_arg(fe_parse_state *ps, fe_loc loc, const char *keyword, fe_expr *value)
+fe_arg *fe_parse_arg(fe_parse_state *ps, moec_loc loc, const char *keyword, fe_expr *value)
 {
     fe_arg *a = fe_parse_alloc(ps, sizeof *a);
     if (!a) return NULL;
@@ -161,7 +161,7 @@ fe_arg *fe_parse_arg(fe_parse_state *ps, fe_loc loc, const char *keyword, fe_exp
     return a;
 }
 
-fe_name_seg *fe_parse_seg(fe_parse_state *ps, fe_loc loc, const char *name, fe_expr *index)
+fe_name_seg *fe_parse_seg(fe_parse_state *ps, moec_loc loc, const char *name, fe_expr *index)
 {
     fe_name_seg *s = fe_parse_alloc(ps, sizeof *s);
     if (!s) return NULL;
@@ -171,7 +171,7 @@ fe_name_seg *fe_parse_seg(fe_parse_state *ps, fe_loc loc, const char *name, fe_e
     return s;
 }
 
-fe_formal *fe_parse_formal(fe_parse_state *ps, fe_loc loc, const char *name)
+fe_formal *fe_parse_formal(fe_parse_state *ps, moec_loc loc, const char *name)
 {
     fe_formal *f = fe_parse_alloc(ps, sizeof *f);
     if (!f) return NULL;
@@ -180,7 +180,7 @@ fe_formal *fe_parse_formal(fe_parse_state *ps, fe_loc loc, const char *name)
     return f;
 }
 
-fe_setting *fe_parse_setting(fe_parse_state *ps, fe_loc loc, const char *key, fe_expr *value)
+fe_setting *fe_parse_setting(fe_parse_state *ps, moec_loc loc, const char *key, fe_expr *value)
 {
     fe_setting *s = fe_parse_alloc(ps, sizeof *s);
     if (!s) return NULL;
@@ -206,7 +206,7 @@ static int list_depth(const fe_stmt *s)
     return d;
 }
 
-static fe_stmt *stmt(fe_parse_state *ps, fe_stmt_kind kind, fe_loc loc, int depth)
+static fe_stmt *stmt(fe_parse_state *ps, fe_stmt_kind kind, moec_loc loc, int depth)
 {
     fe_parse_stmt *p = fe_parse_alloc(ps, sizeof *p);
     if (!p) return NULL;
@@ -216,7 +216,7 @@ static fe_stmt *stmt(fe_parse_state *ps, fe_stmt_kind kind, fe_loc loc, int dept
     return &p->stmt;
 }
 
-fe_stmt *fe_parse_assign(fe_parse_state *ps, fe_loc loc, const char *name, fe_expr *value)
+fe_stmt *fe_parse_assign(fe_parse_state *ps, moec_loc loc, const char *name, fe_expr *value)
 {
     fe_stmt *s = stmt(ps, FE_STMT_ASSIGN, loc, 1);
     if (!s) return NULL;
@@ -225,7 +225,7 @@ fe_stmt *fe_parse_assign(fe_parse_state *ps, fe_loc loc, const char *name, fe_ex
     return s;
 }
 
-fe_stmt *fe_parse_return(fe_parse_state *ps, fe_loc loc, fe_expr *value)
+fe_stmt *fe_parse_return(fe_parse_state *ps, moec_loc loc, fe_expr *value)
 {
     fe_stmt *s = stmt(ps, FE_STMT_RETURN, loc, 1);
     if (s) s->value = value;
@@ -234,7 +234,7 @@ fe_stmt *fe_parse_return(fe_parse_state *ps, fe_loc loc, fe_expr *value)
 
 /* Past the limit the nested bodies are dropped: the error is reported and the
  * tree is never elaborated, only kept shallow. */
-static int nested_depth(fe_parse_state *ps, fe_loc loc, fe_stmt **body, fe_stmt **orelse)
+static int nested_depth(fe_parse_state *ps, moec_loc loc, fe_stmt **body, fe_stmt **orelse)
 {
     int inner = list_depth(*body);
     if (orelse && list_depth(*orelse) > inner) inner = list_depth(*orelse);
@@ -245,7 +245,7 @@ static int nested_depth(fe_parse_state *ps, fe_loc loc, fe_stmt **body, fe_stmt 
     return 1;
 }
 
-fe_stmt *fe_parse_if(fe_parse_state *ps, fe_loc loc, fe_expr *cond, fe_stmt *body, fe_stmt *orelse)
+fe_stmt *fe_parse_if(fe_parse_state *ps, moec_loc loc, fe_expr *cond, fe_stmt *body, fe_stmt *orelse)
 {
     int depth = nested_depth(ps, loc, &body, &orelse);
     fe_stmt *s = stmt(ps, FE_STMT_IF, loc, depth);
@@ -256,7 +256,7 @@ fe_stmt *fe_parse_if(fe_parse_state *ps, fe_loc loc, fe_expr *cond, fe_stmt *bod
     return s;
 }
 
-fe_stmt *fe_parse_for(fe_parse_state *ps, fe_loc loc, const char *var, fe_expr *lo, fe_expr *hi, fe_stmt *body)
+fe_stmt *fe_parse_for(fe_parse_state *ps, moec_loc loc, const char *var, fe_expr *lo, fe_expr *hi, fe_stmt *body)
 {
     int depth = nested_depth(ps, loc, &body, NULL);
     fe_stmt *s = stmt(ps, FE_STMT_FOR, loc, depth);
@@ -268,7 +268,7 @@ fe_stmt *fe_parse_for(fe_parse_state *ps, fe_loc loc, const char *var, fe_expr *
     return s;
 }
 
-fe_item *fe_parse_item(fe_parse_state *ps, fe_item_kind kind, fe_loc loc)
+fe_item *fe_parse_item(fe_parse_state *ps, fe_item_kind kind, moec_loc loc)
 {
     fe_item *it = fe_parse_alloc(ps, sizeof *it);
     if (!it) return NULL;

@@ -27,7 +27,7 @@ void fe_lex_advance(fe_parse_state *ps, size_t len)
     ps->off += len;
 }
 
-void fe_lex_token(fe_parse_state *ps, fe_loc loc, size_t len)
+void fe_lex_token(fe_parse_state *ps, moec_loc loc, size_t len)
 {
     ps->prev_end = ps->tok_end;
     ps->prev_off = ps->tok_off;
@@ -36,14 +36,14 @@ void fe_lex_token(fe_parse_state *ps, fe_loc loc, size_t len)
     ps->tok_loc = loc;
     ps->tok_after_bad = ps->bad_bytes;
     ps->bad_bytes = false;
-    ps->tok_end = (fe_loc){ps->line, ps->col};
+    ps->tok_end = (moec_loc){ps->line, ps->col};
     ps->tok_off = ps->off - len;
     ps->tok_len = len;
 }
 
 const char *fe_lex_ident(fe_parse_state *ps, const char *text, size_t len)
 {
-    char *s = fe_arena_strndup(ps->arena, text, len);
+    char *s = moec_arena_strndup(ps->arena, text, len);
     if (!s) fe_parse_oom(ps);
     return s;
 }
@@ -56,7 +56,7 @@ static void shown(char out[SHOWN_MAX + 4], const char *text, size_t len)
     strcpy(out + n, len > SHOWN_MAX ? "..." : "");
 }
 
-int64_t fe_lex_int(fe_parse_state *ps, fe_loc loc, const char *text, size_t len)
+int64_t fe_lex_int(fe_parse_state *ps, moec_loc loc, const char *text, size_t len)
 {
     int64_t v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -64,7 +64,7 @@ int64_t fe_lex_int(fe_parse_state *ps, fe_loc loc, const char *text, size_t len)
         if (v > (INT64_MAX - digit) / 10) {
             char buf[SHOWN_MAX + 4];
             shown(buf, text, len);
-            fe_error_at(ps->d, loc, "integer %s is too large: integers must fit in 63 bits (at most %lld)",
+            moec_error_at(ps->d, loc, "integer %s is too large: integers must fit in 63 bits (at most %lld)",
                         buf, (long long)INT64_MAX);
             return 0;
         }
@@ -73,7 +73,7 @@ int64_t fe_lex_int(fe_parse_state *ps, fe_loc loc, const char *text, size_t len)
     return v;
 }
 
-double fe_lex_float(fe_parse_state *ps, fe_loc loc, const char *text, size_t len)
+double fe_lex_float(fe_parse_state *ps, moec_loc loc, const char *text, size_t len)
 {
     errno = 0;
     double v = strtod(text, NULL);
@@ -82,7 +82,7 @@ double fe_lex_float(fe_parse_state *ps, fe_loc loc, const char *text, size_t len
     if (isinf(v) || (errno == ERANGE && v == 0.0)) {
         char buf[SHOWN_MAX + 4];
         shown(buf, text, len);
-        fe_error_at(ps->d, loc, "float %s is out of range (a double holds magnitudes from about 1e-308 to 1e308)", buf);
+        moec_error_at(ps->d, loc, "float %s is out of range (a double holds magnitudes from about 1e-308 to 1e308)", buf);
         return 0.0;
     }
     return v;
@@ -90,13 +90,13 @@ double fe_lex_float(fe_parse_state *ps, fe_loc loc, const char *text, size_t len
 
 /* The place `i` bytes into a token starting at `loc` (tokens with such
  * offsets never span lines). */
-static fe_loc at(fe_loc loc, size_t i)
+static moec_loc at(moec_loc loc, size_t i)
 {
-    return (fe_loc){loc.line, loc.col + (int)i};
+    return (moec_loc){loc.line, loc.col + (int)i};
 }
 
 /* Resolves one escape at text[i] == '\\'; returns the byte, or -1 after an error. */
-static int escape(fe_parse_state *ps, fe_loc loc, const char *text, size_t len, size_t i)
+static int escape(fe_parse_state *ps, moec_loc loc, const char *text, size_t len, size_t i)
 {
     if (i + 1 >= len) return -1;   /* a backslash at the end: the caller reports the string */
     switch (text[i + 1]) {
@@ -107,9 +107,9 @@ static int escape(fe_parse_state *ps, fe_loc loc, const char *text, size_t len, 
     }
     unsigned char c = (unsigned char)text[i + 1];
     if (c >= 0x20 && c < 0x7f)
-        fe_error_at(ps->d, at(loc, i), "unknown escape '\\%c' in a string; the escapes are \\\" \\\\ \\n \\t", c);
+        moec_error_at(ps->d, at(loc, i), "unknown escape '\\%c' in a string; the escapes are \\\" \\\\ \\n \\t", c);
     else
-        fe_error_at(ps->d, at(loc, i), "unknown escape '\\' followed by byte \\x%02X in a string; the escapes are \\\" \\\\ \\n \\t", c);
+        moec_error_at(ps->d, at(loc, i), "unknown escape '\\' followed by byte \\x%02X in a string; the escapes are \\\" \\\\ \\n \\t", c);
     return -1;
 }
 
@@ -122,17 +122,17 @@ static bool closed(const char *text, size_t len)
     return backslashes % 2 == 0;
 }
 
-static void report_unclosed(fe_parse_state *ps, fe_loc loc, int next)
+static void report_unclosed(fe_parse_state *ps, moec_loc loc, int next)
 {
     if (next == '\n' || next == '\r')
-        fe_error_at(ps->d, loc, "string not closed before the end of the line; strings stay on one line (write \\n for a newline)");
+        moec_error_at(ps->d, loc, "string not closed before the end of the line; strings stay on one line (write \\n for a newline)");
     else {
-        fe_error_at(ps->d, loc, "unterminated string: no closing '\"' before the end of the file");
+        moec_error_at(ps->d, loc, "unterminated string: no closing '\"' before the end of the file");
         ps->quiet_eof = true;
     }
 }
 
-const char *fe_lex_string(fe_parse_state *ps, fe_loc loc, const char *text, size_t len, int next)
+const char *fe_lex_string(fe_parse_state *ps, moec_loc loc, const char *text, size_t len, int next)
 {
     bool ok = closed(text, len);
     size_t end = ok ? len - 1 : len;
@@ -147,7 +147,7 @@ const char *fe_lex_string(fe_parse_state *ps, fe_loc loc, const char *text, size
             if (c >= 0) out[n++] = (char)c;
             i++;
         } else if (text[i] == '\0') {
-            if (!nul_reported) fe_error_at(ps->d, at(loc, i), "a NUL byte inside a string");
+            if (!nul_reported) moec_error_at(ps->d, at(loc, i), "a NUL byte inside a string");
             nul_reported = true;
         } else {
             out[n++] = text[i];
@@ -193,14 +193,14 @@ static const char *hint_for(const char *text, size_t len)
     return "";
 }
 
-void fe_lex_bad_bytes(fe_parse_state *ps, fe_loc loc, const char *text, size_t len)
+void fe_lex_bad_bytes(fe_parse_state *ps, moec_loc loc, const char *text, size_t len)
 {
     enum { BYTES_SHOWN = 8 };
     ps->bad_bytes = true;   /* the parser stays quiet about the token after */
     size_t chars = printable_chars(text, len);
     if (chars > 0) {
         int n = len > SHOWN_MAX ? SHOWN_MAX : (int)len;
-        fe_error_at(ps->d, loc, "unexpected character%s '%.*s%s'%s", chars > 1 ? "s" : "",
+        moec_error_at(ps->d, loc, "unexpected character%s '%.*s%s'%s", chars > 1 ? "s" : "",
                     n, text, len > SHOWN_MAX ? "..." : "", hint_for(text, len));
         return;
     }
@@ -208,6 +208,6 @@ void fe_lex_bad_bytes(fe_parse_state *ps, fe_loc loc, const char *text, size_t l
     size_t n = len > BYTES_SHOWN ? BYTES_SHOWN : len, k = 0;
     for (size_t i = 0; i < n; i++)
         k += (size_t)snprintf(hex + k, sizeof hex - k, "\\x%02X", (unsigned char)text[i]);
-    fe_error_at(ps->d, loc, "unexpected byte%s %s%s in the source (a model file is text)",
+    moec_error_at(ps->d, loc, "unexpected byte%s %s%s in the source (a model file is text)",
                 len > 1 ? "s" : "", hex, len > n ? "..." : "");
 }

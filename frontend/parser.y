@@ -33,11 +33,11 @@
  * '-' in a row); running out of it is reported as too deep (yyerror). */
 #define YYMAXDEPTH 10000
 
-#define LOC(yl) ((fe_loc){(yl).first_line, (yl).first_column})
+#define LOC(yl) ((moec_loc){(yl).first_line, (yl).first_column})
 /* A constructor returns NULL only when memory ran out (already reported). */
 #define NEED(x) do { if (!(x)) YYABORT; } while (0)
 /* After an error production: stop once the sink is full. */
-#define RECOVERED() do { if (fe_diag_stop(ps->d) || ps->oom) YYABORT; } while (0)
+#define RECOVERED() do { if (moec_diag_stop(ps->d) || ps->oom) YYABORT; } while (0)
 #define APPEND(list, x) do {                                          \
         if (x) {                                                      \
             if ((list).tail) (list).tail->next = (x); else (list).head = (x); \
@@ -290,7 +290,7 @@ static fe_expr *paren(fe_parse_state *ps, fe_expr *e)
     if (!e) return NULL;
     if (e->depth + 1 > FE_MAX_EXPR_DEPTH) {
         if (!ps->depth_reported)
-            fe_error_at(ps->d, e->loc, "expression nested deeper than %d levels (FE_MAX_EXPR_DEPTH)",
+            moec_error_at(ps->d, e->loc, "expression nested deeper than %d levels (FE_MAX_EXPR_DEPTH)",
                         FE_MAX_EXPR_DEPTH);
         ps->depth_reported = true;
         return e;
@@ -302,7 +302,7 @@ static fe_expr *paren(fe_parse_state *ps, fe_expr *e)
 static void check_arg_order(fe_parse_state *ps, const fe_arg *last, const fe_arg *a)
 {
     if (a && last && !a->keyword && last->keyword)
-        fe_error_at(ps->d, a->loc, "positional argument after the keyword argument '%s'; "
+        moec_error_at(ps->d, a->loc, "positional argument after the keyword argument '%s'; "
                     "positional arguments come first", last->keyword);
 }
 
@@ -312,9 +312,9 @@ static void yyerror(FE_YYLTYPE *loc, void *scanner, fe_parse_state *ps, const ch
 {
     (void)scanner;
     (void)msg;
-    if (ps->oom || ps->depth_reported || fe_diag_stop(ps->d)) return;
+    if (ps->oom || ps->depth_reported || moec_diag_stop(ps->d)) return;
     ps->depth_reported = true;
-    fe_error_at(ps->d, LOC(*loc), "nested deeper than %d levels (FE_MAX_EXPR_DEPTH): "
+    moec_error_at(ps->d, LOC(*loc), "nested deeper than %d levels (FE_MAX_EXPR_DEPTH): "
                 "expressions and statements may not nest this deep", FE_MAX_EXPR_DEPTH);
 }
 
@@ -475,7 +475,7 @@ static void suggest(const fe_parse_state *ps, yysymbol_kind_t got, const yysymbo
     text[ps->tok_len] = '\0';
     for (int i = 0; i < n; i++) {
         bare(exp[i], name);
-        if (in_list(name, KEYWORDS) && fe_edit_distance(text, name) <= (strlen(name) > 4 ? 2 : 1)) {
+        if (in_list(name, KEYWORDS) && moec_edit_distance(text, name) <= (strlen(name) > 4 ? 2 : 1)) {
             snprintf(out, cap, "; did you mean '%s'?", name);
             return;
         }
@@ -504,8 +504,8 @@ static bool misspelt_statement(fe_parse_state *ps, const expected_words *w)
     text[ps->prev_len] = '\0';
     static const char *const keywords[] = {"return", "for", "if"};
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
-        if (fe_edit_distance(text, keywords[i]) <= (strlen(keywords[i]) > 3 ? 2 : 1)) {
-            fe_error_at(ps->d, ps->prev_loc, "unknown statement '%s'; did you mean '%s'?", text, keywords[i]);
+        if (moec_edit_distance(text, keywords[i]) <= (strlen(keywords[i]) > 3 ? 2 : 1)) {
+            moec_error_at(ps->d, ps->prev_loc, "unknown statement '%s'; did you mean '%s'?", text, keywords[i]);
             return true;
         }
     }
@@ -516,12 +516,12 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, fe_pars
 {
     (void)scanner;
     /* Right after a lexical error the parser's complaint is only its echo. */
-    if (ps->oom || fe_diag_stop(ps->d) || ps->tok_after_bad) return 0;
+    if (ps->oom || moec_diag_stop(ps->d) || ps->tok_after_bad) return 0;
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
     if (n < 0) n = 0;
     yysymbol_kind_t got = yypcontext_token(ctx);
-    fe_loc loc = LOC(*yypcontext_location(ctx));
+    moec_loc loc = LOC(*yypcontext_location(ctx));
     char got_text[80], wanted[MSG_MAX], hint[80], name[NAME_MAX];
     describe_got(ps, got, got_text, sizeof got_text);
     expected_words w = sort_expected(exp, n);
@@ -535,24 +535,24 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, fe_pars
     if (loc.line > ps->prev_end.line && ps->prev_end.line > 0 && w.n > 0 && !w.overflow) {
         char where[40] = "";
         if (got != YYSYMBOL_YYEOF) snprintf(where, sizeof where, " on line %d", loc.line);
-        fe_error_at(ps->d, ps->prev_end, "expected %s here, got %s%s%s", wanted, got_text, where, hint);
+        moec_error_at(ps->d, ps->prev_end, "expected %s here, got %s%s%s", wanted, got_text, where, hint);
     } else if (w.single) {
         bool keyword_for_name = exp[0] == YYSYMBOL_IDENT && in_list(bare(got, name), KEYWORDS);
-        fe_error_at(ps->d, loc, "expected %s here, got %s%s%s", wanted, got_text, hint,
+        moec_error_at(ps->d, loc, "expected %s here, got %s%s%s", wanted, got_text, hint,
                     keyword_for_name ? " (a reserved word)" : "");
     } else if (w.n > 0 && !w.overflow) {
-        fe_error_at(ps->d, loc, "unexpected %s; expected %s%s", got_text, wanted, hint);
+        moec_error_at(ps->d, loc, "unexpected %s; expected %s%s", got_text, wanted, hint);
     } else {
-        fe_error_at(ps->d, loc, "unexpected %s%s", got_text, hint);
+        moec_error_at(ps->d, loc, "unexpected %s%s", got_text, hint);
     }
     return 0;
 }
 
-int fe_parse(const fe_source *src, fe_arena *arena, fe_diag *d, fe_ast *out)
+int fe_parse(const moec_source *src, moec_arena *arena, moec_diag *d, fe_ast *out)
 {
     out->items = NULL;
     fe_parse_state ps = {.arena = arena, .d = d, .src = src, .ast = out, .line = 1, .col = 1};
-    ps.tok_end = ps.prev_end = (fe_loc){1, 1};
+    ps.tok_end = ps.prev_end = (moec_loc){1, 1};
     int errors_before = d->n_errors;
     /* flex scans a buffer that ends in two NULs; our copy, so the allocation
      * is checked here rather than inside flex (which would exit). */
@@ -560,7 +560,7 @@ int fe_parse(const fe_source *src, fe_arena *arena, fe_diag *d, fe_ast *out)
     void *scanner = NULL;
     if (!buf || fe_yylex_init_extra(&ps, &scanner) != 0) {
         free(buf);
-        fe_error(d, "out of memory while parsing '%s'", src->path);
+        moec_error(d, "out of memory while parsing '%s'", src->path);
         return -1;
     }
     memcpy(buf, src->text, src->len);

@@ -86,7 +86,7 @@ int ir_grad(ir_graph *g, int loss, const int *wrt, int n_wrt, int *grad)
     int n0 = loss + 1, rc = -1;   /* nodes after the loss cannot affect it */
     bool *dep = calloc((size_t)n0, sizeof *dep);
     int *adj = malloc((size_t)n0 * sizeof *adj);
-    fe_loc loc = g->cur_loc;
+    moec_loc loc = g->cur_loc;
     const char *scope = g->cur_scope;
     if (!dep || !adj) {
         ir_node none = {.op = IR_SUM};

@@ -143,7 +143,7 @@ static int cse_insert(ir_graph *g, int id)
 int ir_graph_init(ir_graph *g)
 {
     memset(g, 0, sizeof *g);
-    fe_arena_init(&g->arena);
+    moec_arena_init(&g->arena);
     g->cse = true;
     if (!(g->cse_table = calloc(1, sizeof(cse_table)))) return -1;
     return 0;
@@ -155,14 +155,14 @@ void ir_graph_free(ir_graph *g)
     if (t) free(t->slot);
     free(t);
     free(g->nodes);
-    fe_arena_free(&g->arena);
+    moec_arena_free(&g->arena);
     memset(g, 0, sizeof *g);
 }
 
-void ir_set_origin(ir_graph *g, fe_loc loc, const char *scope)
+void ir_set_origin(ir_graph *g, moec_loc loc, const char *scope)
 {
     g->cur_loc = loc;
-    g->cur_scope = scope ? fe_arena_strdup(&g->arena, scope) : NULL;
+    g->cur_scope = scope ? moec_arena_strdup(&g->arena, scope) : NULL;
 }
 
 static int grow(ir_graph *g)
@@ -248,7 +248,7 @@ int ir_param(ir_graph *g, int index, const char *name, ir_shape shape)
     n.shape = shape;
     int id = add_node(g, &n);
     if (id >= 0 && name && !g->nodes[id].label &&
-        !(g->nodes[id].label = fe_arena_strdup(&g->arena, name)))
+        !(g->nodes[id].label = moec_arena_strdup(&g->arena, name)))
         return ir_fail(g, id, &n, "out of memory");
     return id;
 }

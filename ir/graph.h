@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "frontend/arena.h"
-#include "frontend/diag.h"
+#include "support/arena.h"
+#include "support/diag.h"
 
 enum { IR_MAX_RANK = 6, IR_MAX_INPUTS = 3 };
 
@@ -66,7 +66,7 @@ typedef struct ir_node {
     int n_in;
     int64_t ai[IR_MAX_RANK];     /* int attributes (see ops.def); PERMUTE: ai[i] = perm[i] */
     double af[2];                /* float attributes */
-    fe_loc loc;                  /* model-file place of the call this node came from */
+    moec_loc loc;                  /* model-file place of the call this node came from */
     const char *scope;           /* its dotted scope ("h.3.attn"), or NULL */
     const char *label;           /* PARAM: parameter name; INPUT: slot name; else NULL */
 } ir_node;
@@ -75,8 +75,8 @@ typedef struct ir_graph {
     ir_node *nodes;              /* n_nodes entries, topological */
     int n_nodes;
     int cap;
-    fe_arena arena;              /* labels and scopes */
-    fe_loc cur_loc;              /* origin stamped on new nodes */
+    moec_arena arena;              /* labels and scopes */
+    moec_loc cur_loc;              /* origin stamped on new nodes */
     const char *cur_scope;
     bool cse;                    /* builders return an existing equal node (default true) */
     void *cse_table;             /* owned by graph.c */
@@ -85,7 +85,7 @@ typedef struct ir_graph {
 
 int  ir_graph_init(ir_graph *g);          /* 0, or -1 out of memory */
 void ir_graph_free(ir_graph *g);
-void ir_set_origin(ir_graph *g, fe_loc loc, const char *scope);
+void ir_set_origin(ir_graph *g, moec_loc loc, const char *scope);
 static inline const ir_node *ir_node_at(const ir_graph *g, int id) { return &g->nodes[id]; }
 int64_t ir_shape_numel(const ir_shape *s);
 ir_shape ir_shape_of(int rank, const int64_t *dims);

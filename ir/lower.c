@@ -95,7 +95,7 @@ static int lower_moe(lower_ctx *c, const fe_node *n, int id, int x)
     layer->scope = n->scope;
     if (ir_route(c->g, r, x, param_node(c, n->param[0]), param_node(c, n->param[1]), e, &mc, &layer->routing) < 0)
         return -1;
-    int *y = fe_arena_alloc(&c->g->arena, sizeof *y * (size_t)e);
+    int *y = moec_arena_alloc(&c->g->arena, sizeof *y * (size_t)e);
     if (!y) return fail(c->g, "out of memory lowering %s", n->scope ? n->scope : "moe");
     for (int64_t i = 0; i < e; i++) y[i] = c->map[n->experts[i].output];
     return ir_moe_combine(c->g, layer->routing.weights, y, e);
@@ -253,9 +253,9 @@ int ir_lower(ir_graph *g, const fe_model *m, const ir_lower_options *opt, ir_low
     out->n_params = m->n_params;
     int n_moe = 0;
     for (int i = 0; i < m->n_nodes; i++) n_moe += m->nodes[i].op == FE_NODE_MOE;
-    lower_ctx c = {g, m, opt, out, fe_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_nodes + 1))};
-    out->params = fe_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_params + 1));
-    out->moe = fe_arena_alloc(&g->arena, sizeof(ir_moe_layer) * (size_t)(n_moe + 1));
+    lower_ctx c = {g, m, opt, out, moec_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_nodes + 1))};
+    out->params = moec_arena_alloc(&g->arena, sizeof(int) * (size_t)(m->n_params + 1));
+    out->moe = moec_arena_alloc(&g->arena, sizeof(ir_moe_layer) * (size_t)(n_moe + 1));
     if (!c.map || !out->params || !out->moe) return fail(g, "out of memory lowering the model");
     if (lower_leaves(&c) < 0) return fail(g, "lowering the inputs and parameters failed");
     for (int i = 0; i < m->n_nodes; i++) {

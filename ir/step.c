@@ -98,8 +98,8 @@ static int build_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *o)
         o->new_param[i] = o->fwd.params[i];
         if (!p->trainable) continue;
         ir_set_origin(g, p->loc, "adamw");
-        char *mn = fe_arena_printf(&g->arena, "adam.m.%s", p->name);
-        char *vn = fe_arena_printf(&g->arena, "adam.v.%s", p->name);
+        char *mn = moec_arena_printf(&g->arena, "adam.m.%s", p->name);
+        char *vn = moec_arena_printf(&g->arena, "adam.v.%s", p->name);
         if (!mn || !vn) return -1;
         o->m_in[i] = ir_param(g, n + i, mn, param_shape(p));
         o->v_in[i] = ir_param(g, 2 * n + i, vn, param_shape(p));
@@ -112,7 +112,7 @@ static int build_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *o)
 
 static int *arena_ints(ir_graph *g, int n)
 {
-    return fe_arena_alloc(&g->arena, sizeof(int) * (size_t)(n + 1));
+    return moec_arena_alloc(&g->arena, sizeof(int) * (size_t)(n + 1));
 }
 
 int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, bool optimizer,
@@ -125,7 +125,7 @@ int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, b
     int *wrt = arena_ints(g, n);
     if (!out->grad || !wrt) return -1;
     memcpy(wrt, out->fwd.params, sizeof(int) * (size_t)n);
-    ir_set_origin(g, (fe_loc){0}, "grad");
+    ir_set_origin(g, (moec_loc){0}, "grad");
     if (ir_grad(g, out->fwd.loss, wrt, n, out->grad) < 0) return -1;
     for (int i = 0; i < n; i++)       /* frozen: exactly zero, whatever the graph says */
         if (!m->params[i].trainable) out->grad[i] = ir_const(g, 0.0, param_shape(&m->params[i]));

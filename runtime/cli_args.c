@@ -113,10 +113,10 @@ void rt_cli_print_werr(rt_werr *err)
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
     memset(r, 0, sizeof *r);
-    fe_diag_init(&r->diag, stderr, max_errors);
+    moec_diag_init(&r->diag, stderr, max_errors);
     r->diag.no_warnings = no_warnings;
-    fe_arena_init(&r->arena);
-    if (fe_source_load(&r->src, path, &r->diag) < 0) return 1;
+    moec_arena_init(&r->arena);
+    if (moec_source_load(&r->src, path, &r->diag) < 0) return 1;
     r->diag.src = &r->src;
     if (fe_parse(&r->src, &r->arena, &r->diag, &r->ast) < 0) return 1;
     return r->diag.n_errors ? 1 : 0;
@@ -136,6 +136,6 @@ int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *s
 
 void rt_frontend_free(rt_frontend *r)
 {
-    fe_arena_free(&r->arena);
-    fe_source_free(&r->src);
+    moec_arena_free(&r->arena);
+    moec_source_free(&r->src);
 }

@@ -48,9 +48,9 @@ void rt_cli_print_werr(rt_werr *err);
 
 /* The front end's state for one model file, freed as a whole. */
 typedef struct rt_frontend {
-    fe_diag diag;
-    fe_source src;
-    fe_arena arena;
+    moec_diag diag;
+    moec_source src;
+    moec_arena arena;
     fe_ast ast;
     fe_model model;     /* valid after rt_frontend_elaborate returned 0 */
 } rt_frontend;

@@ -10,7 +10,7 @@ libmoec_runtime_a_SOURCES = \
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
-moec_LDADD = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
+moec_LDADD = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a libmoec_support.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
 
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk

@@ -14,4 +14,4 @@ AM_CPPFLAGS += $(UTF8PROC_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 moec_LDADD += $(CRYPTO_LIBS)
 
 # Everything that links the data pipeline needs these libraries.
-DATA_LIBS = libmoec_runtime.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(LIBS)
+DATA_LIBS = libmoec_runtime.a libmoec_support.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(LIBS)

@@ -13,9 +13,9 @@
 
 /* One elaboration: diagnostics go to a memory stream kept in `err`. */
 typedef struct run {
-    fe_diag diag;
-    fe_source src;
-    fe_arena arena;
+    moec_diag diag;
+    moec_source src;
+    moec_arena arena;
     fe_ast ast;
     fe_model m;
     char *err;
@@ -28,10 +28,10 @@ static void elab(run *r, const char *text, const fe_override *sets, int n_sets)
 {
     memset(r, 0, sizeof *r);
     r->errf = open_memstream(&r->err, &r->err_len);
-    fe_diag_init(&r->diag, r->errf, 0);
-    fe_arena_init(&r->arena);
+    moec_diag_init(&r->diag, r->errf, 0);
+    moec_arena_init(&r->arena);
     r->status = -1;
-    if (fe_source_from_memory(&r->src, "t.moe", text, strlen(text), &r->diag) < 0) return;
+    if (moec_source_from_memory(&r->src, "t.moe", text, strlen(text), &r->diag) < 0) return;
     r->diag.src = &r->src;
     if (fe_parse(&r->src, &r->arena, &r->diag, &r->ast) < 0) return;
     r->status = fe_elaborate(&r->ast, sets, n_sets, &r->arena, &r->diag, &r->m);
@@ -42,8 +42,8 @@ static void done(run *r)
 {
     fclose(r->errf);
     free(r->err);
-    fe_arena_free(&r->arena);
-    fe_source_free(&r->src);
+    moec_arena_free(&r->arena);
+    moec_source_free(&r->src);
 }
 
 static const fe_param *param(const fe_model *m, const char *name)
@@ -201,18 +201,18 @@ static void test_limits(void)
 
     fe_ast empty = { NULL };
     fe_model m;
-    fe_arena a;
-    fe_diag d;
+    moec_arena a;
+    moec_diag d;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    fe_diag_init(&d, f, 0);
-    fe_arena_init(&a);
+    moec_diag_init(&d, f, 0);
+    moec_arena_init(&a);
     int st = fe_elaborate(&empty, NULL, 0, &a, &d, &m);
     fclose(f);
     tap_ok(st == -1 && buf && strstr(buf, "empty model file"), "an empty AST is an error");
     free(buf);
-    fe_arena_free(&a);
+    moec_arena_free(&a);
 }
 
 static void test_residual_without_layers(void)

@@ -8,5 +8,5 @@ EXTRA_DIST += tests/elab/good tests/elab/bad
 # elab_test: the library API (fe_parse + fe_elaborate) on models held in memory.
 check_PROGRAMS += tests/elab/elab_test
 tests_elab_elab_test_SOURCES = tests/elab/elab_test.c
-tests_elab_elab_test_LDADD = libmoec_frontend.a -lm
+tests_elab_elab_test_LDADD = libmoec_frontend.a libmoec_support.a -lm
 TESTS += tests/elab/elab_test

@@ -15,20 +15,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FILE *sink = fopen("/dev/null", "w");
     if (!sink) return 0;
-    fe_diag d;
-    fe_diag_init(&d, sink, 0);
-    fe_source src;
-    if (fe_source_from_memory(&src, "fuzz.moe", (const char *)data, size, &d) == 0) {
+    moec_diag d;
+    moec_diag_init(&d, sink, 0);
+    moec_source src;
+    if (moec_source_from_memory(&src, "fuzz.moe", (const char *)data, size, &d) == 0) {
         d.src = &src;
-        fe_arena arena;
-        fe_arena_init(&arena);
+        moec_arena arena;
+        moec_arena_init(&arena);
         fe_ast ast;
         if (fe_parse(&src, &arena, &d, &ast) == 0) {
             fe_model model;
             fe_elaborate(&ast, NULL, 0, &arena, &d, &model);
         }
-        fe_arena_free(&arena);
-        fe_source_free(&src);
+        moec_arena_free(&arena);
+        moec_source_free(&src);
     }
     fclose(sink);
     return 0;

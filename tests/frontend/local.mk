@@ -8,7 +8,7 @@ check_PROGRAMS += tests/frontend/moec_asan
 tests_frontend_moec_asan_SOURCES = tests/frontend/asan_driver.c \
 	runtime/cmd_frontend.c runtime/cli_args.c runtime/cli_args.h runtime/commands.h \
 	runtime/weights/werr.c runtime/weights/werr.h \
-	$(FRONTEND_SOURCES) $(IR_SOURCES)
+	$(SUPPORT_SOURCES) $(FRONTEND_SOURCES) $(IR_SOURCES)
 nodist_tests_frontend_moec_asan_SOURCES = $(FRONTEND_GENERATED)
 tests_frontend_moec_asan_CFLAGS = $(AM_CFLAGS) -g $(SANITIZE_CFLAGS)
 tests_frontend_moec_asan_LDFLAGS = $(SANITIZE_CFLAGS)
@@ -21,7 +21,7 @@ EXTRA_DIST += tests/frontend/bad tests/frontend/ast tests/frontend/dumps tests/f
 # The fuzz target is linked by clang with libFuzzer, outside automake's own
 # rules (they would use $(CC)); check_SCRIPTS builds it before the tests run.
 FUZZ_FRONTEND_SRCS = $(srcdir)/tests/frontend/fuzz_frontend.c \
-	$(addprefix $(srcdir)/,$(filter %.c,$(FRONTEND_SOURCES))) \
+	$(addprefix $(srcdir)/,$(filter %.c,$(SUPPORT_SOURCES) $(FRONTEND_SOURCES))) \
 	$(filter %.c,$(FRONTEND_GENERATED))
 if HAVE_LIBFUZZER
 check_SCRIPTS = tests/frontend/fuzz_frontend

@@ -3,7 +3,7 @@
 check_PROGRAMS += tests/ir/test_philox
 TESTS += tests/ir/test_philox
 tests_ir_test_philox_SOURCES = tests/ir/test_philox.c
-tests_ir_test_philox_LDADD = libmoec_ir.a libmoec_frontend.a -lm
+tests_ir_test_philox_LDADD = libmoec_ir.a libmoec_frontend.a libmoec_support.a -lm
 include tests/ir/core.mk
 
 # Graph builders must not be sibling call arguments (C leaves their order to the compiler).

@@ -112,7 +112,7 @@ static void test_bad_shapes(void)
     tap_ok(fails_with(&g, ir_compare(&g, (ir_cmp)9, a, a), "comparison 9", NULL), "bad: comparison 9");
     tap_ok(fails_with(&g, ir_input(&g, IR_INPUT_TOKENS, SH(6)), "rank 2", "[6]"), "bad: tokens input of rank 1");
     tap_ok(fails_with(&g, ir_matmul(&g, b, m), "[3]", "[5, 6]"), "bad: matmul of rank 1");
-    ir_set_origin(&g, (fe_loc){14, 5}, "h.0.attn");
+    ir_set_origin(&g, (moec_loc){14, 5}, "h.0.attn");
     int bad = ir_binary(&g, IR_SUB, a, b);
     tap_ok(bad == -1 && strstr(g.error, "sub") && strstr(g.error, "h.0.attn") && strstr(g.error, "@14:5"),
            "error names op, scope and place: %s", g.error);
@@ -158,7 +158,7 @@ static void test_print(void)
 {
     ir_graph g;
     ir_graph_init(&g);
-    ir_set_origin(&g, (fe_loc){14, 5}, "h.0.attn");
+    ir_set_origin(&g, (moec_loc){14, 5}, "h.0.attn");
     int a = ir_param(&g, 0, "a", SH(2, 8, 64)), b = ir_param(&g, 1, "b", SH(64));
     ir_sum(&g, ir_binary(&g, IR_ADD, a, b), -1, true);
     char buf[1024] = {0};

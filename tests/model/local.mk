@@ -1,5 +1,5 @@
 # tests/model/local.mk -- lowering, training step, moec eval/grad, PyTorch reference.
-MODEL_TEST_LIBS = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS) -lm
+MODEL_TEST_LIBS = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a libmoec_support.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS) -lm
 
 check_PROGRAMS += tests/model/test_composite
 TESTS += tests/model/test_composite

@@ -1,5 +1,5 @@
-/* frontend/arena.c -- bump allocator: chunks of at least 64 KiB, freed together. */
-#include "frontend/arena.h"
+/* support/arena.c -- bump allocator: chunks of at least 64 KiB, freed together. */
+#include "support/arena.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,20 +9,20 @@
 
 enum { ARENA_CHUNK_MIN = 64 * 1024, ARENA_ALIGN = 16 };
 
-struct fe_arena_chunk {
-    fe_arena_chunk *next;   /* older chunk */
+struct moec_arena_chunk {
+    moec_arena_chunk *next;   /* older chunk */
     size_t used;            /* bytes used in data[] */
     size_t cap;             /* bytes available in data[] */
     _Alignas(16) unsigned char data[];
 };
 
-void fe_arena_init(fe_arena *a) { a->head = NULL; a->total = 0; }
+void moec_arena_init(moec_arena *a) { a->head = NULL; a->total = 0; }
 
-void fe_arena_free(fe_arena *a)
+void moec_arena_free(moec_arena *a)
 {
-    fe_arena_chunk *c = a->head;
+    moec_arena_chunk *c = a->head;
     while (c) {
-        fe_arena_chunk *next = c->next;
+        moec_arena_chunk *next = c->next;
         free(c);
         c = next;
     }
@@ -30,11 +30,11 @@ void fe_arena_free(fe_arena *a)
     a->total = 0;
 }
 
-void *fe_arena_alloc(fe_arena *a, size_t size)
+void *moec_arena_alloc(moec_arena *a, size_t size)
 {
     if (size > SIZE_MAX / 2) return NULL;
     size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-    fe_arena_chunk *c = a->head;
+    moec_arena_chunk *c = a->head;
     if (!c || c->cap - c->used < rounded) {
         size_t cap = rounded > ARENA_CHUNK_MIN ? rounded : ARENA_CHUNK_MIN;
         c = malloc(sizeof *c + cap);
@@ -51,25 +51,25 @@ void *fe_arena_alloc(fe_arena *a, size_t size)
     return p;
 }
 
-char *fe_arena_strndup(fe_arena *a, const char *s, size_t n)
+char *moec_arena_strndup(moec_arena *a, const char *s, size_t n)
 {
-    char *p = fe_arena_alloc(a, n + 1);
+    char *p = moec_arena_alloc(a, n + 1);
     if (!p) return NULL;
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }
 
-char *fe_arena_strdup(fe_arena *a, const char *s) { return fe_arena_strndup(a, s, strlen(s)); }
+char *moec_arena_strdup(moec_arena *a, const char *s) { return moec_arena_strndup(a, s, strlen(s)); }
 
-char *fe_arena_printf(fe_arena *a, const char *fmt, ...)
+char *moec_arena_printf(moec_arena *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0) return NULL;
-    char *p = fe_arena_alloc(a, (size_t)n + 1);
+    char *p = moec_arena_alloc(a, (size_t)n + 1);
     if (!p) return NULL;
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);

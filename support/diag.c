@@ -1,5 +1,5 @@
-/* frontend/diag.c -- loads model files and prints diagnostics with a caret. */
-#include "frontend/diag.h"
+/* support/diag.c -- loads model files and prints diagnostics with a caret. */
+#include "support/diag.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,15 +8,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void fe_diag_init(fe_diag *d, FILE *out, int max_errors)
+void moec_diag_init(moec_diag *d, FILE *out, int max_errors)
 {
     memset(d, 0, sizeof *d);
     d->out = out;
-    d->max_errors = max_errors > 0 ? max_errors : FE_MAX_ERRORS_DEFAULT;
+    d->max_errors = max_errors > 0 ? max_errors : MOEC_MAX_ERRORS_DEFAULT;
 }
 
 /* Records where each line starts, so a location can show its line. */
-static int index_lines(fe_source *src)
+static int index_lines(moec_source *src)
 {
     size_t n = 1;
     for (size_t i = 0; i < src->len; i++)
@@ -30,7 +30,7 @@ static int index_lines(fe_source *src)
     return 0;
 }
 
-int fe_source_from_memory(fe_source *src, const char *name, const char *text, size_t len, fe_diag *d)
+int moec_source_from_memory(moec_source *src, const char *name, const char *text, size_t len, moec_diag *d)
 {
     memset(src, 0, sizeof *src);
     src->path = strdup(name);
@@ -42,12 +42,12 @@ int fe_source_from_memory(fe_source *src, const char *name, const char *text, si
     if (index_lines(src) < 0) goto oom;
     return 0;
 oom:
-    fe_error(d, "%s: out of memory", name);
-    fe_source_free(src);
+    moec_error(d, "%s: out of memory", name);
+    moec_source_free(src);
     return -1;
 }
 
-/* Reads all of f, at most FE_MAX_SOURCE_BYTES + 1 bytes (so a bigger file is
+/* Reads all of f, at most MOEC_MAX_SOURCE_BYTES + 1 bytes (so a bigger file is
  * seen to be bigger), into a NUL-terminated buffer. NULL when out of memory. */
 static char *read_all(FILE *f, size_t *len)
 {
@@ -55,7 +55,7 @@ static char *read_all(FILE *f, size_t *len)
     char *buf = malloc(cap + 1);
     while (buf) {
         if (n == cap) {
-            if (cap > FE_MAX_SOURCE_BYTES) break;
+            if (cap > MOEC_MAX_SOURCE_BYTES) break;
             char *bigger = realloc(buf, cap * 2 + 1);
             if (!bigger) { free(buf); return NULL; }
             buf = bigger;
@@ -70,21 +70,21 @@ static char *read_all(FILE *f, size_t *len)
     return buf;
 }
 
-int fe_source_load(fe_source *src, const char *path, fe_diag *d)
+int moec_source_load(moec_source *src, const char *path, moec_diag *d)
 {
     memset(src, 0, sizeof *src);
     struct stat st;
     if (stat(path, &st) != 0) {
-        fe_error(d, "cannot open '%s': %s", path, strerror(errno));
+        moec_error(d, "cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        fe_error(d, "'%s' is a directory; give a model file (.moe)", path);
+        moec_error(d, "'%s' is a directory; give a model file (.moe)", path);
         return -1;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fe_error(d, "cannot open '%s': %s", path, strerror(errno));
+        moec_error(d, "cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
     size_t len;
@@ -92,24 +92,24 @@ int fe_source_load(fe_source *src, const char *path, fe_diag *d)
     int read_error = ferror(f);
     fclose(f);
     const char *why = !buf ? "out of memory while reading" : read_error ? "read error" : NULL;
-    if (!why && len > FE_MAX_SOURCE_BYTES) why = "larger than 64 MiB (FE_MAX_SOURCE_BYTES); a model file is small text";
+    if (!why && len > MOEC_MAX_SOURCE_BYTES) why = "larger than 64 MiB (MOEC_MAX_SOURCE_BYTES); a model file is small text";
     if (why) {
         free(buf);
-        fe_error(d, "cannot load '%s': %s", path, why);
+        moec_error(d, "cannot load '%s': %s", path, why);
         return -1;
     }
     src->text = buf;
     src->len = len;
     src->path = strdup(path);
     if (!src->path || index_lines(src) < 0) {
-        fe_source_free(src);
-        fe_error(d, "'%s': out of memory", path);
+        moec_source_free(src);
+        moec_error(d, "'%s': out of memory", path);
         return -1;
     }
     return 0;
 }
 
-void fe_source_free(fe_source *src)
+void moec_source_free(moec_source *src)
 {
     free(src->path);
     free(src->text);
@@ -119,9 +119,9 @@ void fe_source_free(fe_source *src)
 
 /* Prints the line of `loc` and a caret under its column. Long lines are cut
  * to a window around the caret; bytes that are not printable show as '?'. */
-static void show_line(fe_diag *d, fe_loc loc)
+static void show_line(moec_diag *d, moec_loc loc)
 {
-    const fe_source *s = d->src;
+    const moec_source *s = d->src;
     if (!s || loc.line < 1 || (size_t)loc.line > s->n_lines) return;
     size_t start = s->line_start[loc.line - 1];
     size_t end = start;
@@ -130,9 +130,9 @@ static void show_line(fe_diag *d, fe_loc loc)
     size_t caret = start + (loc.col > 0 ? (size_t)loc.col - 1 : 0);
     if (caret > end) caret = end;
     size_t from = start, to = end;
-    if (to - from > FE_MAX_SHOWN_LINE) {
-        from = caret > start + FE_MAX_SHOWN_LINE / 2 ? caret - FE_MAX_SHOWN_LINE / 2 : start;
-        to = from + FE_MAX_SHOWN_LINE < end ? from + FE_MAX_SHOWN_LINE : end;
+    if (to - from > MOEC_MAX_SHOWN_LINE) {
+        from = caret > start + MOEC_MAX_SHOWN_LINE / 2 ? caret - MOEC_MAX_SHOWN_LINE / 2 : start;
+        to = from + MOEC_MAX_SHOWN_LINE < end ? from + MOEC_MAX_SHOWN_LINE : end;
     }
     fputs("    ", d->out);
     if (from > start) fputs("...", d->out);
@@ -151,7 +151,7 @@ static void show_line(fe_diag *d, fe_loc loc)
     fputs("^\n", d->out);
 }
 
-static void vreport(fe_diag *d, fe_loc loc, const char *kind, const char *fmt, va_list ap)
+static void vreport(moec_diag *d, moec_loc loc, const char *kind, const char *fmt, va_list ap)
 {
     if (d->src && loc.line > 0)
         fprintf(d->out, "%s:%d:%d: %s: ", d->src->path, loc.line, loc.col, kind);
@@ -162,7 +162,7 @@ static void vreport(fe_diag *d, fe_loc loc, const char *kind, const char *fmt, v
     if (loc.line > 0) show_line(d, loc);
 }
 
-void fe_error_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
+void moec_error_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
 {
     if (d->stopped) return;
     va_list ap;
@@ -176,7 +176,7 @@ void fe_error_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
     }
 }
 
-void fe_warning_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
+void moec_warning_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
 {
     if (d->stopped || d->no_warnings) return;
     va_list ap;
@@ -186,7 +186,7 @@ void fe_warning_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
     d->n_warnings++;
 }
 
-void fe_note_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
+void moec_note_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
 {
     if (d->stopped) return;
     va_list ap;
@@ -195,7 +195,7 @@ void fe_note_at(fe_diag *d, fe_loc loc, const char *fmt, ...)
     va_end(ap);
 }
 
-void fe_error(fe_diag *d, const char *fmt, ...)
+void moec_error(moec_diag *d, const char *fmt, ...)
 {
     if (d->stopped) return;
     va_list ap;
@@ -207,7 +207,7 @@ void fe_error(fe_diag *d, const char *fmt, ...)
     if (++d->n_errors >= d->max_errors) d->stopped = true;
 }
 
-int fe_edit_distance(const char *a, const char *b)
+int moec_edit_distance(const char *a, const char *b)
 {
     enum { CAP = 64 };
     size_t n = strnlen(a, CAP), m = strnlen(b, CAP);
@@ -229,10 +229,3 @@ int fe_edit_distance(const char *a, const char *b)
     return row[m];
 }
 
-_Noreturn void moec_assert_fail(const char *cond, const char *file, int line)
-{
-    fprintf(stderr, "moec: internal error: %s:%d: assertion '%s' failed\n"
-                    "---> this is a bug in moec, not in your model; please report it\n",
-            file, line, cond);
-    abort();
-}

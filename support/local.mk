@@ -1,0 +1,10 @@
+# support/local.mk -- the layer below every stage: the arena, internal
+# assertions, the error sink (diagnostics with model-file places). Nothing
+# here knows about models, graphs or kernels.
+SUPPORT_SOURCES = \
+	support/arena.c support/arena.h \
+	support/assert.c support/assert.h \
+	support/diag.c support/diag.h
+
+noinst_LIBRARIES += libmoec_support.a
+libmoec_support_a_SOURCES = $(SUPPORT_SOURCES)
