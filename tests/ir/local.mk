@@ -10,3 +10,9 @@ include tests/ir/core.mk
 TESTS += tests/ir/eval_order.sh
 dist_check_SCRIPTS += tests/ir/eval_order.sh
 EXTRA_DIST += tests/ir/eval_order.py
+
+# The kernel program: builders, printer, checker.
+check_PROGRAMS += tests/ir/test_kernel
+TESTS += tests/ir/test_kernel
+tests_ir_test_kernel_SOURCES = tests/ir/test_kernel.c
+tests_ir_test_kernel_LDADD = libmoec_ir.a libmoec_support.a -lm
