@@ -17,7 +17,11 @@ void ir_kprogram_init(ir_kprogram *p, const char *source_name)
 
 void ir_kprogram_free(ir_kprogram *p)
 {
-    for (int i = 0; i < p->n_launches; i++) free(p->launches[i].loop.ins);
+    for (int i = 0; i < p->n_launches; i++) {
+        free(p->launches[i].loop.ins);
+        free(p->launches[i].reads);
+        free(p->launches[i].writes);
+    }
     free(p->launches);
     free(p->bufs);
     moec_arena_free(&p->arena);
@@ -93,13 +97,17 @@ void ir_launch_add_line(ir_launch *l, int line)
 }
 
 /* Adds buf to a launch's read or write list once. */
-static void note_buffer(int *list, int *n, int max, int buf)
+static int note_buffer(int **list, int *n, int *cap, int buf)
 {
     for (int i = 0; i < *n; i++)
-        if (list[i] == buf) return;
-    MOEC_ASSERT(*n < max);
-    list[(*n)++] = buf;
+        if ((*list)[i] == buf) return 0;
+    if (grow((void **)list, *n, cap, sizeof **list) < 0) return -1;
+    (*list)[(*n)++] = buf;
+    return 0;
 }
+
+int ir_launch_reads(ir_launch *l, int b) { return note_buffer(&l->reads, &l->n_reads, &l->cap_reads, b); }
+int ir_launch_writes(ir_launch *l, int b) { return note_buffer(&l->writes, &l->n_writes, &l->cap_writes, b); }
 
 /* Appends an instruction to l's loop; returns its id or -1. */
 static int add_instr(ir_launch *l, ir_kinstr in)
@@ -123,7 +131,7 @@ int ir_k_load(ir_kprogram *p, ir_launch *l, int pass, int buf, ir_kindex index)
     ir_kinstr in = instr(IR_KI_LOAD, p->bufs[buf].dtype, pass);
     in.buf = buf;
     in.index = index;
-    note_buffer(l->reads, &l->n_reads, IR_K_MAX_OPERANDS * 2, buf);
+    if (ir_launch_reads(l, buf) < 0) return -1;
     return add_instr(l, in);
 }
 
@@ -197,7 +205,7 @@ int ir_k_store(ir_kprogram *p, ir_launch *l, int pass, int buf, ir_kindex index,
     in.buf = buf;
     in.index = index;
     in.src[0] = x;
-    note_buffer(l->writes, &l->n_writes, IR_K_MAX_OPERANDS, buf);
+    if (ir_launch_writes(l, buf) < 0) return -1;
     return add_instr(l, in);
 }
 

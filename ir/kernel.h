@@ -26,7 +26,6 @@ enum {
     IR_K_REDUCE_AXIS = IR_MAX_RANK,
     IR_K_AXES = IR_MAX_RANK + 1,
     IR_K_MAX_LINES = 8,      /* model-file lines remembered per launch */
-    IR_K_MAX_OPERANDS = 8,   /* buffers a template reads or writes */
 };
 
 /* ---- buffers ---- */
@@ -155,8 +154,8 @@ typedef struct ir_launch {
     ir_launch_kind kind;
     const char *name;               /* "layernorm_fwd_h3_ln_2": what and where */
     int lines[IR_K_MAX_LINES];      /* model-file lines it came from, ascending, 0-padded */
-    int reads[IR_K_MAX_OPERANDS * 2], n_reads;   /* buffers read, for liveness */
-    int writes[IR_K_MAX_OPERANDS], n_writes;     /* buffers written */
+    int *reads, n_reads, cap_reads;    /* buffers read, each once, for liveness */
+    int *writes, n_writes, cap_writes; /* buffers written, each once */
     ir_kloop loop;                  /* IR_LAUNCH_LOOP */
     ir_kgemm gemm;                  /* IR_LAUNCH_GEMM */
     ir_ktemplate tmpl;              /* IR_LAUNCH_TEMPLATE */
@@ -188,6 +187,9 @@ int ir_kbuf_view(ir_kprogram *p, const char *name, int parent, int64_t offset, i
 ir_launch *ir_launch_add(ir_kprogram *p, ir_launch_kind kind, const char *name);
 /* Records a model-file line (kept sorted, duplicates dropped, at most IR_K_MAX_LINES). */
 void ir_launch_add_line(ir_launch *l, int line);
+/* Records that l reads / writes buffer b (each buffer once). 0, or -1 out of memory. */
+int ir_launch_reads(ir_launch *l, int b);
+int ir_launch_writes(ir_launch *l, int b);
 
 /* Loop-kernel instructions; each returns the value's id, or -1 when out of
  * memory. `l` must be an IR_LAUNCH_LOOP whose loop shape is set. Loads and

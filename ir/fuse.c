@@ -1,0 +1,841 @@
+/* ir/fuse.c -- step graph -> kernel program (ir/fuse.h).
+ * Two phases. plan(): in graph order, mark each needed node as stored (it
+ * gets a buffer) or inlined (recomputed by every kernel that reads it), by
+ * the rules of doc/kernels.md. emit(): for each stored node, one launch:
+ * a product (gemm), a template, or a loop kernel that recomputes the node
+ * from stored values. Inside a loop kernel, the position of a value is a
+ * list of affine expressions, one per dimension of the value, in the
+ * kernel's axes (struct affine); movement ops only rewrite those lists. */
+#include "ir/fuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { COST_CAP = 1000, DEFAULT_MAX_INLINE = 8, MEMO_MAX = 4096 };
+
+/* base + sum c[a] * axis a + gc * (i32 value gv); gv = -1: no gathered term. */
+typedef struct affine {
+    int64_t base;
+    int64_t c[IR_K_AXES];
+    int gv;
+    int64_t gc;
+} affine;
+
+typedef struct memo_entry {
+    int node;
+    int pass;
+    affine at[IR_MAX_RANK];
+    int value;
+} memo_entry;
+
+typedef struct fctx {
+    const ir_graph *g;
+    const ir_fuse_options *opt;
+    moec_diag *d;
+    ir_kprogram *p;
+    bool *need;         /* [n] the node is computed */
+    bool *store;        /* [n] the node has a buffer */
+    int *users;         /* [n] needed consumers */
+    int *cost;          /* [n] ops to recompute it inline (capped) */
+    int *buf;           /* [n] its buffer, or -1 */
+    int *into;          /* [n] a leaf it is written into, or -1 */
+    int *written;       /* [n] for leaves: the launch that overwrote its buffer, or -1 */
+    ir_launch *l;       /* the loop kernel being written */
+    int pass;           /* the pass new values belong to */
+    memo_entry *memo;   /* values of this kernel, reused by node and position */
+    int n_memo;
+    bool failed;
+} fctx;
+
+static const ir_node *node(const fctx *c, int id) { return &c->g->nodes[id]; }
+
+static int fail(fctx *c, int id, const char *what)
+{
+    if (!c->failed) {
+        const ir_node *n = node(c, id);
+        moec_error(c->d, "fusion: %%%d %s%s%s: %s", id, ir_op_name(n->op), n->scope ? " in " : "",
+                   n->scope ? n->scope : "", what);
+    }
+    c->failed = true;
+    return -1;
+}
+
+/* ---- phase 1: which nodes are stored ---- */
+
+static bool is_leaf(ir_op op) { return op == IR_INPUT || op == IR_PARAM; }
+
+/* Ops that always produce a buffer: library calls, templates, reductions, concat. */
+static bool always_stored(ir_op op)
+{
+    return op == IR_MATMUL || op == IR_TOPK || op == IR_CUMSUM || op == IR_SCATTER_ADD || op == IR_PUT ||
+           op == IR_SUM || op == IR_REDUCE_MAX || op == IR_CONCAT || is_leaf(op);
+}
+
+/* Ops a template reads straight from a contiguous buffer. */
+static bool template_op(ir_op op)
+{
+    return op == IR_TOPK || op == IR_CUMSUM || op == IR_SCATTER_ADD || op == IR_PUT;
+}
+
+static void mark_needed(fctx *c, int root)
+{
+    if (root < 0 || c->need[root]) return;
+    /* Iterative: nodes are topological, so one backward sweep from the highest root suffices. */
+    c->need[root] = true;
+    for (int id = root; id >= 0; id--) {
+        if (!c->need[id]) continue;
+        const ir_node *n = node(c, id);
+        for (int i = 0; i < n->n_in; i++) c->need[n->in[i]] = true;
+    }
+}
+
+/* Groups of a reshape: in_dim[d] = sum over out dims j of coef[d][j] * out_idx[j]
+ * exists when every group of equal products holds at most one input dim > 1. */
+static bool reshape_is_split(const ir_shape *in, const ir_shape *out, int64_t coef[IR_MAX_RANK][IR_MAX_RANK])
+{
+    memset(coef, 0, sizeof(int64_t) * IR_MAX_RANK * IR_MAX_RANK);
+    int i = 0, j = 0;
+    while (i < in->rank || j < out->rank) {
+        while (i < in->rank && in->dim[i] == 1) i++;
+        while (j < out->rank && out->dim[j] == 1) j++;
+        if (i == in->rank || j == out->rank) return i == in->rank && j == out->rank;
+        /* one input dim i absorbs output dims j.. until their product equals it */
+        int64_t prod = 1;
+        int first = j;
+        while (j < out->rank && prod < in->dim[i]) prod *= out->dim[j++];
+        if (prod != in->dim[i]) return false;
+        int64_t stride = 1;
+        for (int k = j - 1; k >= first; k--) {
+            coef[i][k] = stride;
+            stride *= out->dim[k];
+        }
+        i++;
+    }
+    return true;
+}
+
+/* A strided view of a stored buffer: element idx at offset + sum idx[d] * stride[d]. */
+typedef struct view {
+    int base;          /* the stored node it reads */
+    ir_shape shape;
+    int64_t stride[IR_MAX_RANK];
+    int64_t offset;
+} view;
+
+static void contiguous_strides(const ir_shape *s, int64_t st[IR_MAX_RANK])
+{
+    int64_t k = 1;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        st[d] = s->dim[d] == 1 ? 0 : k;
+        k *= s->dim[d];
+    }
+}
+
+static bool view_reshape(view *v, const ir_shape *to)
+{
+    /* Merge/split dims of a strided view: walk groups of equal products;
+     * a group's input dims must be mutually contiguous. */
+    view out = { .base = v->base, .shape = *to, .offset = v->offset };
+    int i = 0, j = 0;
+    const ir_shape *in = &v->shape;
+    while (i < in->rank || j < to->rank) {
+        if (i < in->rank && in->dim[i] == 1) { i++; continue; }
+        if (j < to->rank && to->dim[j] == 1) { out.stride[j++] = 0; continue; }
+        if (i == in->rank || j == to->rank) return false;
+        int i0 = i, j0 = j;
+        int64_t pi = in->dim[i++], pj = to->dim[j++];
+        while (pi != pj) {
+            if (pi < pj) { if (i == in->rank) return false; pi *= in->dim[i++]; }
+            else { if (j == to->rank) return false; pj *= to->dim[j++]; }
+        }
+        for (int k = i0; k < i - 1; k++)      /* input dims of the group must nest */
+            if (in->dim[k + 1] != 1 && v->stride[k] != v->stride[k + 1] * in->dim[k + 1]) return false;
+        int64_t s = v->stride[i - 1];
+        for (int k = i - 1; k > i0 && in->dim[k] == 1; k--) s = v->stride[k - 1];
+        for (int k = j - 1; k >= j0; k--) {
+            out.stride[k] = to->dim[k] == 1 ? 0 : s;
+            s *= to->dim[k];
+        }
+    }
+    *v = out;
+    return true;
+}
+
+/* The view a node is of a stored buffer through movement ops only. */
+static bool view_of(const fctx *c, int id, view *v)
+{
+    const ir_node *n = node(c, id);
+    if (c->store[id]) {
+        *v = (view){ .base = id, .shape = n->shape };
+        contiguous_strides(&n->shape, v->stride);
+        return true;
+    }
+    if (n->op != IR_PERMUTE && n->op != IR_SLICE && n->op != IR_RESHAPE && n->op != IR_BROADCAST) return false;
+    view in;
+    if (!view_of(c, n->in[0], &in)) return false;
+    switch (n->op) {
+    case IR_PERMUTE:
+        *v = in;
+        v->shape = n->shape;
+        for (int d = 0; d < n->shape.rank; d++) v->stride[d] = in.stride[n->ai[d]];
+        return true;
+    case IR_SLICE:
+        *v = in;
+        v->shape = n->shape;
+        v->offset += n->ai[1] * in.stride[n->ai[0]];
+        return true;
+    case IR_RESHAPE: *v = in; return view_reshape(v, &n->shape);
+    case IR_BROADCAST: {
+        *v = (view){ .base = in.base, .shape = n->shape, .offset = in.offset };
+        int lead = n->shape.rank - in.shape.rank;
+        for (int d = 0; d < n->shape.rank; d++)
+            v->stride[d] = d < lead || in.shape.dim[d - lead] == 1 ? 0 : in.stride[d - lead];
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/* A matrix operand needs its last two dims with one unit stride and a leading
+ * dimension BLAS accepts. */
+static bool matrix_ok(const view *v)
+{
+    int r = v->shape.rank;
+    int64_t rows = v->shape.dim[r - 2], cols = v->shape.dim[r - 1];
+    int64_t rs = rows == 1 ? 0 : v->stride[r - 2], cs = cols == 1 ? 0 : v->stride[r - 1];
+    if (cs <= 1 && (rs == 0 || rs >= cols)) return true;   /* row-major */
+    if (rs <= 1 && (cs == 0 || cs >= rows)) return true;   /* column-major (a transpose) */
+    return false;
+}
+
+static int64_t numel_of(const fctx *c, int id) { return ir_shape_numel(&node(c, id)->shape); }
+
+/* Operands that must be stored for n to be computed the way plan() chose. */
+static void require_operands(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    if (n->op == IR_MATMUL) {
+        for (int i = 0; i < 2; i++) {
+            view v;
+            if (!view_of(c, n->in[i], &v) || !matrix_ok(&v)) c->store[n->in[i]] = true;
+        }
+    } else if (template_op(n->op)) {
+        for (int i = 0; i < n->n_in; i++) c->store[n->in[i]] = true;
+    } else if (n->op == IR_GATHER || n->op == IR_TAKE) {
+        c->store[n->in[0]] = true;   /* the table is read at a gathered row */
+    } else if (n->op == IR_RESHAPE && !c->store[n->in[0]]) {
+        int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
+        if (!reshape_is_split(&node(c, n->in[0])->shape, &n->shape, coef)) c->store[n->in[0]] = true;
+    }
+}
+
+static int op_cost(ir_op op) { return op == IR_RANDOM ? 8 : op == IR_CONST || op == IR_IOTA ? 0 : 1; }
+
+static void plan(fctx *c, int n_nodes)
+{
+    int max_inline = c->opt->max_inline_cost > 0 ? c->opt->max_inline_cost : DEFAULT_MAX_INLINE;
+    for (int id = 0; id < n_nodes; id++) {
+        if (!c->need[id]) continue;
+        const ir_node *n = node(c, id);
+        for (int i = 0; i < n->n_in; i++) c->users[n->in[i]]++;
+    }
+    for (int id = 0; id < n_nodes; id++) {
+        if (!c->need[id]) continue;
+        const ir_node *n = node(c, id);
+        if (always_stored(n->op) || (!c->opt->fuse && n->op != IR_CONST)) c->store[id] = true;
+        require_operands(c, id);
+    }
+    /* Recomputation costs, now that the forced buffers are known. */
+    for (int id = 0; id < n_nodes; id++) {
+        if (!c->need[id] || c->store[id]) continue;
+        const ir_node *n = node(c, id);
+        int cost = op_cost(n->op);
+        for (int i = 0; i < n->n_in; i++)
+            if (!c->store[n->in[i]]) cost += c->cost[n->in[i]];
+        c->cost[id] = cost > COST_CAP ? COST_CAP : cost;
+        if (c->users[id] > 1 && c->cost[id] > max_inline) c->store[id] = true;
+    }
+    /* A value broadcast into a larger space is computed once, unless trivial. */
+    for (int id = 0; id < n_nodes; id++) {
+        if (!c->need[id]) continue;
+        const ir_node *n = node(c, id);
+        for (int i = 0; i < n->n_in; i++) {
+            int o = n->in[i];
+            if (!c->store[o] && c->cost[o] > 2 && numel_of(c, o) < numel_of(c, id) && n->op != IR_RESHAPE)
+                c->store[o] = true;
+        }
+    }
+    /* Storing may have changed what reshapes and products see: settle once more. */
+    for (int id = 0; id < n_nodes; id++)
+        if (c->need[id]) require_operands(c, id);
+}
+
+/* ---- phase 2: positions and values inside one loop kernel ---- */
+
+static affine axis_pos(int axis)
+{
+    affine a = { .gv = -1 };
+    a.c[axis] = 1;
+    return a;
+}
+
+static affine zero_pos(void) { return (affine){ .gv = -1 }; }
+
+/* a * k */
+static affine scaled(affine a, int64_t k)
+{
+    a.base *= k;
+    for (int i = 0; i < IR_K_AXES; i++) a.c[i] *= k;
+    a.gc *= k;
+    return a;
+}
+
+/* a + b, or false when both have a gathered term of different values. */
+static bool added(affine *a, const affine *b)
+{
+    if (b->gv >= 0) {
+        if (a->gv >= 0 && a->gv != b->gv) return false;
+        a->gc += b->gc;
+        a->gv = b->gv;
+    }
+    a->base += b->base;
+    for (int i = 0; i < IR_K_AXES; i++) a->c[i] += b->c[i];
+    return true;
+}
+
+static void note_line(fctx *c, int id)
+{
+    ir_launch_add_line(c->l, node(c, id)->loc.line);
+}
+
+/* The element of a row-major tensor of shape s at position at[]. */
+static int flat_index(fctx *c, int id, const ir_shape *s, const affine *at, ir_kindex *ix)
+{
+    int64_t st[IR_MAX_RANK];
+    contiguous_strides(s, st);
+    affine sum = zero_pos();
+    for (int d = 0; d < s->rank; d++) {
+        affine t = scaled(at[d], st[d]);
+        if (!added(&sum, &t)) return fail(c, id, "two gathered indices meet in one load");
+    }
+    *ix = (ir_kindex){ .base = sum.base, .gather = sum.gv, .gather_stride = sum.gc };
+    memcpy(ix->stride, sum.c, sizeof ix->stride);
+    return 0;
+}
+
+static int memo_find(const fctx *c, int id, const affine *at, int rank)
+{
+    for (int i = c->n_memo - 1; i >= 0; i--) {
+        const memo_entry *m = &c->memo[i];
+        if (m->node == id && m->pass == c->pass && !memcmp(m->at, at, sizeof(affine) * (size_t)rank)) return m->value;
+    }
+    return -1;
+}
+
+static void memo_put(fctx *c, int id, const affine *at, int rank, int value)
+{
+    if (c->n_memo == MEMO_MAX || value < 0) return;
+    memo_entry *m = &c->memo[c->n_memo++];
+    memset(m, 0, sizeof *m);
+    m->node = id;
+    m->pass = c->pass;
+    memcpy(m->at, at, sizeof(affine) * (size_t)rank);
+    m->value = value;
+}
+
+static int load_stored(fctx *c, int id, const affine *at)
+{
+    if (c->written[id] >= 0 && c->written[id] != c->p->n_launches - 1)
+        return fail(c, id, "read after the optimizer overwrote it in place");
+    ir_kindex ix;
+    if (flat_index(c, id, &node(c, id)->shape, at, &ix) < 0) return -1;
+    return ir_k_load(c->p, c->l, c->pass, c->buf[id], ix);
+}
+
+static int compute(fctx *c, int id, const affine *at);
+
+/* The value of node id at position at[] (its rank entries). */
+static int emit_value(fctx *c, int id, const affine *at)
+{
+    int rank = node(c, id)->shape.rank;
+    int v = memo_find(c, id, at, rank);
+    if (v >= 0) return v;
+    v = c->store[id] ? load_stored(c, id, at) : compute(c, id, at);
+    memo_put(c, id, at, rank, v);
+    return v;
+}
+
+/* The value of a position as an f32 number (iota, one_hot). */
+static int position_value(fctx *c, const affine *a)
+{
+    ir_kprogram *p = c->p;
+    int v = ir_k_const(p, c->l, c->pass, IR_F32, (double)a->base);
+    for (int ax = 0; ax < IR_K_AXES && v >= 0; ax++) {
+        if (!a->c[ax]) continue;
+        int term = ir_k_axis(p, c->l, c->pass, ax);
+        if (a->c[ax] != 1) term = ir_k_alu(p, c->l, c->pass, IR_MUL, 0, term,
+                                           ir_k_const(p, c->l, c->pass, IR_F32, (double)a->c[ax]), -1);
+        v = ir_k_alu(p, c->l, c->pass, IR_ADD, 0, v, term, -1);
+    }
+    if (a->gv >= 0 && v >= 0) {
+        int g = ir_k_alu(p, c->l, c->pass, IR_CAST, IR_F32, a->gv, -1, -1);
+        if (a->gc != 1) g = ir_k_alu(p, c->l, c->pass, IR_MUL, 0, g, ir_k_const(p, c->l, c->pass, IR_F32, (double)a->gc), -1);
+        v = ir_k_alu(p, c->l, c->pass, IR_ADD, 0, v, g, -1);
+    }
+    return v;
+}
+
+/* Operand i of n seen at n's position (numpy broadcasting). */
+static int operand_at(fctx *c, const ir_node *n, int i, const affine *at)
+{
+    const ir_node *o = node(c, n->in[i]);
+    affine oat[IR_MAX_RANK];
+    int lead = n->shape.rank - o->shape.rank;
+    for (int d = 0; d < o->shape.rank; d++) oat[d] = o->shape.dim[d] == 1 ? zero_pos() : at[d + lead];
+    return emit_value(c, n->in[i], oat);
+}
+
+static int compute_reshape(fctx *c, int id, const affine *at)
+{
+    const ir_node *n = node(c, id);
+    int x = n->in[0];
+    if (c->store[x]) {          /* same elements in the same order: read by flat position */
+        ir_kindex ix;
+        if (flat_index(c, x, &n->shape, at, &ix) < 0) return -1;
+        if (c->written[x] >= 0 && c->written[x] != c->p->n_launches - 1)
+            return fail(c, x, "read after the optimizer overwrote it in place");
+        return ir_k_load(c->p, c->l, c->pass, c->buf[x], ix);
+    }
+    int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
+    const ir_shape *in = &node(c, x)->shape;
+    if (!reshape_is_split(in, &n->shape, coef)) return fail(c, id, "reshape of an unstored value is not a split");
+    affine xat[IR_MAX_RANK];
+    for (int d = 0; d < in->rank; d++) {
+        xat[d] = zero_pos();
+        for (int j = 0; j < n->shape.rank; j++) {
+            if (!coef[d][j]) continue;
+            affine t = scaled(at[j], coef[d][j]);
+            if (!added(&xat[d], &t)) return fail(c, id, "two gathered indices meet in one reshape");
+        }
+    }
+    return emit_value(c, x, xat);
+}
+
+static int compute_movement(fctx *c, int id, const affine *at)
+{
+    const ir_node *n = node(c, id);
+    affine xat[IR_MAX_RANK];
+    switch (n->op) {
+    case IR_PERMUTE:
+        for (int d = 0; d < n->shape.rank; d++) xat[n->ai[d]] = at[d];
+        return emit_value(c, n->in[0], xat);
+    case IR_SLICE:
+        memcpy(xat, at, sizeof(affine) * (size_t)n->shape.rank);
+        xat[n->ai[0]].base += n->ai[1];
+        return emit_value(c, n->in[0], xat);
+    case IR_BROADCAST: return operand_at(c, n, 0, at);
+    case IR_RESHAPE: return compute_reshape(c, id, at);
+    default: MOEC_UNREACHABLE();
+    }
+}
+
+/* GATHER, TAKE, ONE_HOT: an index value read first, then used as a position. */
+static int compute_indexing(fctx *c, int id, const affine *at)
+{
+    const ir_node *n = node(c, id);
+    int r = n->shape.rank;
+    affine xat[IR_MAX_RANK];
+    switch (n->op) {
+    case IR_GATHER: {                   /* table [V, d] at (idx[at[0..r-2]], at[r-1]) */
+        int v = emit_value(c, n->in[1], at);
+        if (v < 0) return -1;
+        xat[0] = (affine){ .gv = v, .gc = 1 };
+        xat[1] = at[r - 1];
+        return emit_value(c, n->in[0], xat);
+    }
+    case IR_TAKE: {                     /* x [..., n] at (at[0..r-2], idx[at]) */
+        int v = emit_value(c, n->in[1], at);
+        if (v < 0) return -1;
+        memcpy(xat, at, sizeof(affine) * (size_t)(r - 1));
+        xat[r - 1] = (affine){ .gv = v, .gc = 1 };
+        return emit_value(c, n->in[0], xat);
+    }
+    case IR_ONE_HOT: {                  /* idx[at[0..r-2]] == at[r-1] */
+        int v = emit_value(c, n->in[0], at);
+        if (v < 0) return -1;
+        int vf = ir_k_alu(c->p, c->l, c->pass, IR_CAST, IR_F32, v, -1, -1);
+        return ir_k_alu(c->p, c->l, c->pass, IR_CMP, IR_CMP_EQ, vf, position_value(c, &at[r - 1]), -1);
+    }
+    default: MOEC_UNREACHABLE();
+    }
+}
+
+static int compute_leafish(fctx *c, int id, const affine *at)
+{
+    const ir_node *n = node(c, id);
+    switch (n->op) {
+    case IR_CONST: return ir_k_const(c->p, c->l, c->pass, n->dtype, n->af[0]);
+    case IR_IOTA: return position_value(c, &at[n->ai[0]]);
+    case IR_RANDOM: {
+        affine scalar[1] = { zero_pos() };   /* the step is rank 0 */
+        int step = emit_value(c, n->in[0], scalar);
+        ir_kindex ix;
+        if (step < 0 || flat_index(c, id, &n->shape, at, &ix) < 0) return -1;
+        return ir_k_random(c->p, c->l, c->pass, (ir_random_dist)n->ai[0], (uint64_t)n->ai[2], (uint32_t)n->ai[1],
+                           step, ix);
+    }
+    default: MOEC_UNREACHABLE();
+    }
+}
+
+/* Node id computed from its operands at position at[] (it is not read from a buffer). */
+static int compute(fctx *c, int id, const affine *at)
+{
+    const ir_node *n = node(c, id);
+    note_line(c, id);
+    int a, b, w;
+    switch (n->op) {
+    case IR_CONST: case IR_IOTA: case IR_RANDOM: return compute_leafish(c, id, at);
+    case IR_STOP_GRAD: return operand_at(c, n, 0, at);
+    case IR_NEG: case IR_EXP: case IR_LOG: case IR_TANH: case IR_SQRT: case IR_RSQRT: case IR_ERF:
+        a = operand_at(c, n, 0, at);
+        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, 0, a, -1, -1);
+    case IR_CAST:
+        a = operand_at(c, n, 0, at);
+        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_CAST, n->ai[0], a, -1, -1);
+    case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MAX: case IR_CMP:
+        a = operand_at(c, n, 0, at);
+        b = a < 0 ? -1 : operand_at(c, n, 1, at);
+        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, n->op == IR_CMP ? n->ai[0] : 0, a, b, -1);
+    case IR_WHERE:
+        w = operand_at(c, n, 0, at);
+        a = w < 0 ? -1 : operand_at(c, n, 1, at);
+        b = a < 0 ? -1 : operand_at(c, n, 2, at);
+        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_WHERE, 0, w, a, b);
+    case IR_PERMUTE: case IR_SLICE: case IR_BROADCAST: case IR_RESHAPE: return compute_movement(c, id, at);
+    case IR_GATHER: case IR_TAKE: case IR_ONE_HOT: return compute_indexing(c, id, at);
+    case IR_INPUT: case IR_PARAM: case IR_SUM: case IR_REDUCE_MAX: case IR_CUMSUM: case IR_CONCAT:
+    case IR_MATMUL: case IR_SCATTER_ADD: case IR_TOPK: case IR_PUT:
+        return fail(c, id, "is computed by its own launch, not inline");
+    default: MOEC_UNREACHABLE();
+    }
+}
+
+/* ---- phase 2: launches ---- */
+
+/* "layernorm" style names: the op, the scope with dots as underscores, the node. */
+static char *launch_name(fctx *c, int id, const char *what)
+{
+    const ir_node *n = node(c, id);
+    char *name = moec_arena_printf(&c->p->arena, "%s_%s_n%d", what ? what : ir_op_name(n->op),
+                                   n->scope ? n->scope : "step", id);
+    for (char *q = name; q && *q; q++)
+        if (*q == '.') *q = '_';
+    return name;
+}
+
+static int begin_loop(fctx *c, int id, const char *what, const ir_shape *space, int64_t reduce)
+{
+    const char *name = launch_name(c, id, what);
+    c->l = name ? ir_launch_add(c->p, IR_LAUNCH_LOOP, name) : NULL;
+    if (!c->l) return fail(c, id, "out of memory");
+    c->l->loop.rank = space->rank;
+    memcpy(c->l->loop.dim, space->dim, sizeof space->dim);
+    c->l->loop.reduce = reduce;
+    c->l->loop.n_passes = reduce ? 1 : 0;
+    c->n_memo = 0;
+    c->pass = reduce ? 0 : IR_KPASS_POINT;
+    note_line(c, id);
+    return 0;
+}
+
+static void identity_pos(int rank, affine *at)
+{
+    for (int d = 0; d < rank; d++) at[d] = axis_pos(d);
+}
+
+static int store_value(fctx *c, int id, const ir_shape *s, const affine *at, int value, int buf)
+{
+    ir_kindex ix;
+    if (value < 0 || flat_index(c, id, s, at, &ix) < 0) return -1;
+    return ir_k_store(c->p, c->l, c->pass, buf, ix, value) < 0 ? fail(c, id, "out of memory") : 0;
+}
+
+/* A kernel over the node's own shape: recompute it and store it. */
+static int emit_pointwise(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    affine at[IR_MAX_RANK];
+    if (begin_loop(c, id, NULL, &n->shape, 0) < 0) return -1;
+    identity_pos(n->shape.rank, at);
+    return store_value(c, id, &n->shape, at, compute(c, id, at), c->buf[id]);
+}
+
+/* SUM / REDUCE_MAX of x over `axis`: the kept axes parallel, the axis reduced. */
+static int emit_reduce(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    const ir_node *x = node(c, n->in[0]);
+    int axis = (int)n->ai[0];
+    ir_shape space = { .rank = x->shape.rank - 1 };
+    for (int d = 0, k = 0; d < x->shape.rank; d++)
+        if (d != axis) space.dim[k++] = x->shape.dim[d];
+    if (begin_loop(c, id, NULL, &space, x->shape.dim[axis]) < 0) return -1;
+    affine xat[IR_MAX_RANK], out[IR_MAX_RANK];
+    for (int d = 0; d < x->shape.rank; d++)
+        xat[d] = d < axis ? axis_pos(d) : d == axis ? axis_pos(IR_K_REDUCE_AXIS) : axis_pos(d - 1);
+    int v = emit_value(c, n->in[0], xat);
+    int r = v < 0 ? -1 : ir_k_reduce(c->p, c->l, 0, n->op, v);
+    c->pass = IR_KPASS_POINT;
+    bool keep = n->shape.rank == x->shape.rank;
+    for (int d = 0; d < n->shape.rank; d++)
+        out[d] = keep ? (d < axis ? axis_pos(d) : d == axis ? zero_pos() : axis_pos(d - 1)) : axis_pos(d);
+    return store_value(c, id, &n->shape, out, r, c->buf[id]);
+}
+
+/* CONCAT: one copy kernel per operand, into its part of the result. */
+static int emit_concat(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    int axis = (int)n->ai[0];
+    int64_t offset = 0;
+    for (int i = 0; i < 2; i++) {
+        const ir_node *o = node(c, n->in[i]);
+        affine at[IR_MAX_RANK], out[IR_MAX_RANK];
+        if (begin_loop(c, id, i ? "concat_hi" : "concat_lo", &o->shape, 0) < 0) return -1;
+        identity_pos(o->shape.rank, at);
+        memcpy(out, at, sizeof at);
+        out[axis].base += offset;
+        if (store_value(c, id, &n->shape, out, emit_value(c, n->in[i], at), c->buf[id]) < 0) return -1;
+        offset += o->shape.dim[axis];
+    }
+    return 0;
+}
+
+/* The last two dims of a view as a BLAS matrix (one unit stride, a valid
+ * leading dimension), or false. */
+static bool matrix_strides(const view *v, int64_t *rs, int64_t *cs)
+{
+    int r = v->shape.rank;
+    int64_t rows = v->shape.dim[r - 2], cols = v->shape.dim[r - 1];
+    int64_t s0 = v->stride[r - 2], s1 = v->stride[r - 1];
+    if ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols)) {
+        *rs = rows == 1 ? cols : s0;
+        *cs = 1;
+        return true;
+    }
+    if ((s0 == 1 || rows == 1) && (cols == 1 || s1 >= rows)) {
+        *rs = 1;
+        *cs = cols == 1 ? rows : s1;
+        return true;
+    }
+    return false;
+}
+
+/* Batch strides of a view against the product's batch dims (right-aligned; 0 where broadcast). */
+static void batch_strides(const view *v, const ir_shape *out, int64_t st[IR_MAX_RANK])
+{
+    int nb = out->rank - 2, vb = v->shape.rank - 2;
+    for (int d = 0; d < nb; d++) {
+        int k = d - (nb - vb);
+        st[d] = k < 0 || v->shape.dim[k] == 1 ? 0 : v->stride[k];
+    }
+}
+
+static int emit_gemm(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    view va, vb, vc;
+    if (!view_of(c, n->in[0], &va) || !view_of(c, n->in[1], &vb) || !view_of(c, id, &vc))
+        return fail(c, id, "operand is not a strided view");
+    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK], sc[IR_MAX_RANK], dims[IR_MAX_RANK];
+    batch_strides(&va, &n->shape, sa);
+    batch_strides(&vb, &n->shape, sb);
+    batch_strides(&vc, &n->shape, sc);
+    int nb = n->shape.rank - 2;
+    for (int d = 0; d < nb; d++) dims[d] = n->shape.dim[d];
+    /* Merge neighbouring batch dims while every operand nests them. */
+    for (int d = nb - 2; d >= 0 && nb > 2; d--) {
+        bool nests = true;
+        const int64_t *all[3] = { sa, sb, sc };
+        for (int k = 0; k < 3; k++) nests = nests && all[k][d] == all[k][d + 1] * dims[d + 1];
+        if (!nests) continue;
+        dims[d] *= dims[d + 1];
+        for (int k = d + 1; k < nb - 1; k++) { dims[k] = dims[k + 1]; sa[k] = sa[k + 1]; sb[k] = sb[k + 1]; sc[k] = sc[k + 1]; }
+        nb--;
+    }
+    if (nb > 2) return fail(c, id, "product with more than two batch axes that do not nest");
+    const char *name = launch_name(c, id, NULL);
+    ir_launch *l = name ? ir_launch_add(c->p, IR_LAUNCH_GEMM, name) : NULL;
+    if (!l) return fail(c, id, "out of memory");
+    ir_kgemm *g = &l->gemm;
+    int r = n->shape.rank;
+    *g = (ir_kgemm){ .batch = { 1, 1 }, .m = n->shape.dim[r - 2], .n = n->shape.dim[r - 1],
+                     .k = node(c, n->in[0])->shape.dim[node(c, n->in[0])->shape.rank - 1],
+                     .alpha = 1.0, .beta = 0.0, .group_rows = -1 };
+    const view *views[3] = { &va, &vb, &vc };
+    ir_kmat *mats[3] = { &g->a, &g->b, &g->c };
+    const int64_t *bst[3] = { sa, sb, sc };
+    for (int k = 0; k < 3; k++) {
+        mats[k]->buf = c->buf[views[k]->base];
+        mats[k]->offset = views[k]->offset;
+        if (!matrix_strides(views[k], &mats[k]->row_stride, &mats[k]->col_stride))
+            return fail(c, id, "operand is not a BLAS matrix");
+        for (int d = 0; d < nb; d++) {     /* batch[0] is the outer of the two */
+            int slot = nb - 1 - d;
+            mats[k]->batch_stride[slot] = bst[k][d];
+            g->batch[slot] = dims[d];
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        if (c->written[views[k]->base] >= 0) return fail(c, id, "reads a buffer the optimizer overwrote");
+        if (ir_launch_reads(l, mats[k]->buf) < 0) return fail(c, id, "out of memory");
+    }
+    if (ir_launch_writes(l, g->c.buf) < 0) return fail(c, id, "out of memory");
+    ir_launch_add_line(l, n->loc.line);
+    return 0;
+}
+
+static int emit_template(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    const char *name = launch_name(c, id, NULL);
+    ir_launch *l = name ? ir_launch_add(c->p, IR_LAUNCH_TEMPLATE, name) : NULL;
+    if (!l) return fail(c, id, "out of memory");
+    l->tmpl.node = *n;
+    for (int i = 0; i < n->n_in; i++) {
+        l->tmpl.in[i] = c->buf[n->in[i]];
+        l->tmpl.in_shape[i] = node(c, n->in[i])->shape;
+        if (ir_launch_reads(l, c->buf[n->in[i]]) < 0) return fail(c, id, "out of memory");
+    }
+    l->tmpl.out = c->buf[id];
+    if (ir_launch_writes(l, c->buf[id]) < 0) return fail(c, id, "out of memory");
+    ir_launch_add_line(l, n->loc.line);
+    return 0;
+}
+
+/* ---- the driver ---- */
+
+static const char *default_name(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    if (n->label) return n->label;
+    return moec_arena_printf(&c->p->arena, "%s%s%s%d", n->scope ? n->scope : "", n->scope ? "." : "",
+                             ir_op_name(n->op), id);
+}
+
+/* Buffers of leaves and of wanted values, as declared (names and roles). */
+static int declare_buffers(fctx *c, const ir_fuse_value *want, int n_want)
+{
+    for (int i = 0; i < n_want; i++) {
+        const ir_fuse_value *w = &want[i];
+        const ir_node *n = node(c, w->node);
+        if (w->into >= 0) {
+            if (w->into == w->node) continue;           /* a frozen parameter: unchanged */
+            c->into[w->node] = w->into;
+            continue;
+        }
+        int64_t numel = ir_shape_numel(&n->shape);
+        int b = c->buf[w->node] >= 0
+              ? ir_kbuf_view(c->p, w->name, c->buf[w->node], 0, numel, w->role, w->node)   /* one value, two names */
+              : ir_kbuf_add(c->p, w->name, n->dtype, numel, w->role, w->node);
+        if (b < 0) return fail(c, w->node, "out of memory");
+        if (c->buf[w->node] < 0) c->buf[w->node] = b;
+    }
+    return 0;
+}
+
+/* The buffer of a stored node not declared by the caller. */
+static int own_buffer(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    if (c->buf[id] >= 0) return 0;
+    if (c->into[id] >= 0) {
+        if (c->buf[c->into[id]] < 0 && own_buffer(c, c->into[id]) < 0) return -1;
+        c->buf[id] = c->buf[c->into[id]];
+        return 0;
+    }
+    ir_buf_role role = n->op == IR_PARAM ? IR_BUF_PARAM : n->op == IR_INPUT ? IR_BUF_INPUT : IR_BUF_ACTIVATION;
+    const char *name = default_name(c, id);
+    int b = name ? ir_kbuf_add(c->p, name, n->dtype, ir_shape_numel(&n->shape), role, id) : -1;
+    if (b < 0) return fail(c, id, "out of memory");
+    c->buf[id] = b;
+    return 0;
+}
+
+/* A kernel writing into a leaf in place may read that leaf only where it writes. */
+static int check_in_place(fctx *c, int id, int first_launch)
+{
+    int leaf = c->into[id];
+    for (int k = first_launch; k < c->p->n_launches; k++) {
+        const ir_launch *l = &c->p->launches[k];
+        const ir_kinstr *store = NULL;
+        for (int i = 0; i < l->loop.n_ins; i++)
+            if (l->loop.ins[i].kind == IR_KI_STORE) store = &l->loop.ins[i];
+        for (int i = 0; l->kind == IR_LAUNCH_LOOP && store && i < l->loop.n_ins; i++) {
+            const ir_kinstr *in = &l->loop.ins[i];
+            if (in->kind == IR_KI_LOAD && in->buf == c->buf[leaf] && memcmp(&in->index, &store->index, sizeof in->index))
+                return fail(c, id, "an in-place update reads its target at another element");
+        }
+    }
+    c->written[leaf] = c->p->n_launches - 1;
+    return 0;
+}
+
+static int emit_node(fctx *c, int id)
+{
+    const ir_node *n = node(c, id);
+    if (is_leaf(n->op)) return 0;
+    if (own_buffer(c, id) < 0) return -1;
+    int first = c->p->n_launches;
+    int rc = n->op == IR_MATMUL ? emit_gemm(c, id)
+           : template_op(n->op) ? emit_template(c, id)
+           : n->op == IR_SUM || n->op == IR_REDUCE_MAX ? emit_reduce(c, id)
+           : n->op == IR_CONCAT ? emit_concat(c, id)
+           : emit_pointwise(c, id);
+    if (rc < 0 || c->failed) return -1;
+    return c->into[id] >= 0 ? check_in_place(c, id, first) : 0;
+}
+
+static int fuse_all(fctx *c, const ir_fuse_value *want, int n_want)
+{
+    int n_nodes = c->g->n_nodes;
+    for (int i = 0; i < n_want; i++) {
+        if (want[i].node < 0 || want[i].node >= n_nodes) return moec_error(c->d, "fusion: no node %d", want[i].node), -1;
+        mark_needed(c, want[i].node);
+    }
+    for (int i = 0; i < n_want; i++) c->store[want[i].node] = true;
+    if (declare_buffers(c, want, n_want) < 0) return -1;
+    plan(c, n_nodes);
+    for (int id = 0; id < n_nodes; id++)
+        if (c->need[id] && is_leaf(node(c, id)->op) && own_buffer(c, id) < 0) return -1;
+    for (int id = 0; id < n_nodes; id++)
+        if (c->need[id] && c->store[id] && emit_node(c, id) < 0) return -1;
+    return 0;
+}
+
+int ir_fuse(const ir_graph *g, const ir_fuse_value *want, int n_want, const ir_fuse_options *opt,
+            ir_kprogram *out, moec_diag *d)
+{
+    int n = g->n_nodes;
+    fctx c = { .g = g, .opt = opt, .d = d, .p = out };
+    c.need = calloc((size_t)n + 1, sizeof *c.need);
+    c.store = calloc((size_t)n + 1, sizeof *c.store);
+    c.users = calloc((size_t)n + 1, sizeof *c.users);
+    c.cost = calloc((size_t)n + 1, sizeof *c.cost);
+    c.buf = malloc(sizeof *c.buf * ((size_t)n + 1));
+    c.into = malloc(sizeof *c.into * ((size_t)n + 1));
+    c.written = malloc(sizeof *c.written * ((size_t)n + 1));
+    c.memo = malloc(sizeof *c.memo * MEMO_MAX);
+    int rc = -1;
+    if (!c.need || !c.store || !c.users || !c.cost || !c.buf || !c.into || !c.written || !c.memo) {
+        moec_error(d, "fusion: out of memory for a graph of %d nodes", n);
+    } else {
+        for (int i = 0; i < n; i++) c.buf[i] = c.into[i] = c.written[i] = -1;
+        rc = fuse_all(&c, want, n_want);
+        if (c.failed) rc = -1;
+    }
+    free(c.need); free(c.store); free(c.users); free(c.cost);
+    free(c.buf); free(c.into); free(c.written); free(c.memo);
+    return rc;
+}
