@@ -299,7 +299,7 @@ static void print_space(FILE *out, const ir_launch *l)
         const ir_kgemm *g = &l->gemm;
         fprintf(out, "%s [%" PRId64 " x %" PRId64 "] m=%" PRId64 " n=%" PRId64 " k=%" PRId64,
                 g->groups ? "grouped_gemm" : "gemm", g->batch[0], g->batch[1], g->m, g->n, g->k);
-        if (g->groups) fprintf(out, " groups=%d rows=b%d", g->groups, g->group_rows);
+        if (g->groups) fprintf(out, " groups=%d %s=b%d", g->groups, g->split_k ? "split_k" : "rows", g->group_rows);
         break;
     }
     case IR_LAUNCH_TEMPLATE: fprintf(out, "template %s", ir_op_name(l->tmpl.node.op)); break;

@@ -121,16 +121,24 @@ typedef struct ir_kmat {
 } ir_kmat;
 
 /* C = alpha A B + beta C, for every batch pair (b0 < batch[0], b1 < batch[1]);
- * A is m x k, B is k x n, C is m x n. Grouped: the rows of A and C are split
- * into `groups` consecutive groups whose sizes are the i32 values of
- * group_rows (known at run time; a group of zero rows does nothing), and
- * group g uses B's batch g (batch[0] = groups, batch_stride[0] of B set). */
+ * A is m x k, B is k x n, C is m x n.
+ * Grouped (groups > 0), the group sizes are the i32 values of group_rows,
+ * known only at run time; groups are consecutive and a group of size zero
+ * does nothing (an unused expert costs nothing):
+ *   - split_k false: the m rows of A and C are split; group g's rows are
+ *     multiplied by B's batch g (the expert FFN: rows of tokens times the
+ *     expert's weight). Rows past the sum of the sizes are set to zero.
+ *   - split_k true: the k dimension is split (A's columns, B's rows) and
+ *     group g writes C's batch g = A_g B_g (the expert weight gradient:
+ *     x_g^T dy_g); a group of size zero writes zeros.
+ * batch[0] = groups, batch[1] = 1 for grouped products. */
 typedef struct ir_kgemm {
     int64_t batch[2];
     int64_t m, n, k;
     ir_kmat a, b, c;
     double alpha, beta;
     int groups;           /* 0: a plain (batched) product */
+    bool split_k;         /* grouped: the groups split k instead of m */
     int group_rows;       /* buffer of i32[groups] (grouped only), else -1 */
 } ir_kgemm;
 

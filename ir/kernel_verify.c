@@ -131,6 +131,8 @@ static int check_mat(const vctx *v, const ir_kmat *m, int64_t rows, int64_t cols
 {
     if (!buf_ok(v->p, m->buf)) return fail(v, -1, "product operand: no such buffer");
     if (m->row_stride != 1 && m->col_stride != 1) return fail(v, -1, "product operand is not unit-stride in rows or columns");
+    if (m->col_stride == 1 ? m->row_stride < cols && rows > 1 : m->col_stride < rows && cols > 1)
+        return fail(v, -1, "product operand's leading dimension is shorter than its rows");
     int64_t last = m->offset + (rows - 1) * m->row_stride + (cols - 1) * m->col_stride
                  + (batch[0] - 1) * m->batch_stride[0] + (batch[1] - 1) * m->batch_stride[1];
     if (m->offset < 0 || last >= v->p->bufs[m->buf].numel) return fail(v, -1, "product operand outside its buffer");
@@ -146,6 +148,9 @@ static int check_gemm(const vctx *v, const ir_kgemm *g)
             v->p->bufs[g->group_rows].numel < g->groups || g->batch[0] != g->groups || g->batch[1] != 1)
             return fail(v, -1, "grouped product: bad group sizes");
         const int64_t one[2] = { 1, 1 };
+        if (g->split_k)
+            return check_mat(v, &g->a, g->m, g->k, one) < 0 || check_mat(v, &g->b, g->k, g->n, one) < 0 ||
+                   check_mat(v, &g->c, g->m, g->n, g->batch) < 0 ? -1 : 0;
         return check_mat(v, &g->a, g->m, g->k, one) < 0 || check_mat(v, &g->b, g->k, g->n, g->batch) < 0 ||
                check_mat(v, &g->c, g->m, g->n, one) < 0 ? -1 : 0;
     }
