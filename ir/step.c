@@ -1,8 +1,9 @@
-/* ir/step.c -- forward + loss, gradients, clipping, AdamW and the learning
- * rate schedule as one graph. Reads an fe_model through ir_lower, appends
- * the gradient nodes with ir_grad and the update after them. The optimizer
- * follows torch.optim.AdamW (decoupled decay, bias correction) and
- * clip_grad_norm_ (scale clip / (norm + 1e-6) when the norm exceeds clip). */
+/* ir/step.c -- the training step as one graph: reads the forward graph of
+ * ir_lower, appends the gradients (ir_step_grad) and then clipping, the
+ * learning-rate schedule and AdamW (ir_step_optimizer): two passes of the
+ * table in runtime/passes.c. The optimizer follows torch.optim.AdamW
+ * (decoupled decay, bias correction) and clip_grad_norm_ (scale
+ * clip / (norm + 1e-6) when the norm exceeds clip). */
 #include "ir/step.h"
 
 #include <math.h>
@@ -115,27 +116,38 @@ static int *arena_ints(ir_graph *g, int n)
     return moec_arena_alloc(&g->arena, sizeof(int) * (size_t)(n + 1));
 }
 
+int ir_step_grad(ir_graph *g, const fe_model *m, ir_step_graph *s)
+{
+    int n = m->n_params;
+    s->optimizer = false;
+    s->grad = arena_ints(g, n);
+    int *wrt = arena_ints(g, n);
+    if (!s->grad || !wrt) return -1;
+    memcpy(wrt, s->fwd.params, sizeof(int) * (size_t)n);
+    ir_set_origin(g, (moec_loc){0}, "grad");
+    if (ir_grad(g, s->fwd.loss, wrt, n, s->grad) < 0) return -1;
+    for (int i = 0; i < n; i++)       /* frozen: exactly zero, whatever the graph says */
+        if (!m->params[i].trainable) s->grad[i] = ir_const(g, 0.0, param_shape(&m->params[i]));
+    return 0;
+}
+
+int ir_step_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *s)
+{
+    int n = m->n_params;
+    s->optimizer = true;
+    s->m_in = arena_ints(g, n);
+    s->v_in = arena_ints(g, n);
+    s->new_param = arena_ints(g, n);
+    s->new_m = arena_ints(g, n);
+    s->new_v = arena_ints(g, n);
+    if (!s->m_in || !s->v_in || !s->new_param || !s->new_m || !s->new_v) return -1;
+    return build_optimizer(g, m, s);
+}
+
 int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, bool optimizer,
                   ir_step_graph *out)
 {
     memset(out, 0, sizeof *out);
-    if (ir_lower(g, m, opt, &out->fwd) < 0) return -1;
-    int n = m->n_params;
-    out->grad = arena_ints(g, n);
-    int *wrt = arena_ints(g, n);
-    if (!out->grad || !wrt) return -1;
-    memcpy(wrt, out->fwd.params, sizeof(int) * (size_t)n);
-    ir_set_origin(g, (moec_loc){0}, "grad");
-    if (ir_grad(g, out->fwd.loss, wrt, n, out->grad) < 0) return -1;
-    for (int i = 0; i < n; i++)       /* frozen: exactly zero, whatever the graph says */
-        if (!m->params[i].trainable) out->grad[i] = ir_const(g, 0.0, param_shape(&m->params[i]));
-    out->optimizer = optimizer;
-    if (!optimizer) return 0;
-    out->m_in = arena_ints(g, n);
-    out->v_in = arena_ints(g, n);
-    out->new_param = arena_ints(g, n);
-    out->new_m = arena_ints(g, n);
-    out->new_v = arena_ints(g, n);
-    if (!out->m_in || !out->v_in || !out->new_param || !out->new_m || !out->new_v) return -1;
-    return build_optimizer(g, m, out);
+    if (ir_lower(g, m, opt, &out->fwd) < 0 || ir_step_grad(g, m, out) < 0) return -1;
+    return optimizer ? ir_step_optimizer(g, m, out) : 0;
 }

@@ -1,8 +1,9 @@
-/* ir/step.h -- the training step as one graph (ARCHITECTURE decision 4):
+/* ir/step.h -- the training step as one graph (doc/model-semantics.md):
  * the lowered forward and loss (ir/lower.h), the gradient of the loss with
  * respect to every parameter (ir/autodiff.h), global-norm clipping, and
  * AdamW with the learning-rate schedule computed in the graph from the STEP
- * input. `moec grad` builds it without the optimizer; training with it. */
+ * input. `moec grad` builds it without the optimizer; `moec ir` runs the
+ * same steps as passes (runtime/passes.c). */
 #ifndef MOEC_IR_STEP_H
 #define MOEC_IR_STEP_H
 
@@ -25,9 +26,19 @@ typedef struct ir_step_graph {
     int *new_m, *new_v;    /* [n_params] updated moments (-1 when frozen) */
 } ir_step_graph;
 
-/* Lowers m with opt (opt->training should be true for a training step),
- * differentiates the loss and, when `optimizer`, appends clipping and AdamW.
- * Returns 0, or -1 with g->error. Arrays live in g's arena. */
+/* The autodiff pass: s->fwd holds what ir_lower(g, m, ...) built; appends
+ * d loss / d param for every parameter (CONST 0 for frozen ones) and sets
+ * s->grad. Returns 0, or -1 with g->error. Arrays live in g's arena. */
+int ir_step_grad(ir_graph *g, const fe_model *m, ir_step_graph *s);
+
+/* The optimizer pass, after ir_step_grad: appends global-norm clipping, the
+ * learning rate at STEP and AdamW, and sets the fields below `optimizer`.
+ * Returns 0, or -1 with g->error. */
+int ir_step_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *s);
+
+/* The three in a row: lowers m with opt (opt->training should be true for a
+ * training step), differentiates the loss and, when `optimizer`, appends
+ * clipping and AdamW. Returns 0, or -1 with g->error. */
 int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, bool optimizer,
                   ir_step_graph *out);
 

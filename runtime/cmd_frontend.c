@@ -1,24 +1,47 @@
 /* runtime/cmd_frontend.c -- `moec check` and `moec ir`: run the front end on
- * one model file and print a stage. Later stages (graph, grad, fused, ...)
- * plug in here as the compiler grows. */
+ * one model file (check), or the pass pipeline (runtime/pipeline.h) up to a
+ * stage and print it (ir). The options of ir name rows of the pass table
+ * (runtime/passes.c); nothing here knows a stage by name. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/frontend.h"
-#include "ir/step.h"
 #include "runtime/cli_args.h"
 #include "runtime/commands.h"
+#include "runtime/pipeline.h"
 
 /* The options of check and ir besides the model arguments (cli_args.h). */
 typedef struct frontend_args {
     rt_model_args m;            /* MODEL.moe, --set, --max-errors */
     const char *stage;          /* --stage, or NULL */
+    const char *dumps[RT_MAX_PASSES];   /* --dump-after PASS, in order */
+    int n_dumps;
     long long batch, seq;       /* --batch, --seq for the graph stages; 0 = the train settings' */
     bool no_warnings;           /* -w */
-    bool want_stage;            /* ir takes --stage, --batch, --seq; check does not */
+    bool verify;                /* --verify: the verifier after every pass */
+    bool list_stages;           /* --list-stages: print the pass table */
+    bool want_stage;            /* ir takes the options below -w; check does not */
 } frontend_args;
+
+/* --batch N or --seq N at argv[*i]: 0 taken, 1 not these, -1 malformed. */
+static int parse_size(int argc, char **argv, int *i, frontend_args *a)
+{
+    char *v;
+    bool batch = (v = rt_cli_option_value(argc, argv, i, "--batch")) != NULL;
+    if (!batch && !(v = rt_cli_option_value(argc, argv, i, "--seq"))) return 1;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < 1 || n > 1000000) {
+        fprintf(stderr, "moec: %s expects a whole number from 1 to 1000000, got '%s'\n",
+                batch ? "--batch" : "--seq", v);
+        return -1;
+    }
+    *(batch ? &a->batch : &a->seq) = n;
+    return 0;
+}
 
 /* rt_cli_option_fn for check and ir. */
 static int parse_option(int argc, char **argv, int *i, void *ctx)
@@ -28,20 +51,17 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     char *v;
     if (!strcmp(arg, "-w")) return a->no_warnings = true, 0;
     if (!a->want_stage) return 1;
+    if (!strcmp(arg, "--verify")) return a->verify = true, 0;
+    if (!strcmp(arg, "--list-stages")) return a->list_stages = true, 0;
     if ((v = rt_cli_option_value(argc, argv, i, "--stage"))) return a->stage = v, 0;
-    bool batch = (v = rt_cli_option_value(argc, argv, i, "--batch")) != NULL;
-    if (batch || (v = rt_cli_option_value(argc, argv, i, "--seq"))) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (*end || n < 1 || n > 1000000) {
-            fprintf(stderr, "moec: %s expects a whole number from 1 to 1000000, got '%s'\n",
-                    batch ? "--batch" : "--seq", v);
+    if ((v = rt_cli_option_value(argc, argv, i, "--dump-after"))) {
+        if (a->n_dumps == RT_MAX_PASSES) {
+            fprintf(stderr, "moec: more than %d --dump-after options\n", RT_MAX_PASSES);
             return -1;
         }
-        *(batch ? &a->batch : &a->seq) = n;
-        return 0;
+        return a->dumps[a->n_dumps++] = v, 0;
     }
-    return 1;
+    return parse_size(argc, argv, i, a);
 }
 
 static int parse_args(int argc, char **argv, frontend_args *a, bool want_stage)
@@ -49,79 +69,96 @@ static int parse_args(int argc, char **argv, frontend_args *a, bool want_stage)
     memset(a, 0, sizeof *a);
     a->want_stage = want_stage;
     if (rt_cli_parse(argc, argv, &a->m, parse_option, a) < 0) return -1;
+    if (a->list_stages) return 0;
     if (!a->m.model) {
         fprintf(stderr, "moec: no model file given\n");
         return -1;
     }
-    if (want_stage && !a->stage) {
-        fprintf(stderr, "moec: ir needs --stage ast|elab|graph|grad\n");
+    if (want_stage && !a->stage && !a->n_dumps) {
+        int n;
+        const rt_pass *t = rt_passes(&n);
+        fprintf(stderr, "moec: ir needs --stage ");
+        rt_pass_stages(stderr, t, n, "|", false);
+        fprintf(stderr, " (or --dump-after PASS; see --list-stages)\n");
         return -1;
     }
     return 0;
 }
 
-/* Loads and parses; elaborates too when `elaborate`. Returns 0 or 1 (errors reported). */
-static int run_frontend(rt_frontend *r, const frontend_args *a, bool elaborate)
-{
-    int status = rt_frontend_parse(r, a->m.model, a->m.max_errors, a->no_warnings);
-    if (status == 0 && elaborate) status = rt_frontend_finish(r, a->m.sets, a->m.n_sets);
-    return status;
-}
-
+/* The front end alone: parse and elaborate. */
 int rt_cmd_check(int argc, char **argv)
 {
     frontend_args a;
     if (parse_args(argc, argv, &a, false) < 0) return 2;
     rt_frontend r;
-    int status = run_frontend(&r, &a, true);
+    int status = rt_frontend_parse(&r, a.m.model, a.m.max_errors, a.no_warnings);
+    if (status == 0) status = rt_frontend_finish(&r, a.m.sets, a.m.n_sets);
     rt_frontend_free(&r);
     return status;
 }
 
-/* --stage graph: the forward graph in training semantics; --stage grad: the
- * whole training step (forward, gradients, clipping, AdamW). B and T come
- * from --batch/--seq or the train settings. Returns the exit status. */
-static int print_graph_stage(const frontend_args *a, const fe_model *m, bool step)
+/* The rows the ir options name: the stage, the dumps and the last pass to
+ * run. Returns 0, or 2 after printing why (an unknown or planned name). */
+static int resolve_request(const frontend_args *a, const rt_pass *t, int n, rt_pipeline_request *req)
 {
-    ir_graph g;
-    if (ir_graph_init(&g) < 0) return fprintf(stderr, "moec: out of memory\n"), 1;
-    ir_lower_options opt = {a->batch ? a->batch : m->train.batch, a->seq ? a->seq : m->train.seq, true};
-    ir_step_graph s;
-    int rc = step ? ir_step_build(&g, m, &opt, true, &s) : ir_lower(&g, m, &opt, &s.fwd);
-    if (rc == 0) rc = ir_verify(&g);
-    if (rc < 0) fprintf(stderr, "moec: %s: %s\n", a->m.model, g.error[0] ? g.error : "could not build the graph");
-    else ir_graph_print(stdout, &g);
-    ir_graph_free(&g);
-    return rc < 0 ? 1 : 0;
+    *req = (rt_pipeline_request){-1, -1, 0, stdout};
+    if (a->stage && (req->stage = rt_pass_find(t, n, a->stage, true)) < 0) {
+        fprintf(stderr, "moec: unknown stage '%s'; stages: ", a->stage);
+        rt_pass_stages(stderr, t, n, " ", false);
+        fprintf(stderr, " (later: ");
+        rt_pass_stages(stderr, t, n, " ", true);
+        return fprintf(stderr, ")\n"), 2;
+    }
+    req->last = req->stage;
+    for (int k = 0; k < a->n_dumps; k++) {
+        int i = rt_pass_find(t, n, a->dumps[k], false);
+        if (i < 0) {
+            fprintf(stderr, "moec: unknown pass '%s' for --dump-after; passes:", a->dumps[k]);
+            for (int j = 0; j < n; j++) fprintf(stderr, " %s", t[j].name);
+            return fputc('\n', stderr), 2;
+        }
+        req->dump |= (uint64_t)1 << i;
+        if (i > req->last) req->last = i;
+    }
+    for (int i = 0; i <= req->last; i++) {
+        if (t[i].run) continue;
+        bool stage = req->last == req->stage;
+        fprintf(stderr, "moec: 'ir %s %s' is not available yet; the stages so far: ",
+                stage ? "--stage" : "--dump-after", stage ? t[req->last].stage : t[req->last].name);
+        rt_pass_stages(stderr, t, n, " ", false);
+        return fputc('\n', stderr), 2;
+    }
+    return 0;
 }
 
 int rt_cmd_ir(int argc, char **argv)
 {
     frontend_args a;
+    int n;
+    const rt_pass *t = rt_passes(&n);
     if (parse_args(argc, argv, &a, true) < 0) return 2;
-    bool ast = !strcmp(a.stage, "ast"), elab = !strcmp(a.stage, "elab");
-    bool graph = !strcmp(a.stage, "graph"), grad = !strcmp(a.stage, "grad");
-    if (graph || grad) {
-        rt_frontend r;
-        int status = run_frontend(&r, &a, true);
-        if (status == 0) status = print_graph_stage(&a, &r.model, grad);
-        rt_frontend_free(&r);
-        return status;
-    }
-    if (!ast && !elab) {
-        static const char *later[] = {"fused", "kernels", "memory"};
-        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-            if (!strcmp(a.stage, later[i]))
-                return rt_cmd_not_yet("ir --stage", "the ast, elab, graph and grad stages exist so far");
-        fprintf(stderr, "moec: unknown stage '%s'; stages: ast elab graph grad fused kernels memory\n", a.stage);
-        return 2;
-    }
-    rt_frontend r;
-    int status = run_frontend(&r, &a, elab);
-    if (status == 0) {
-        if (ast) fe_ast_print(stdout, &r.ast);
-        else fe_model_print(stdout, &r.model);
-    }
-    rt_frontend_free(&r);
+    if (a.list_stages) return rt_pass_list(stdout, t, n), 0;
+    rt_pipeline_request req;
+    int status = resolve_request(&a, t, n, &req);
+    if (status) return status;
+    const char *env = getenv("MOEC_VERIFY");
+    rt_pipeline_options opt = {a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors, a.no_warnings,
+                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0"))};
+    rt_pipeline p;
+    rt_pipeline_init(&p, &opt);
+    status = rt_pipeline_run(&p, t, n, &req) < 0 ? 1 : 0;
+    rt_pipeline_report(stderr, &p, t);
+    rt_pipeline_free(&p);
     return status;
+}
+
+void rt_cmd_ir_help(FILE *out)
+{
+    int n;
+    const rt_pass *t = rt_passes(&n);
+    fprintf(out, "\nSTAGE of 'moec ir': ");
+    rt_pass_stages(out, t, n, " ", false);
+    fprintf(out, " (later: ");
+    rt_pass_stages(out, t, n, " ", true);
+    fprintf(out, ")\n");
 }

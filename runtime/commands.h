@@ -5,6 +5,8 @@
 #ifndef MOEC_COMMANDS_H
 #define MOEC_COMMANDS_H
 
+#include <stdio.h>
+
 int rt_cmd_check(int argc, char **argv);
 int rt_cmd_ir(int argc, char **argv);
 int rt_cmd_data(int argc, char **argv);
@@ -12,6 +14,9 @@ int rt_cmd_tokenize(int argc, char **argv);
 int rt_cmd_init(int argc, char **argv);
 int rt_cmd_eval(int argc, char **argv);
 int rt_cmd_grad(int argc, char **argv);
+
+/* The stages `moec ir` prints, from the pass table, for `moec --help`. */
+void rt_cmd_ir_help(FILE *out);
 
 /* Prints "moec: 'NAME' is not available yet: WHY" and returns 2. */
 int rt_cmd_not_yet(const char *name, const char *why);

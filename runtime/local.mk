@@ -4,6 +4,7 @@ libmoec_runtime_a_SOURCES = \
 	runtime/commands.h \
 	runtime/cli_args.c runtime/cli_args.h \
 	runtime/cmd_frontend.c \
+	runtime/pipeline.c runtime/pipeline.h runtime/passes.c \
 	runtime/cmd_data.c \
 	runtime/cmd_init.c \
 	runtime/cmd_eval.c

@@ -19,8 +19,8 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"check", "MODEL.moe [--set k=v]...", "parse and check a model; errors as file:line:col with a caret",
      rt_cmd_check, NULL},
-    {"ir", "MODEL.moe --stage ast|elab|graph|grad|fused|kernels|memory [--set k=v]...",
-     "print a stage of the compiler", rt_cmd_ir, NULL},
+    {"ir", "MODEL.moe --stage STAGE [--dump-after PASS]... [--verify] [--set k=v]...",
+     "print a stage of the compiler (STAGE below; --list-stages prints the passes)", rt_cmd_ir, NULL},
     {"emit", "MODEL.moe --target cuda|cpu -o DIR", "write the generated kernels, one file each", NULL,
      "kernel generation arrives with the CPU and CUDA backends"},
     {"init", "MODEL.moe [--set k=v]... --seed S -o W.safetensors", "write freshly initialised weights", rt_cmd_init, NULL},
@@ -50,6 +50,7 @@ static void print_help(FILE *out)
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n  %-9s   %s%s\n", COMMANDS[i].name, COMMANDS[i].usage, "",
                 COMMANDS[i].summary, COMMANDS[i].not_yet ? " (not available yet)" : "");
+    rt_cmd_ir_help(out);
     fprintf(out, "\n  moec --help       this text\n  moec --version    version and built backends\n"
                  "\nThe language is described in doc/language.md.\n");
 }

@@ -6,7 +6,8 @@
 # One TAP case per file: exit status 1, the exact messages, no sanitizer report.
 # Good files in tests/frontend/ast/ print their AST (`moec ir --stage ast`),
 # compared with NAME.ast; those in tests/frontend/dumps/ their elaborated
-# model and forward graph (NAME.elab, NAME.graph): exit status 0, no diagnostics.
+# model, forward graph and whole training step (NAME.elab, NAME.graph,
+# NAME.grad): exit status 0, no diagnostics.
 #   tests/frontend/golden.sh --update   rewrites tests/frontend's .expected and dumps
 #                                       files (review them!); --update-all also tests/elab's
 . "${top_srcdir:-.}/tests/frontend/sanitize.sh"
@@ -59,11 +60,13 @@ dump_case() {
 for f in tests/frontend/ast/*.moe; do
     [ -f "$f" ] && dump_case "$f" ast ast
 done
-# Whole-pipeline dumps of a tiny MoE model: what elaboration and lowering make
-# of it, so any change to names, shapes or the graph shows up as a diff.
+# Whole-pipeline dumps of a tiny MoE model: what elaboration, lowering and the
+# training step (autodiff, clipping, AdamW) make of it, so any change to names,
+# shapes or the graph shows up as a diff.
 for f in tests/frontend/dumps/*.moe; do
     [ -f "$f" ] || continue
     dump_case "$f" elab elab
     dump_case "$f" graph graph --batch 1 --seq 3
+    dump_case "$f" grad grad --batch 1 --seq 3
 done
 tap_done

@@ -1,0 +1,102 @@
+/* runtime/passes.c -- THE table of the compiler's passes, in order, and the
+ * small functions its rows point at. `moec ir --stage`, `--dump-after`,
+ * `--list-stages`, the help text and the lists in doc/ir.md and
+ * doc/architecture.md all come from this table (doc/ir.md, "The pass
+ * pipeline", says how to add a row). Each row reads the levels of the
+ * pipeline state (pipeline.h) that earlier rows built. */
+#include <string.h>
+
+#include "runtime/pipeline.h"
+
+/* ---- front end: diagnostics go through p->fe.diag ---- */
+
+static int run_parse(rt_pipeline *p)
+{
+    return rt_frontend_parse(&p->fe, p->opt.model, p->opt.max_errors, p->opt.no_warnings) ? -1 : 0;
+}
+
+static int run_elaborate(rt_pipeline *p)
+{
+    return rt_frontend_finish(&p->fe, p->opt.sets, p->opt.n_sets) ? -1 : 0;
+}
+
+static void print_ast(FILE *out, const rt_pipeline *p)
+{
+    fe_ast_print(out, &p->fe.ast);
+}
+
+static void print_model(FILE *out, const rt_pipeline *p)
+{
+    fe_model_print(out, &p->fe.model);
+}
+
+/* ---- the graph: failures leave their reason in p->graph.error ---- */
+
+/* A graph pass's result: rc as is, with p->why set when it failed. */
+static int graph_result(rt_pipeline *p, int rc)
+{
+    if (rc < 0) p->why = p->graph.error[0] ? p->graph.error : "could not build the graph";
+    return rc < 0 ? -1 : 0;
+}
+
+/* The forward graph in training semantics: `moec ir` shows what a training
+ * step computes. B and T come from the options or the train settings. */
+static int run_lower(rt_pipeline *p)
+{
+    const fe_model *m = &p->fe.model;
+    if (ir_graph_init(&p->graph) < 0) return p->why = "out of memory", -1;
+    p->have_graph = true;
+    ir_lower_options opt = {p->opt.batch ? p->opt.batch : m->train.batch,
+                            p->opt.seq ? p->opt.seq : m->train.seq, true};
+    memset(&p->step, 0, sizeof p->step);
+    return graph_result(p, ir_lower(&p->graph, m, &opt, &p->step.fwd));
+}
+
+static int run_autodiff(rt_pipeline *p)
+{
+    return graph_result(p, ir_step_grad(&p->graph, &p->fe.model, &p->step));
+}
+
+static int run_optimizer(rt_pipeline *p)
+{
+    return graph_result(p, ir_step_optimizer(&p->graph, &p->fe.model, &p->step));
+}
+
+static void print_graph(FILE *out, const rt_pipeline *p)
+{
+    ir_graph_print(out, &p->graph);
+}
+
+static int verify_graph(rt_pipeline *p)
+{
+    return graph_result(p, ir_verify(&p->graph));
+}
+
+/* ---- the table ---- */
+
+static const rt_pass PASSES[] = {
+    {"parse", "ast", "syntax tree", "read the model file and parse it",
+     run_parse, print_ast, NULL},
+    {"elaborate", "elab", "model", "resolve names, unroll blocks and loops, check shapes",
+     run_elaborate, print_model, NULL},
+    {"lower", "graph", "graph", "the forward graph and loss, training semantics, B and T bound",
+     run_lower, print_graph, verify_graph},
+    {"autodiff", NULL, "graph", "append d loss / d param for every parameter",
+     run_autodiff, print_graph, verify_graph},
+    {"optimizer", "grad", "graph", "append clipping, the learning rate and AdamW: one training step",
+     run_optimizer, print_graph, verify_graph},
+    /* Planned by the compiler issue: they get run, print and verify functions. */
+    {"simplify", "simplified", "graph", "(later) fold constants, CSE, DCE, algebraic simplification",
+     NULL, NULL, NULL},
+    {"fuse", "kernels", "kernel program", "(later) fuse into loop kernels, library calls, templates",
+     NULL, NULL, NULL},
+    {"plan-memory", "memory", "memory plan", "(later) liveness of the buffers, packed into one arena",
+     NULL, NULL, NULL},
+};
+_Static_assert(sizeof PASSES / sizeof PASSES[0] <= RT_MAX_PASSES, "the dump mask has one bit a pass");
+
+const rt_pass *rt_passes(int *n)
+{
+    *n = (int)(sizeof PASSES / sizeof PASSES[0]);
+    return PASSES;
+}
