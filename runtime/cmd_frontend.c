@@ -22,6 +22,7 @@ typedef struct frontend_args {
     long long batch, seq;       /* --batch, --seq for the graph stages; 0 = the train settings' */
     bool no_warnings;           /* -w */
     bool verify;                /* --verify: the verifier after every pass */
+    bool no_fuse;               /* --no-fuse: every value its own launch */
     bool list_stages;           /* --list-stages: print the pass table */
     bool want_stage;            /* ir takes the options below -w; check does not */
 } frontend_args;
@@ -52,6 +53,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if (!strcmp(arg, "-w")) return a->no_warnings = true, 0;
     if (!a->want_stage) return 1;
     if (!strcmp(arg, "--verify")) return a->verify = true, 0;
+    if (!strcmp(arg, "--no-fuse")) return a->no_fuse = true, 0;
     if (!strcmp(arg, "--list-stages")) return a->list_stages = true, 0;
     if ((v = rt_cli_option_value(argc, argv, i, "--stage"))) return a->stage = v, 0;
     if ((v = rt_cli_option_value(argc, argv, i, "--dump-after"))) {
@@ -120,11 +122,11 @@ static int resolve_request(const frontend_args *a, const rt_pass *t, int n, rt_p
         req->dump |= (uint64_t)1 << i;
         if (i > req->last) req->last = i;
     }
-    for (int i = 0; i <= req->last; i++) {
-        if (t[i].run) continue;
-        bool stage = req->last == req->stage;
+    for (int i = 0; i <= req->last; i++) {   /* planned passes on the way are skipped; asked for, refused */
+        if (t[i].run || (i != req->stage && !(req->dump >> i & 1))) continue;
+        bool stage = i == req->stage;
         fprintf(stderr, "moec: 'ir %s %s' is not available yet; the stages so far: ",
-                stage ? "--stage" : "--dump-after", stage ? t[req->last].stage : t[req->last].name);
+                stage ? "--stage" : "--dump-after", stage ? t[i].stage : t[i].name);
         rt_pass_stages(stderr, t, n, " ", false);
         return fputc('\n', stderr), 2;
     }
@@ -143,7 +145,7 @@ int rt_cmd_ir(int argc, char **argv)
     if (status) return status;
     const char *env = getenv("MOEC_VERIFY");
     rt_pipeline_options opt = {a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors, a.no_warnings,
-                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0"))};
+                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse};
     rt_pipeline p;
     rt_pipeline_init(&p, &opt);
     status = rt_pipeline_run(&p, t, n, &req) < 0 ? 1 : 0;

@@ -6,6 +6,9 @@
  * pipeline state (pipeline.h) that earlier rows built. */
 #include <string.h>
 
+#include "ir/fuse.h"
+#include "ir/memplan.h"
+#include "ir/step_values.h"
 #include "runtime/pipeline.h"
 
 /* ---- front end: diagnostics go through p->fe.diag ---- */
@@ -72,6 +75,44 @@ static int verify_graph(rt_pipeline *p)
     return graph_result(p, ir_verify(&p->graph));
 }
 
+/* ---- the kernel program: its checker reports to stderr ---- */
+
+static int run_fuse(rt_pipeline *p)
+{
+    ir_kprogram_init(&p->kernels, p->opt.model);
+    p->have_kernels = true;
+    ir_fuse_value *want;
+    int n_want;
+    if (ir_step_values(&p->graph, &p->fe.model, &p->step, &p->kernels.arena, &want, &n_want) < 0)
+        return p->why = "out of memory", -1;
+    ir_fuse_options fo = { .fuse = !p->opt.no_fuse };
+    if (ir_fuse(&p->graph, want, n_want, &fo, &p->kernels, &p->fe.diag) < 0)
+        return p->why = "could not fuse the step (reported above)", -1;
+    return 0;
+}
+
+static void print_kernels(FILE *out, const rt_pipeline *p)
+{
+    ir_kprogram_print(out, &p->kernels, false);
+}
+
+static int verify_kernels(rt_pipeline *p)
+{
+    if (ir_kprogram_verify(&p->kernels, &p->fe.diag) < 0) return p->why = "see the error above", -1;
+    return 0;
+}
+
+static int run_plan_memory(rt_pipeline *p)
+{
+    if (ir_memplan(&p->kernels, &p->memory, &p->fe.diag) < 0) return p->why = "out of memory", -1;
+    return 0;
+}
+
+static void print_memory(FILE *out, const rt_pipeline *p)
+{
+    ir_memplan_print(out, &p->kernels, &p->memory);
+}
+
 /* ---- the table ---- */
 
 static const rt_pass PASSES[] = {
@@ -88,10 +129,10 @@ static const rt_pass PASSES[] = {
     /* Planned by the compiler issue: they get run, print and verify functions. */
     {"simplify", "simplified", "graph", "(later) fold constants, CSE, DCE, algebraic simplification",
      NULL, NULL, NULL},
-    {"fuse", "kernels", "kernel program", "(later) fuse into loop kernels, library calls, templates",
-     NULL, NULL, NULL},
-    {"plan-memory", "memory", "memory plan", "(later) liveness of the buffers, packed into one arena",
-     NULL, NULL, NULL},
+    {"fuse", "kernels", "kernel program", "fuse into loop kernels, library calls and templates",
+     run_fuse, print_kernels, verify_kernels},
+    {"plan-memory", "memory", "memory plan", "liveness of the buffers, packed into one arena",
+     run_plan_memory, print_memory, verify_kernels},
 };
 _Static_assert(sizeof PASSES / sizeof PASSES[0] <= RT_MAX_PASSES, "the dump mask has one bit a pass");
 

@@ -73,8 +73,14 @@ static int run_pass(rt_pipeline *p, const rt_pass *t, int i, const rt_pipeline_r
 int rt_pipeline_run(rt_pipeline *p, const rt_pass *t, int n, const rt_pipeline_request *req)
 {
     MOEC_ASSERT(req->last < n && n <= RT_MAX_PASSES && req->stage <= req->last);
-    for (int i = p->n_run; i <= req->last; i++)
+    for (int i = p->n_run; i <= req->last; i++) {
+        if (!t[i].run) {          /* a planned pass: the IR goes on unchanged */
+            MOEC_ASSERT(i != req->stage && !(req->dump >> i & 1));
+            p->n_run = i + 1;
+            continue;
+        }
         if (run_pass(p, t, i, req) < 0) return -1;
+    }
     return 0;
 }
 
@@ -90,6 +96,7 @@ void rt_pipeline_report(FILE *err, const rt_pipeline *p, const rt_pass *t)
 
 void rt_pipeline_free(rt_pipeline *p)
 {
+    if (p->have_kernels) ir_kprogram_free(&p->kernels);
     if (p->have_graph) ir_graph_free(&p->graph);
     rt_frontend_free(&p->fe);
     memset(p, 0, sizeof *p);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 
 #include "ir/graph.h"
+#include "ir/kernel.h"
+#include "ir/memplan.h"
 #include "ir/step.h"
 #include "runtime/cli_args.h"
 
@@ -26,6 +28,7 @@ typedef struct rt_pipeline_options {
     bool no_warnings;              /* -w */
     int64_t batch, seq;            /* B and T bound by `lower`; 0: the train settings' */
     bool verify;                   /* verify after every pass, not only the last one */
+    bool no_fuse;                  /* every value its own launch (--no-fuse) */
 } rt_pipeline_options;
 
 /* The state passes read and write: every IR level built so far. A level is
@@ -36,7 +39,9 @@ typedef struct rt_pipeline {
     bool have_graph;               /* graph is initialised (freed by rt_pipeline_free) */
     ir_graph graph;                /* level `graph`: forward, then gradients, then the update */
     ir_step_graph step;            /* named nodes of graph: step.fwd after lower, grad, optimizer */
-    /* The compiler's later levels (kernel program, memory plan) join here. */
+    bool have_kernels;             /* kernels is initialised (freed by rt_pipeline_free) */
+    ir_kprogram kernels;           /* level `kernel program`: after fuse */
+    ir_memplan_stats memory;       /* level `memory plan`: after plan-memory (offsets in kernels) */
     int n_run;                     /* passes of the table run so far, in order */
     int failed;                    /* index of the pass that failed, or -1 */
     bool failed_verify;            /* the pass ran; its verifier refused the result */
@@ -89,8 +94,9 @@ void rt_pipeline_init(rt_pipeline *p, const rt_pipeline_options *opt);
 
 /* Runs passes p->n_run..req->last of t (n rows): each one, then its verifier
  * when opt.verify or it is `last` or the stage asked for. Returns 0, or -1
- * with p->failed, p->failed_verify and p->why set. Every pass up to last
- * must have a run function (MOEC_ASSERT). */
+ * with p->failed, p->failed_verify and p->why set. A planned pass (no run
+ * function) on the way is skipped; it must not be the stage or a dump
+ * asked for (MOEC_ASSERT). */
 int rt_pipeline_run(rt_pipeline *p, const rt_pass *t, int n, const rt_pipeline_request *req);
 
 /* Prints why the run failed, "moec: MODEL: ..." naming the pass when its

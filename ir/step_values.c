@@ -1,0 +1,64 @@
+/* ir/step_values.c -- the fuse request of a step graph (ir/step_values.h). */
+#include "ir/step_values.h"
+
+#include <string.h>
+
+typedef struct values {
+    ir_fuse_value *v;
+    int n, cap;
+    moec_arena *arena;
+    bool oom;
+} values;
+
+static void want(values *vs, int node, ir_buf_role role, const char *name, int into)
+{
+    if (node < 0) return;
+    if (!name) vs->oom = true;
+    MOEC_ASSERT(vs->n < vs->cap);
+    vs->v[vs->n++] = (ir_fuse_value){ .node = node, .role = role, .name = name ? name : "", .into = into };
+}
+
+static void want_losses(values *vs, const ir_lowered *l)
+{
+    want(vs, l->loss, IR_BUF_OUTPUT, "loss", -1);
+    want(vs, l->lm_loss, IR_BUF_OUTPUT, "lm_loss", -1);
+    want(vs, l->lb_loss, IR_BUF_OUTPUT, "lb_loss", -1);
+    want(vs, l->z_loss, IR_BUF_OUTPUT, "z_loss", -1);
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_moe_layer *ml = &l->moe[i];
+        want(vs, ml->routing.frac, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.frac", ml->scope), -1);
+        want(vs, ml->routing.dropped, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.dropped", ml->scope), -1);
+    }
+}
+
+/* Leaves are declared with their own labels; updates go into them. */
+static void want_param(values *vs, const ir_graph *g, const fe_model *m, const ir_step_graph *s, int i)
+{
+    want(vs, s->fwd.params[i], IR_BUF_PARAM, g->nodes[s->fwd.params[i]].label, -1);
+    want(vs, s->grad[i], IR_BUF_GRAD, moec_arena_printf(vs->arena, "grad.%s", m->params[i].name), -1);
+    if (!s->optimizer) return;
+    if (s->m_in[i] >= 0) {
+        want(vs, s->m_in[i], IR_BUF_OPT_STATE, g->nodes[s->m_in[i]].label, -1);
+        want(vs, s->v_in[i], IR_BUF_OPT_STATE, g->nodes[s->v_in[i]].label, -1);
+        want(vs, s->new_m[i], IR_BUF_OPT_STATE, g->nodes[s->m_in[i]].label, s->m_in[i]);
+        want(vs, s->new_v[i], IR_BUF_OPT_STATE, g->nodes[s->v_in[i]].label, s->v_in[i]);
+    }
+    want(vs, s->new_param[i], IR_BUF_PARAM, g->nodes[s->fwd.params[i]].label, s->fwd.params[i]);
+}
+
+int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, moec_arena *arena,
+                   ir_fuse_value **out, int *n_out)
+{
+    int cap = 8 + 2 * s->fwd.n_moe + 7 * m->n_params;   /* want_param: at most 7 each */
+    values vs = { .v = moec_arena_alloc(arena, sizeof(ir_fuse_value) * (size_t)cap), .cap = cap, .arena = arena };
+    if (!vs.v) return -1;
+    want_losses(&vs, &s->fwd);
+    if (s->optimizer) {
+        want(&vs, s->grad_norm, IR_BUF_OUTPUT, "grad_norm", -1);
+        want(&vs, s->lr, IR_BUF_OUTPUT, "lr", -1);
+    }
+    for (int i = 0; i < m->n_params; i++) want_param(&vs, g, m, s, i);
+    *out = vs.v;
+    *n_out = vs.n;
+    return vs.oom ? -1 : 0;
+}

@@ -1,0 +1,22 @@
+/* ir/step_values.h -- which values of a step graph (ir/step.h) a compiled
+ * program keeps, under which buffer names: the losses, every layer's router
+ * statistics, the gradients, and, with the optimizer, the parameters and
+ * AdamW moments updated in place. The runtime binds and reads buffers by
+ * these names (doc/kernels.md, "Buffers"). */
+#ifndef MOEC_IR_STEP_VALUES_H
+#define MOEC_IR_STEP_VALUES_H
+
+#include "frontend/model.h"
+#include "ir/fuse.h"
+#include "ir/step.h"
+#include "support/arena.h"
+
+/* Fills *out (n_out entries, in `arena`) with the fuse request of step s.
+ * Names: "loss" "lm_loss" "lb_loss" "z_loss"; per MoE layer SCOPE.frac and
+ * SCOPE.dropped; "grad.NAME" per parameter; with the optimizer "grad_norm",
+ * "lr", and the PARAM and adam.m/adam.v leaves written in place.
+ * Returns 0, or -1 when out of memory. */
+int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, moec_arena *arena,
+                   ir_fuse_value **out, int *n_out);
+
+#endif
