@@ -62,3 +62,54 @@ int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s,
     *n_out = vs.n;
     return vs.oom ? -1 : 0;
 }
+
+/* ---- the named nodes of a step, for passes that rebuild the graph ---- */
+
+/* Calls fn on every node id field of s (scalars and arrays; -1 ids included). */
+static void each_id(ir_step_graph *s, void (*fn)(int *id, void *ctx), void *ctx)
+{
+    ir_lowered *l = &s->fwd;
+    int *scalars[] = { &l->tokens, &l->targets, &l->domain, &l->step, &l->logits, &l->lm_loss, &l->lb_loss,
+                       &l->z_loss, &l->loss, &s->grad_norm, &s->clip_scale, &s->lr };
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) fn(scalars[i], ctx);
+    for (int i = 0; i < l->n_moe; i++) {
+        ir_routing *r = &l->moe[i].routing;
+        int *f[] = { &r->weights, &r->frac, &r->probs, &r->ranked, &r->lb, &r->z, &r->importance, &r->logits,
+                     &r->noise_scale, &r->load_threshold, &r->load, &r->dropped };
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) fn(f[k], ctx);
+    }
+    int *arrays[] = { l->params, s->grad, s->m_in, s->v_in, s->new_param, s->new_m, s->new_v };
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++)
+        for (int i = 0; arrays[a] && i < l->n_params; i++) fn(&arrays[a][i], ctx);
+}
+
+typedef struct roots_acc { int *ids; int n; } roots_acc;
+
+static void count_id(int *id, void *ctx) { (void)id; ((roots_acc *)ctx)->n++; }
+static void take_id(int *id, void *ctx)
+{
+    roots_acc *acc = ctx;
+    acc->ids[acc->n++] = *id;
+}
+
+int ir_step_roots(const ir_step_graph *s, moec_arena *arena, int **roots)
+{
+    roots_acc acc = {0};
+    each_id((ir_step_graph *)s, count_id, &acc);   /* each_id writes only through fn */
+    acc.ids = moec_arena_alloc(arena, sizeof(int) * (size_t)(acc.n + 1));
+    if (!acc.ids) return -1;
+    acc.n = 0;
+    each_id((ir_step_graph *)s, take_id, &acc);
+    *roots = acc.ids;
+    return acc.n;
+}
+
+static void remap_id(int *id, void *ctx)
+{
+    if (*id >= 0) *id = ((const int *)ctx)[*id];
+}
+
+void ir_step_remap(ir_step_graph *s, const int *map)
+{
+    each_id(s, remap_id, (void *)map);
+}

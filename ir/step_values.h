@@ -19,4 +19,12 @@
 int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, moec_arena *arena,
                    ir_fuse_value **out, int *n_out);
 
+/* Every node id s names (losses, statistics, gradients, the update), for a
+ * pass that must keep them: *roots in `arena`. Returns the count, or -1. */
+int ir_step_roots(const ir_step_graph *s, moec_arena *arena, int **roots);
+
+/* Renames every node id s holds through map (old id -> new id), after a
+ * pass rebuilt the graph. */
+void ir_step_remap(ir_step_graph *s, const int *map);
+
 #endif

@@ -4,6 +4,7 @@
  * doc/architecture.md all come from this table (doc/ir.md, "The pass
  * pipeline", says how to add a row). Each row reads the levels of the
  * pipeline state (pipeline.h) that earlier rows built. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/fuse.h"
@@ -75,6 +76,31 @@ static int verify_graph(rt_pipeline *p)
     return graph_result(p, ir_verify(&p->graph));
 }
 
+/* The graph rebuilt without dead code, constants folded, identities gone;
+ * the old graph stays alive (the step's arrays and the scopes are in it). */
+static int run_simplify(rt_pipeline *p)
+{
+    int *roots, n_roots = ir_step_roots(&p->step, &p->graph.arena, &roots);
+    int *map = malloc(sizeof(int) * ((size_t)p->graph.n_nodes + 1));
+    ir_graph out;
+    if (n_roots < 0 || !map || ir_graph_init(&out) < 0) return free(map), p->why = "out of memory", -1;
+    int rc = ir_simplify(&p->graph, roots, n_roots, &out, map, &p->simplified);
+    p->source_graph = p->graph;
+    p->have_source_graph = true;
+    p->graph = out;
+    if (rc == 0) ir_step_remap(&p->step, map);
+    free(map);
+    return graph_result(p, rc);
+}
+
+static void print_simplified(FILE *out, const rt_pipeline *p)
+{
+    const ir_simplify_stats *st = &p->simplified;
+    fprintf(out, "# %d nodes -> %d: %d dead, %d folded, %d identities\n", st->nodes_in, st->nodes_out, st->dead,
+            st->folded, st->identities);
+    ir_graph_print(out, &p->graph);
+}
+
 /* ---- the kernel program: its checker reports to stderr ---- */
 
 static int run_fuse(rt_pipeline *p)
@@ -127,8 +153,8 @@ static const rt_pass PASSES[] = {
     {"optimizer", "grad", "graph", "append clipping, the learning rate and AdamW: one training step",
      run_optimizer, print_graph, verify_graph},
     /* Planned by the compiler issue: they get run, print and verify functions. */
-    {"simplify", "simplified", "graph", "(later) fold constants, CSE, DCE, algebraic simplification",
-     NULL, NULL, NULL},
+    {"simplify", "simplified", "graph", "drop dead nodes, merge equal ones, fold constants and identities",
+     run_simplify, print_simplified, verify_graph},
     {"fuse", "kernels", "kernel program", "fuse into loop kernels, library calls and templates",
      run_fuse, print_kernels, verify_kernels},
     {"plan-memory", "memory", "memory plan", "liveness of the buffers, packed into one arena",

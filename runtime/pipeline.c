@@ -98,6 +98,7 @@ void rt_pipeline_free(rt_pipeline *p)
 {
     if (p->have_kernels) ir_kprogram_free(&p->kernels);
     if (p->have_graph) ir_graph_free(&p->graph);
+    if (p->have_source_graph) ir_graph_free(&p->source_graph);
     rt_frontend_free(&p->fe);
     memset(p, 0, sizeof *p);
     p->failed = -1;

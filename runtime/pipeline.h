@@ -14,6 +14,7 @@
 #include "ir/graph.h"
 #include "ir/kernel.h"
 #include "ir/memplan.h"
+#include "ir/simplify.h"
 #include "ir/step.h"
 #include "runtime/cli_args.h"
 
@@ -39,6 +40,9 @@ typedef struct rt_pipeline {
     bool have_graph;               /* graph is initialised (freed by rt_pipeline_free) */
     ir_graph graph;                /* level `graph`: forward, then gradients, then the update */
     ir_step_graph step;            /* named nodes of graph: step.fwd after lower, grad, optimizer */
+    bool have_source_graph;        /* source_graph holds the graph before simplify */
+    ir_graph source_graph;         /* kept: step's arrays, labels and scopes live in its arena */
+    ir_simplify_stats simplified;  /* after simplify */
     bool have_kernels;             /* kernels is initialised (freed by rt_pipeline_free) */
     ir_kprogram kernels;           /* level `kernel program`: after fuse */
     ir_memplan_stats memory;       /* level `memory plan`: after plan-memory (offsets in kernels) */

@@ -17,3 +17,4 @@ include tests/ir/local.mk
 include tests/pipeline/local.mk
 include tests/model/local.mk
 include tests/weights/local.mk
+include tests/compile/local.mk

@@ -1,0 +1,10 @@
+# tests/compile/local.mk -- the compiler: graph passes, fusion, the memory
+# plan, checked against the reference interpreter on whole tiny models.
+COMPILE_TEST_LIBS = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
+	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS) -lm
+EXTRA_DIST += tests/compile/step_case.h
+
+check_PROGRAMS += tests/compile/test_simplify
+TESTS += tests/compile/test_simplify
+tests_compile_test_simplify_SOURCES = tests/compile/test_simplify.c
+tests_compile_test_simplify_LDADD = $(COMPILE_TEST_LIBS)
