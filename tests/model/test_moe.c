@@ -3,7 +3,8 @@
  * for every router and setting with fixed draws and tie-free inputs (the
  * gap between the k-th and (k+1)-th ranked value is checked and the inputs
  * redrawn when it is small), exact zeros for experts that get no token and
- * for frozen gates, capacity dropping, and MODELS.md's statistics recomputed
+ * for frozen gates, capacity dropping, and the router statistics
+ * (doc/model-semantics.md#router-statistics) recomputed
  * here in C from the router's probabilities; noisy top-k's smooth load loss
  * (threshold under STOP_GRAD) through a fixed-threshold surrogate and its
  * value recomputed in C from the draws. TAP through tests/tap.h. */
@@ -342,7 +343,8 @@ static void check_sequence_unit(void)
     fd_free(&m.c);
 }
 
-/* LB, z and importance alone, then their values against MODELS.md. */
+/* LB, z and importance alone, then their values against their definitions
+ * (doc/names-and-metrics.md#definitions). */
 static void check_aux(void)
 {
     static const char *names[3] = {"load balance", "z-loss", "importance"};
@@ -384,7 +386,7 @@ static void check_aux(void)
      * (1e-14 is ~45 ulps of 1); the z-loss (~4 here) squares a logsumexp
      * (1e-12 absolute) */
     tap_ok(fabs(got_lb - lb) < 1e-14 && fabs(got_z - z2) < 1e-12 && fabs(got_i - var / (mu * mu)) < 1e-14,
-           "statistics as MODELS.md: LB %.12g (%.12g), z %.12g (%.12g), importance %.12g (%.12g)",
+           "statistics as defined: LB %.12g (%.12g), z %.12g (%.12g), importance %.12g (%.12g)",
            got_lb, lb, got_z, z2, got_i, var / (mu * mu));
     ir_interp_free(it);
     fd_free(&m.c);

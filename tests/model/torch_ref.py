@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # tests/model/torch_ref.py -- an independent PyTorch reference for `moec eval`
-# and `moec grad`: GPT-2 and the MoE routers written from MODELS.md and
-# doc/model-semantics.md (not from moec's graph), with a sparse dispatch
+# and `moec grad`: GPT-2 and the MoE routers written from doc/names-and-metrics.md
+# and doc/model-semantics.md (not from moec's graph), with a sparse dispatch
 # (each expert runs only on its routed rows), in float64. For each tiny model
 # it writes a token shard and random weights (names and shapes from
 # `moec init`), runs moec, and compares the losses and every gradient.
@@ -71,7 +71,7 @@ def write_shard(path, tokens):
     with open(path, "wb") as f:
         f.write(struct.pack("<256i", *hdr) + struct.pack("<%dH" % len(tokens), *tokens))
 
-# ---- the model, from MODELS.md ----
+# ---- the model, from doc/model-semantics.md ----
 
 def gelu(x):
     return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))

@@ -212,7 +212,7 @@ static int load(toy *t, const char *path, rt_werr *err)
     return rt_weights_load(&t->w, path, NULL, err);
 }
 
-/* The MODELS.md name rules. */
+/* The name rules of doc/weights.md#name-rules-loading-into-a-model. */
 static void test_name_rules(void)
 {
     toy *src = toy_new(), *dst = toy_new();
