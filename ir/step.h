@@ -1,4 +1,4 @@
-/* ir/step.h -- the training step as one graph (doc/architecture.md#autodiff-on-the-graph):
+/* ir/step.h -- the training step as one graph (ARCHITECTURE decision 4):
  * the lowered forward and loss (ir/lower.h), the gradient of the loss with
  * respect to every parameter (ir/autodiff.h), global-norm clipping, and
  * AdamW with the learning-rate schedule computed in the graph from the STEP
