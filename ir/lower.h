@@ -51,9 +51,9 @@ typedef struct ir_lowered {
  * in g's arena. Returns 0, or -1 with the reason in g->error. */
 int ir_lower(ir_graph *g, const fe_model *m, const ir_lower_options *opt, ir_lowered *out);
 
-/* Philox stream bases (decision 6): init uses streams 0.. (param index) at
- * step 0, so the lowering's draws live in ranges of their own, keyed by the
- * fe node id of the op that draws. */
+/* Philox stream bases (doc/model-semantics.md#random-numbers): init uses
+ * streams 0.. (param index) at step 0, so the lowering's draws live in ranges
+ * of their own, keyed by the fe node id of the op that draws. */
 #define IR_STREAM_DROPOUT 0x10000000LL   /* + 2 * node id (attention uses 2) */
 #define IR_STREAM_ROUTER  0x20000000LL   /* + IR_MOE_STREAMS * node id */
 

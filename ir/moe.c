@@ -91,8 +91,9 @@ static int cv_squared(ir_graph *g, int v)
     return ir_binary(g, IR_DIV, var, ir_binary(g, IR_MUL, mu, mu));
 }
 
-/* The statistics of MODELS.md from probabilities p [n,E] (or -1), raw logits
- * z [n,E] and assignment counts mask [n,E] of `assigns` assignments. */
+/* The router statistics (doc/model-semantics.md#router-statistics) from
+ * probabilities p [n,E] (or -1), raw logits z [n,E] and assignment counts
+ * mask [n,E] of `assigns` assignments. */
 static void router_stats(ir_graph *g, int p, int z, int mask, double assigns, int64_t e, ir_routing *out)
 {
     out->frac = ir_mul_scalar(g, ir_sum(g, mask, 0, false), 1.0 / assigns);   /* [E] */

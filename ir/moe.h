@@ -1,12 +1,12 @@
 /* ir/moe.h -- mixture-of-experts layers as graph-IR subgraphs, in the dense
- * oracle formulation (ARCHITECTURE decision 7): every expert runs on every
- * token and the outputs are combined with a [N,E] weight matrix that is
- * exactly zero where a token is not routed, so an expert that receives no
- * token gets exactly zero gradients. Routers, capacity dropping and the
- * router statistics of MODELS.md are built here; doc/model-semantics.md
- * gives the formulas. Shape legend: B batch, T sequence, N = B*T tokens,
- * d width, E experts, k slots per token, n router rows (N, or B when the
- * routing unit is the sequence). */
+ * oracle formulation (doc/architecture.md#moe-with-static-bounds): every
+ * expert runs on every token and the outputs are combined with a [N,E] weight
+ * matrix that is exactly zero where a token is not routed, so an expert that
+ * receives no token gets exactly zero gradients. Routers, capacity dropping
+ * and the router statistics are built here; doc/model-semantics.md gives the
+ * formulas, doc/names-and-metrics.md#metrics the definitions. Shape legend:
+ * B batch, T sequence, N = B*T tokens, d width, E experts, k slots per token,
+ * n router rows (N, or B when the routing unit is the sequence). */
 #ifndef MOEC_IR_MOE_H
 #define MOEC_IR_MOE_H
 

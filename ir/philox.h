@@ -2,7 +2,7 @@
  * random number moec draws (initialisation, router noise, dropout).
  * A number is a pure function of (seed, step, stream, element), so the
  * interpreter, the CPU and the GPU backends draw the same values and a run
- * resumes bit-exactly (ARCHITECTURE decision 6). Salmon et al., SC'11. */
+ * resumes bit-exactly (doc/architecture.md#philox-determinism). Salmon et al., SC'11. */
 #ifndef MOEC_IR_PHILOX_H
 #define MOEC_IR_PHILOX_H
 

@@ -1,10 +1,11 @@
 /* tests/tap.h -- a few lines of TAP for C tests (automake's tap-driver counts them).
  *   tap_ok(cond, "name %d", i)   one test case; prints "ok N - name" or "not ok N - name"
  *   tap_diag("fmt", ...)          a comment line for the log
- *   return tap_done();            prints the plan "1..N" and returns 0
- * Failed cases are counted by the TAP driver from the "not ok" lines; the exit
- * status stays 0 so that a non-zero one (a crash, a sanitizer report at exit)
- * is counted once more as an ERROR and never hides behind the case count.
+ *   return tap_done();            prints the plan "1..N"; returns 1 if a case failed, else 0
+ * The exit status is the verdict (doc/architecture.md#tests): the TAP driver
+ * counts each "not ok" line, and a program with a failed case also exits 1, so
+ * a run outside the driver (CI, a shell loop) fails too. A crash or a
+ * sanitizer report at exit gives a non-zero status as well.
  * State is per test program (one translation unit includes this). */
 #ifndef MOEC_TAP_H
 #define MOEC_TAP_H
@@ -45,7 +46,8 @@ static inline int tap_done(void)
 {
     printf("1..%d\n", tap_count_);
     if (tap_failed_) printf("# %d of %d failed\n", tap_failed_, tap_count_);
-    return 0;
+    fflush(stdout);
+    return tap_failed_ ? 1 : 0;
 }
 
 #endif

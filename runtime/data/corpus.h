@@ -47,9 +47,10 @@ void rt_domain_free(rt_domain *d);
 int rt_split_texts(const char *buf, size_t len, const char *sep,
                    int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
 
-/* Texts held out for evaluation, as seed 000: min(max(10, ⌊f·n⌋), ⌊c·n⌋) with
- * the cap c = max(0.10, f), so the default f = 0.05 gives exactly
- * min(max(10, 5%), 10%). Small domains (n < 10) hold out ⌊c·n⌋, often 0. */
+/* Texts held out for evaluation, as moe-emergence does (doc/data.md):
+ * min(max(10, ⌊f·n⌋), ⌊c·n⌋) with the cap c = max(0.10, f), so the default
+ * f = 0.05 gives exactly min(max(10, 5%), 10%). Small domains (n < 10) hold
+ * out ⌊c·n⌋, often 0. */
 size_t rt_eval_count(size_t n_texts, double fraction);
 
 /* splitmix64: the pipeline's one generator; state is the caller's. */

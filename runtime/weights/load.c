@@ -1,7 +1,8 @@
 /* runtime/weights/load.c -- a safetensors file into a model's weights (rt_weights_load).
- * Two passes: first every file tensor is matched to a param by MODELS.md's
- * name rules and every param is checked to be covered, collecting all the
- * problems; only a clean match reads data. Upcycling fills expert params from
+ * Two passes: first every file tensor is matched to a param by the name
+ * rules (doc/weights.md#name-rules-loading-into-a-model) and every param is
+ * checked to be covered, collecting all the problems; only a clean match
+ * reads data. Upcycling fills expert params from
  * the dense tensors they name (fe_param.upcycle_from) plus scaled Philox noise. */
 #include <inttypes.h>
 #include <math.h>

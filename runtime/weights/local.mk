@@ -1,6 +1,6 @@
 # runtime/weights/local.mk -- safetensors reader/writer, named weights, init, upcycling.
 # werr: the error record; safetensors: the file format; weights: params bound
-# to an fe_model (alloc, init, save); load: MODELS.md's name rules and upcycling.
+# to an fe_model (alloc, init, save); load: the name rules and upcycling (doc/weights.md).
 WEIGHTS_SOURCES = \
 	runtime/weights/werr.c runtime/weights/werr.h \
 	runtime/weights/safetensors.c runtime/weights/safetensors.h \

@@ -3,7 +3,7 @@
  * starting on a 64-byte boundary so kernels may assume aligned rows.
  * Initialisation draws from Philox keyed by (seed, step 0, param index,
  * element), so it is a pure function of the model and the seed.
- * Loading, with MODELS.md's name rules and upcycling, is in load.c. */
+ * Loading, with the name rules and upcycling of doc/weights.md, is in load.c. */
 #include "runtime/weights/weights.h"
 
 #include <stdlib.h>

@@ -1,8 +1,9 @@
 /* runtime/weights/weights.h -- a model's parameters as float32 tensors.
  * rt_weights binds one allocation to an elaborated model (frontend/model.h):
  * data[i] holds param i's elements, row-major in its shape. Weights come from
- * initialisation (Philox, deterministic), from a safetensors file (MODELS.md
- * names; upcycling a dense file into an MoE model), and go back to one.
+ * initialisation (Philox, deterministic), from a safetensors file (the names
+ * of doc/names-and-metrics.md#tensor-names; upcycling a dense file into an
+ * MoE model), and go back to one.
  * The same struct serves gradients or optimizer moments: alloc, fill, save. */
 #ifndef MOEC_RUNTIME_WEIGHTS_WEIGHTS_H
 #define MOEC_RUNTIME_WEIGHTS_WEIGHTS_H
@@ -44,17 +45,18 @@ int rt_weights_find(const rt_weights *w, const char *name);
 void rt_weights_init(rt_weights *w, uint64_t seed);
 
 typedef struct rt_load_options {
-    bool upcycle;               /* dense file into an MoE model (MODELS.md) */
+    bool upcycle;               /* dense file into an MoE model (doc/weights.md#upcycling) */
     double perturb;             /* upcycle noise: perturb * std(dense tensor); 1e-3 is moe-emergence's */
     uint64_t seed;              /* upcycle: seed of the fresh router init and of the noise */
 } rt_load_options;
 
-/* Loads a safetensors file into w (allocated for its model) by MODELS.md's
- * rules: a `transformer.` prefix is accepted; `*.attn.bias`, `*.attn.masked_bias`
- * are ignored; `*.router.training_step` / `anneal_steps` go to w->router; a
- * tied model accepts `lm_head.weight` equal to the embedding. F32, F16 and
- * BF16 are read. Every unknown, missing or misshapen tensor is reported (up to
- * the error limit), each naming the tensor and both shapes.
+/* Loads a safetensors file into w (allocated for its model) by the rules of
+ * doc/weights.md#name-rules-loading-into-a-model: a `transformer.` prefix is
+ * accepted; `*.attn.bias`, `*.attn.masked_bias` are ignored;
+ * `*.router.training_step` / `anneal_steps` go to w->router; a tied model
+ * accepts `lm_head.weight` equal to the embedding. F32, F16 and BF16 are
+ * read. Every unknown, missing or misshapen tensor is reported (up to the
+ * error limit), each naming the tensor and both shapes.
  * With opt->upcycle, w is first initialised from opt->seed; each expert param
  * missing from the file is filled from its `upcycle_from` dense tensor plus
  *   perturb * std(dense) * ir_philox_normal(seed, step 1, stream = param index, element),

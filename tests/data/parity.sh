@@ -31,7 +31,7 @@ compare() {
 if [ ! -f "$pkg/Encoder.js" ] || [ ! -f "$vocab/encoder.json" ] || ! command -v node > /dev/null; then
     ok 1 "the GPT-2 vocabulary and the node reference are installed"
     echo "# missing $pkg, $vocab or node: run scripts/setup (or scripts/setup-data) first"
-    echo "1..$n"; exit 0
+    tap_done
 fi
 
 python3 "$src/tests/data/adversarial.py" "$tmp/adversarial.txt"
@@ -48,7 +48,4 @@ for f in "$data"/demo/text/*.txt "$data"/demo-lang/text/*.txt; do
         compare "$tmp/sample.txt" "%" "$name (sample)"
     fi
 done
-echo "1..$n"
-# make check counts the "not ok" lines; make check-tokenizer-full needs the status
-if [ "${MOEC_PARITY_FULL:-0}" = 1 ] && [ $failed -gt 0 ]; then exit 1; fi
-exit 0
+tap_done

@@ -111,6 +111,8 @@ static void test_gpt2_moe(void)
     tap_ok(p && p->shape.rank == 2 && p->shape.dim[0] == 3072 && p->shape.dim[1] == 768,
            "h.9.mlp.experts.5.c_proj.weight [3072, 768]");
     tap_ok(p && p->upcycle_from && !strcmp(p->upcycle_from, "h.9.mlp.c_proj.weight"), "upcycle_from the dense name");
+    /* 1e-12: both sides are doubles of the same formula; it only absorbs a
+     * different rounding order (a few ulps of 0.004, ~1e-18). */
     tap_ok(p && p->residual && fabs(p->init_std - 0.02 / sqrt(24.0)) < 1e-12, "residual init 0.02/sqrt(2*layers)");
     const fe_param *g = param(&r.m, "h.11.mlp.router.gate.weight");
     tap_ok(g && g->trainable && g->router == 0 && g->init == FE_INIT_NORMAL && g->init_std == 0.02,
@@ -227,6 +229,7 @@ static void test_residual_without_layers(void)
     run r;
     elab(&r, text, NULL, 0);
     const fe_param *p = param(&r.m, "h.7.attn.c_proj.weight");
+    /* 1e-12: the same formula in doubles, as above. */
     tap_ok(r.status == 0 && p && fabs(p->init_std - 0.02 / 4.0) < 1e-12,
            "without a 'layers' param the residual scale counts attention calls (8)");
     tap_ok(graph_ok(&r.m), "graph invariants hold");

@@ -73,7 +73,7 @@ def main(paths):
         else:
             print("ok %d - %s builds its graph in one order" % (n, path))
     print("1..%d" % n)
-    return 0
+    return 1 if failed else 0   # the exit status is the verdict (doc/architecture.md#tests)
 
 
 if __name__ == "__main__":

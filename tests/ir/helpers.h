@@ -1,7 +1,7 @@
 /* tests/ir/helpers.h -- shared helpers of the IR core tests: shapes in one
  * call, seeded random inputs (Philox, never zero), running the interpreter
  * and comparing arrays with the first mismatching pairs and the max
- * difference in the log (STYLE.md §12). Included by one test file each. */
+ * difference in the log (doc/architecture.md#tests). Included by one test file each. */
 #ifndef MOEC_TESTS_IR_HELPERS_H
 #define MOEC_TESTS_IR_HELPERS_H
 

@@ -14,7 +14,8 @@ enum { MAX_LEAVES = 12, MAX_WRT = 6 };
 
 /* Central differences: step H, relative tolerance RTOL (with ATOL for
  * gradients near zero). Truncation error ~H^2 f''' and rounding ~1e-16 L/H
- * are both ~1e-10 here, far inside 1e-6. */
+ * are both ~1e-10 here, far inside 1e-6. ATOL is the same ~1e-10 error bound
+ * with a 100x margin, for entries whose exact gradient is ~0. */
 static const double H = 1e-5, RTOL = 1e-6, ATOL = 1e-8;
 /* A kink closer than this to a probe value is skipped, not tested: FD would
  * straddle it (max/reduce_max choose a different side). */
@@ -319,6 +320,7 @@ static int layernorm(ir_graph *g, int x, int gamma, int beta)
 {
     int xc = ir_binary(g, IR_SUB, x, mean_last(g, x));
     int var = mean_last(g, ir_binary(g, IR_MUL, xc, xc));
+    /* 1e-5: GPT-2's layernorm epsilon, a model constant (not a tolerance) */
     int rstd = ir_unary(g, IR_RSQRT, ir_binary(g, IR_ADD, var, ir_scalar(g, 1e-5)));
     return ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, ir_binary(g, IR_MUL, xc, rstd), gamma), beta);
 }

@@ -125,6 +125,9 @@ static void check_precision(fd_case *c, const ir_step_graph *s, const fe_model *
         if (m->params[i].trainable)
             dg = fmax(dg, rel_diff(ir_interp_value(b, s->grad[i]), ir_interp_value(a, s->grad[i]),
                                    fd_numel(c, s->grad[i])));
+    /* 1e-5: float32 rounds each step by up to 6e-8 (2^-24); a tiny model's
+     * loss and gradients are a few dozen roundings deep along their longest
+     * sums (measured up to 1.2e-6 on gradients), so 1e-5 leaves ~8x */
     tap_ok(ok && dl <= 1e-5, "%s: float32 loss within 1e-5 of float64 (%.2e)", name, dl);
     tap_ok(ok && dg <= 1e-5, "%s: float32 gradients within 1e-5 of float64 per tensor (worst %.2e)", name, dg);
     ir_interp_free(a);
@@ -149,6 +152,7 @@ static void check_model(const model_case *mc)
         if (mc->straight_through) mark_straight_through(&c, &fe.model);
         for (int i = 0; i < fe.model.n_params; i++) c.no_fd[i] |= !fe.model.params[i].trainable;
         double err = fd_check(&c, 6, NULL);
+        /* 1e-6: float64 finite differences are good to ~1e-10 (fd.h) */
         tap_ok(err >= 0 && err <= 1e-6, "%s: finite differences of the training loss%s (rel err %.2e)", name,
                mc->straight_through ? " after the routing" : "", err);
         check_precision(&c, &s, &fe.model, name);

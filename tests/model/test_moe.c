@@ -3,7 +3,8 @@
  * for every router and setting with fixed draws and tie-free inputs (the
  * gap between the k-th and (k+1)-th ranked value is checked and the inputs
  * redrawn when it is small), exact zeros for experts that get no token and
- * for frozen gates, capacity dropping, and MODELS.md's statistics recomputed
+ * for frozen gates, capacity dropping, and the router statistics
+ * (doc/model-semantics.md#router-statistics) recomputed
  * here in C from the router's probabilities; noisy top-k's smooth load loss
  * (threshold under STOP_GRAD) through a fixed-threshold surrogate and its
  * value recomputed in C from the draws. TAP through tests/tap.h. */
@@ -14,6 +15,8 @@
 #include "tests/model/fd.h"
 #include "tests/tap.h"
 
+/* Finite differences in float64 (fd.h: h = 1e-6) are accurate to ~1e-10
+ * relative; 1e-6 leaves 10^4 and still catches a wrong VJP (off by O(1)). */
 #define TOL 1e-6
 enum { B = 2, T = 3, D = 4, N = B * T, MAX_E = 4 };
 
@@ -142,7 +145,7 @@ static int build_tie_free(moe_case *m, const fe_router *r, int64_t e, uint64_t s
         ir_interp *it = fd_run(&m->c, -1);
         double gap = it ? rank_gap(m, r, it) : 0;
         ir_interp_free(it);
-        if (gap > 1e-4) return 0;
+        if (gap > 1e-4) return 0;   /* FD probes move a ranked value by ~1e-6 |x|: no rank flips */
         fd_free(&m->c);
     }
     return -1;
@@ -340,7 +343,8 @@ static void check_sequence_unit(void)
     fd_free(&m.c);
 }
 
-/* LB, z and importance alone, then their values against MODELS.md. */
+/* LB, z and importance alone, then their values against their definitions
+ * (doc/names-and-metrics.md#definitions). */
 static void check_aux(void)
 {
     static const char *names[3] = {"load balance", "z-loss", "importance"};
@@ -378,8 +382,11 @@ static void check_aux(void)
     for (int e = 0; e < 4; e++) var += (imp[e] - mu) * (imp[e] - mu) / 4;
     double got_lb = ir_interp_value(it, m.rt.lb)[0], got_z = ir_interp_value(it, m.rt.z)[0];
     double got_i = ir_interp_value(it, m.rt.importance)[0];
+    /* float64 sums of 6 x 4 terms in two orders: LB and importance are <= ~1
+     * (1e-14 is ~45 ulps of 1); the z-loss (~4 here) squares a logsumexp
+     * (1e-12 absolute) */
     tap_ok(fabs(got_lb - lb) < 1e-14 && fabs(got_z - z2) < 1e-12 && fabs(got_i - var / (mu * mu)) < 1e-14,
-           "statistics as MODELS.md: LB %.12g (%.12g), z %.12g (%.12g), importance %.12g (%.12g)",
+           "statistics as defined: LB %.12g (%.12g), z %.12g (%.12g), importance %.12g (%.12g)",
            got_lb, lb, got_z, z2, got_i, var / (mu * mu));
     ir_interp_free(it);
     fd_free(&m.c);
@@ -445,9 +452,13 @@ static void check_load_at(const char *name, int64_t k, bool training)
         for (int64_t i = 0; i < fd_numel(c, c->leaf[l]); i++) diff = fmax(diff, fabs(ga[i] - gb[i]));
     }
     tap_ok(err >= 0 && err <= TOL, "%s: finite differences of the fixed-threshold surrogate (rel err %.2e)", name, err);
+    /* 1e-13: the two backward graphs differ only where STOP_GRAD cuts, so
+     * their gradients agree to float64 rounding of O(1) values (measured 0) */
     tap_ok(got == want && diff <= 1e-13, "%s: load's gradient is the surrogate's, threshold constant (max diff %.1e)",
            name, diff);
     double in_c = load_in_c(&m, k, training);
+    /* 1e-13 relative: the same float64 formula (erf, softplus, a CV^2 of 4
+     * sums) evaluated in another order */
     tap_ok(fabs(want - in_c) <= 1e-13 * fabs(in_c) && want > 0,
            "%s: CV^2(sum P) as Shazeer's eq. 8-10 recomputed in C: %.15g (%.15g)", name, want, in_c);
     ir_interp_free(it);

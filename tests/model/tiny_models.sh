@@ -42,7 +42,8 @@ grep -- '-tiny\.moe' "$src/models/catalogue.txt" | while read -r file sets; do
     ok $((r + $?)) "$label: grad writes the gradients: $(cat "$tmp/grad" "$tmp/err")"
 done > "$tmp/tap"
 cat "$tmp/tap"
-n=$(grep -c '^\(not \)\{0,1\}ok' "$tmp/tap")
+# the loop ran in a subshell: take its counts from its lines (tap_done's verdict)
+n=$(grep -c '^\(not \)\{0,1\}ok' "$tmp/tap"); failed=$(grep -c '^not ok' "$tmp/tap")
 
 m="$src/models/gpt2-dense-tiny.moe"
 "$moec" init "$m" --set vocab=50 --seed 3 -o "$tmp/d.safetensors" > /dev/null 2>&1

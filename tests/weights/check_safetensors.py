@@ -129,10 +129,15 @@ def check_values(name, buf, init, std, index, seed):
     for e in (0, 1, 2, n // 2, n - 1):
         v = struct.unpack_from('<f', buf, 4 * e)[0]
         want = f32(std * philox_normal(seed, 0, index, e))
+        # both round the same double to float32, but this Philox/Box-Muller's
+        # libm (log, cos) may differ from C's by an ulp, moving the float32 by
+        # one step (6e-8 relative): 1e-5 relative (+1e-9 near 0) covers that
         if abs(v - want) > 1e-5 * abs(want) + 1e-9:
             errs.append('%s[%d] = %r, philox says %r' % (name, e, v, want))
     if n >= 4096:
         mean, sd, lo, hi = stats(buf)
+        # n >= 4096: the sample std's relative standard error is <= 1/sqrt(2n)
+        # = 1.1% (0.05 ~4.5 sigma); the mean's is std/sqrt(n) (5 sigma)
         if abs(sd / std - 1) > 0.05 or abs(mean) > 5 * std / math.sqrt(n):
             errs.append('%s: mean %g std %g, expected 0 and %g' % (name, mean, sd, std))
     return errs

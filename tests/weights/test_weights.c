@@ -107,6 +107,9 @@ static void test_init_stats(void)
     tap_ok((uintptr_t)w.data[1] % 64 == 0 && (uintptr_t)w.data[3] % 64 == 0, "each param 64-byte aligned");
     rt_weights_init(&w, 1337);
     double s = std_of(w.data[0], w.numel[0]), mu = mean_of(w.data[0], w.numel[0]);
+    /* n = 2.36M fixed draws: the sample std's relative standard error is
+     * 1/sqrt(2n) = 4.6e-4 (0.02 is a loose ~40 sigma: it catches a wrong
+     * scale, not a subtle bias); the mean's is 0.02/sqrt(n) = 1.3e-5 (1e-4 ~8 sigma) */
     tap_ok(fabs(s / 0.02 - 1) < 0.02 && fabs(mu) < 1e-4, "768x3072 normal(0.02): std %.6f mean %.2e", s, mu);
     double sr = std_of(w.data[1], w.numel[1]);
     tap_ok(fabs(sr / (0.02 / sqrt(24.0)) - 1) < 0.02, "residual projection: std %.6f (0.02/sqrt(24) = %.6f)", sr,
@@ -209,7 +212,7 @@ static int load(toy *t, const char *path, rt_werr *err)
     return rt_weights_load(&t->w, path, NULL, err);
 }
 
-/* The MODELS.md name rules. */
+/* The name rules of doc/weights.md#name-rules-loading-into-a-model. */
 static void test_name_rules(void)
 {
     toy *src = toy_new(), *dst = toy_new();
@@ -325,6 +328,9 @@ static void test_upcycle(void)
     tap_ok(rt_weights_load(&dst->w, path_a, &opt, &err) == 0, "upcycle: dense MLP consumed, router fresh %s", err.msg);
     double want_w = 1e-3 * std_of(fc_w, D * F), want_b = 1e-3 * std_of(fc_b, F);
     double got0 = diff_std(dst->w.data[P_X0W], fc_w, D * F), got1 = diff_std(dst->w.data[P_X1W], fc_w, D * F);
+    /* sample std of D*F = 1024 noise values: relative standard error
+     * 1/sqrt(2048) = 2.2%, so 0.1 is ~4.5 sigma; the F = 64 bias values below:
+     * 8.8%, 0.3 is ~3.4 sigma (fixed seeds: never flaky) */
     tap_ok(fabs(got0 / want_w - 1) < 0.1 && fabs(got1 / want_w - 1) < 0.1,
            "expert weight = dense + noise of std perturb*std(dense): %.3g %.3g vs %.3g", got0, got1, want_w);
     double gotb = diff_std(dst->w.data[P_X1B], fc_b, F);
