@@ -55,8 +55,13 @@ expect() {
 }
 expect 2 "unknown stage 'nope'; stages: ast elab graph grad" "an unknown stage is a usage error" ir "$m" --stage nope
 expect 2 "unknown pass 'nope' for --dump-after; passes: parse" "an unknown pass too" ir "$m" --dump-after nope
-expect 2 "'ir --stage kernels' is not available yet" "a planned stage is not available yet" ir "$m" --stage kernels
-expect 2 "'ir --dump-after simplify' is not available yet" "nor is a planned pass" ir "$m" --dump-after simplify
+# The compiler's stages: the kernel program and its memory plan, verified after every pass.
+out=$("$moec" ir "$m" --stage kernels --batch 1 --seq 3 --verify 2>&1); status=$?
+[ "$status" = 0 ] && printf '%s\n' "$out" | head -1 | grep -q '^# [0-9]* buffers, [0-9]* launches$'
+ok $? "--stage kernels prints the kernel program (status $status: $(printf '%s' "$out" | head -c 80))"
+out=$("$moec" ir "$m" --stage memory --batch 1 --seq 3 --verify 2>&1); status=$?
+[ "$status" = 0 ] && printf '%s\n' "$out" | head -1 | grep -q '^arena [0-9]* bytes for [0-9]* buffers; peak live'
+ok $? "--stage memory prints the arena (status $status: $(printf '%s' "$out" | head -c 80))"
 expect 2 "ir needs --stage ast|elab|graph|grad" "ir without a stage says which there are" ir "$m"
 expect 2 "unknown or incomplete option '--verify'" "check takes no pipeline options" check "$m" --verify
 tap_done
