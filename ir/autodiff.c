@@ -17,7 +17,7 @@ static void mark_dependents(const ir_graph *g, int n0, const int *wrt, int n_wrt
     for (int id = 0; id < n0; id++) {
         const ir_node *n = &g->nodes[id];
         for (int k = 0; k < n->n_in && !dep[id]; k++) dep[id] = dep[n->in[k]];
-        if (n->dtype != IR_F32) dep[id] = false;   /* i32 values pass no gradient */
+        if (!ir_dtype_is_float(n->dtype)) dep[id] = false;   /* i32 values pass no gradient */
     }
 }
 

@@ -177,12 +177,12 @@ static bool view_of(const fctx *c, int id, view *v)
     case IR_PERMUTE:
         *v = in;
         v->shape = n->shape;
-        for (int d = 0; d < n->shape.rank; d++) v->stride[d] = in.stride[n->ai[d]];
+        for (int d = 0; d < n->shape.rank; d++) v->stride[d] = in.stride[ir_attr_perm(n, d)];
         return true;
     case IR_SLICE:
         *v = in;
         v->shape = n->shape;
-        v->offset += n->ai[1] * in.stride[n->ai[0]];
+        v->offset += ir_attr_start(n) * in.stride[ir_attr_axis(n)];
         return true;
     case IR_RESHAPE: *v = in; return view_reshape(v, &n->shape);
     case IR_BROADCAST: {
@@ -427,11 +427,11 @@ static int compute_movement(fctx *c, int id, const affine *at)
     affine xat[IR_MAX_RANK];
     switch (n->op) {
     case IR_PERMUTE:
-        for (int d = 0; d < n->shape.rank; d++) xat[n->ai[d]] = at[d];
+        for (int d = 0; d < n->shape.rank; d++) xat[ir_attr_perm(n, d)] = at[d];
         return emit_value(c, n->in[0], xat);
     case IR_SLICE:
         memcpy(xat, at, sizeof(affine) * (size_t)n->shape.rank);
-        xat[n->ai[0]].base += n->ai[1];
+        xat[ir_attr_axis(n)].base += ir_attr_start(n);
         return emit_value(c, n->in[0], xat);
     case IR_BROADCAST: return operand_at(c, n, 0, at);
     case IR_RESHAPE: return compute_reshape(c, id, at);
@@ -474,14 +474,14 @@ static int compute_leafish(fctx *c, int id, const affine *at)
 {
     const ir_node *n = node(c, id);
     switch (n->op) {
-    case IR_CONST: return ir_k_const(c->p, c->l, c->pass, n->dtype, n->af[0]);
-    case IR_IOTA: return position_value(c, &at[n->ai[0]]);
+    case IR_CONST: return ir_k_const(c->p, c->l, c->pass, n->dtype, ir_attr_value(n));
+    case IR_IOTA: return position_value(c, &at[ir_attr_axis(n)]);
     case IR_RANDOM: {
         affine scalar[1] = { zero_pos() };   /* the step is rank 0 */
         int step = emit_value(c, n->in[0], scalar);
         ir_kindex ix;
         if (step < 0 || flat_index(c, id, &n->shape, at, &ix) < 0) return -1;
-        return ir_k_random(c->p, c->l, c->pass, (ir_random_dist)n->ai[0], (uint64_t)n->ai[2], (uint32_t)n->ai[1],
+        return ir_k_random(c->p, c->l, c->pass, (ir_random_dist)ir_attr_dist(n), (uint64_t)ir_attr_seed(n), (uint32_t)ir_attr_stream(n),
                            step, ix);
     }
     default: MOEC_UNREACHABLE();
@@ -502,11 +502,11 @@ static int compute(fctx *c, int id, const affine *at)
         return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, 0, a, -1, -1);
     case IR_CAST:
         a = operand_at(c, n, 0, at);
-        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_CAST, n->ai[0], a, -1, -1);
+        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_CAST, ir_attr_to(n), a, -1, -1);
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MAX: case IR_CMP:
         a = operand_at(c, n, 0, at);
         b = a < 0 ? -1 : operand_at(c, n, 1, at);
-        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, n->op == IR_CMP ? n->ai[0] : 0, a, b, -1);
+        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, n->op == IR_CMP ? ir_attr_cmp(n) : 0, a, b, -1);
     case IR_WHERE:
         w = operand_at(c, n, 0, at);
         a = w < 0 ? -1 : operand_at(c, n, 1, at);
@@ -576,7 +576,7 @@ static int emit_reduce(fctx *c, int id)
 {
     const ir_node *n = node(c, id);
     const ir_node *x = node(c, n->in[0]);
-    int axis = (int)n->ai[0];
+    int axis = (int)ir_attr_axis(n);
     ir_shape space = { .rank = x->shape.rank - 1 };
     for (int d = 0, k = 0; d < x->shape.rank; d++)
         if (d != axis) space.dim[k++] = x->shape.dim[d];
@@ -597,7 +597,7 @@ static int emit_reduce(fctx *c, int id)
 static int emit_concat(fctx *c, int id)
 {
     const ir_node *n = node(c, id);
-    int axis = (int)n->ai[0];
+    int axis = (int)ir_attr_axis(n);
     int64_t offset = 0;
     for (int i = 0; i < 2; i++) {
         const ir_node *o = node(c, n->in[i]);

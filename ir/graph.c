@@ -77,8 +77,8 @@ static uint64_t node_hash(const ir_node *n)
     h = mix(h, (uint64_t)n->shape.rank);
     for (int i = 0; i < n->shape.rank; i++) h = mix(h, (uint64_t)n->shape.dim[i]);
     for (int i = 0; i < n->n_in; i++) h = mix(h, (uint64_t)(uint32_t)n->in[i]);
-    for (int i = 0; i < IR_MAX_RANK; i++) h = mix(h, (uint64_t)n->ai[i]);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < IR_MAX_INT_ATTRS; i++) h = mix(h, (uint64_t)n->ai[i]);
+    for (int i = 0; i < IR_MAX_REAL_ATTRS; i++) {
         uint64_t bits;
         memcpy(&bits, &n->af[i], sizeof bits);
         h = mix(h, bits);
@@ -232,19 +232,18 @@ static int64_t axis_of(const ir_graph *g, int x, int axis)
 
 int ir_input(ir_graph *g, ir_input_slot slot, ir_shape shape)
 {
-    static const char *const names[IR_INPUT_SLOT_COUNT] = {"tokens", "targets", "domain", "step"};
     ir_node n = make(IR_INPUT, 0, -1, -1, -1);
-    n.ai[0] = slot;
+    ir_attr_set_slot(&n, slot);
     n.shape = shape;
     int id = add_node(g, &n);
-    if (id >= 0 && (unsigned)slot < IR_INPUT_SLOT_COUNT) g->nodes[id].label = names[slot];
+    if (id >= 0) g->nodes[id].label = ir_input_slots[slot].name;   /* the shape rule checked the slot */
     return id;
 }
 
 int ir_param(ir_graph *g, int index, const char *name, ir_shape shape)
 {
     ir_node n = make(IR_PARAM, 0, -1, -1, -1);
-    n.ai[0] = index;
+    ir_attr_set_index(&n, index);
     n.shape = shape;
     int id = add_node(g, &n);
     if (id >= 0 && name && !g->nodes[id].label &&
@@ -256,7 +255,7 @@ int ir_param(ir_graph *g, int index, const char *name, ir_shape shape)
 int ir_const(ir_graph *g, double value, ir_shape shape)
 {
     ir_node n = make(IR_CONST, 0, -1, -1, -1);
-    n.af[0] = value;
+    ir_attr_set_value(&n, value);
     n.shape = shape;
     return add_node(g, &n);
 }
@@ -267,16 +266,16 @@ int ir_iota(ir_graph *g, ir_shape shape, int axis)
 {
     ir_node n = make(IR_IOTA, 0, -1, -1, -1);
     n.shape = shape;
-    n.ai[0] = axis < 0 && axis + shape.rank >= 0 ? axis + shape.rank : axis;
+    ir_attr_set_axis(&n, axis < 0 && axis + shape.rank >= 0 ? axis + shape.rank : axis);
     return add_node(g, &n);
 }
 
 int ir_random(ir_graph *g, int step, ir_random_dist dist, int64_t stream, int64_t seed, ir_shape shape)
 {
     ir_node n = make(IR_RANDOM, 1, step, -1, -1);
-    n.ai[0] = dist;
-    n.ai[1] = stream;
-    n.ai[2] = seed;
+    ir_attr_set_dist(&n, dist);
+    ir_attr_set_stream(&n, stream);
+    ir_attr_set_seed(&n, seed);
     n.shape = shape;
     return add_node(g, &n);
 }
@@ -299,7 +298,7 @@ int ir_unary(ir_graph *g, ir_op op, int x)
 int ir_cast(ir_graph *g, int x, ir_dtype to)
 {
     ir_node n = make(IR_CAST, 1, x, -1, -1);
-    n.ai[0] = to;
+    ir_attr_set_to(&n, to);
     return add_node(g, &n);
 }
 
@@ -313,7 +312,7 @@ int ir_binary(ir_graph *g, ir_op op, int a, int b)
 int ir_compare(ir_graph *g, ir_cmp cmp, int a, int b)
 {
     ir_node n = make(IR_CMP, 2, a, b, -1);
-    n.ai[0] = cmp;
+    ir_attr_set_cmp(&n, cmp);
     return add_node(g, &n);
 }
 
@@ -328,8 +327,8 @@ int ir_where(ir_graph *g, int cond, int a, int b)
 static int reduce(ir_graph *g, ir_op op, int x, int axis, bool keepdim)
 {
     ir_node n = make(op, 1, x, -1, -1);
-    n.ai[0] = axis_of(g, x, axis);
-    n.ai[1] = keepdim;
+    ir_attr_set_axis(&n, axis_of(g, x, axis));
+    ir_attr_set_keepdim(&n, keepdim);
     return add_node(g, &n);
 }
 
@@ -339,7 +338,7 @@ int ir_reduce_max(ir_graph *g, int x, int axis, bool keepdim) { return reduce(g,
 int ir_cumsum(ir_graph *g, int x, int axis)
 {
     ir_node n = make(IR_CUMSUM, 1, x, -1, -1);
-    n.ai[0] = axis_of(g, x, axis);
+    ir_attr_set_axis(&n, axis_of(g, x, axis));
     return add_node(g, &n);
 }
 
@@ -356,23 +355,23 @@ int ir_permute(ir_graph *g, int x, const int *perm)
 {
     ir_node n = make(IR_PERMUTE, 1, x, -1, -1);
     int rank = x >= 0 && x < g->n_nodes ? g->nodes[x].shape.rank : 0;   /* else add_node reports x */
-    for (int i = 0; i < rank; i++) n.ai[i] = perm[i];
+    for (int i = 0; i < rank; i++) ir_attr_set_perm(&n, i, perm[i]);
     return add_node(g, &n);
 }
 
 int ir_slice(ir_graph *g, int x, int axis, int64_t start, int64_t len)
 {
     ir_node n = make(IR_SLICE, 1, x, -1, -1);
-    n.ai[0] = axis_of(g, x, axis);
-    n.ai[1] = start;
-    n.ai[2] = len;
+    ir_attr_set_axis(&n, axis_of(g, x, axis));
+    ir_attr_set_start(&n, start);
+    ir_attr_set_len(&n, len);
     return add_node(g, &n);
 }
 
 int ir_concat(ir_graph *g, int a, int b, int axis)
 {
     ir_node n = make(IR_CONCAT, 2, a, b, -1);
-    n.ai[0] = axis_of(g, a, axis);
+    ir_attr_set_axis(&n, axis_of(g, a, axis));
     return add_node(g, &n);
 }
 
@@ -400,14 +399,14 @@ int ir_gather(ir_graph *g, int table, int idx)
 int ir_scatter_add(ir_graph *g, int src, int idx, int64_t rows)
 {
     ir_node n = make(IR_SCATTER_ADD, 2, src, idx, -1);
-    n.ai[0] = rows;
+    ir_attr_set_rows(&n, rows);
     return add_node(g, &n);
 }
 
 int ir_topk(ir_graph *g, int x, int k)
 {
     ir_node n = make(IR_TOPK, 1, x, -1, -1);
-    n.ai[0] = k;
+    ir_attr_set_k(&n, k);
     return add_node(g, &n);
 }
 
@@ -420,14 +419,14 @@ int ir_take(ir_graph *g, int x, int idx)
 int ir_put(ir_graph *g, int src, int idx, int64_t len)
 {
     ir_node n = make(IR_PUT, 2, src, idx, -1);
-    n.ai[0] = len;
+    ir_attr_set_size(&n, len);
     return add_node(g, &n);
 }
 
 int ir_one_hot(ir_graph *g, int idx, int64_t len)
 {
     ir_node n = make(IR_ONE_HOT, 1, idx, -1, -1);
-    n.ai[0] = len;
+    ir_attr_set_size(&n, len);
     return add_node(g, &n);
 }
 
@@ -440,13 +439,17 @@ static int verify_node(ir_graph *g, int id)
         snprintf(g->error, sizeof g->error, "%%%d: no op %d", id, (int)n->op);
         return -1;
     }
+    if ((unsigned)n->dtype >= IR_DTYPE_COUNT) return ir_fail(g, id, n, "no dtype %d", (int)n->dtype);
+    if (!ir_dtype_computed(n->dtype))
+        return ir_fail(g, id, n, "dtype %s is not supported by the graph IR yet (f32 and i32 are)",
+                       ir_dtype_name(n->dtype));
     ir_node copy = *n;
     if (check_operands(g, id, n) || ir_ops[n->op].shape(g, id, &copy)) return -1;
     if (copy.dtype != n->dtype || !ir_shape_eq(&copy.shape, &n->shape)) {
         char have[96], want[96];
-        return ir_fail(g, id, n, "recorded as %s%s but its operands give %s%s",
-                       n->dtype == IR_F32 ? "f32" : "i32", ir_shape_str(&n->shape, have, sizeof have),
-                       copy.dtype == IR_F32 ? "f32" : "i32", ir_shape_str(&copy.shape, want, sizeof want));
+        return ir_fail(g, id, n, "recorded as %s%s but its operands give %s%s", ir_dtype_name(n->dtype),
+                       ir_shape_str(&n->shape, have, sizeof have), ir_dtype_name(copy.dtype),
+                       ir_shape_str(&copy.shape, want, sizeof want));
     }
     return 0;
 }

@@ -20,25 +20,37 @@
 #include <stdio.h>
 
 #include "support/arena.h"
+#include "support/assert.h"
 #include "support/diag.h"
 
 enum { IR_MAX_RANK = 6, IR_MAX_INPUTS = 3 };
+/* Room for attributes in a node: integers (a PERMUTE's perm takes one per
+ * axis) and reals. ops.c checks every op's attributes fit. */
+enum { IR_MAX_INT_ATTRS = IR_MAX_RANK, IR_MAX_REAL_ATTRS = 2 };
 
 typedef enum ir_op {
 #define IR_OP(name, str, arity, kind) IR_##name,
 #include "ir/ops.def"
-#undef IR_OP
     IR_OP_COUNT
 } ir_op;
+
+/* Attribute names (ops.def): IR_ATTR_axis, IR_ATTR_keepdim, ... */
+typedef enum ir_attr {
+#define IR_ATTR(name, type, length, printed) IR_ATTR_##name,
+#include "ir/ops.def"
+    IR_ATTR_COUNT
+} ir_attr;
 
 typedef enum ir_kind {
     IR_KIND_LEAF, IR_KIND_UNARY, IR_KIND_BINARY, IR_KIND_WHERE, IR_KIND_REDUCE,
     IR_KIND_SCAN, IR_KIND_MOVE, IR_KIND_MATMUL, IR_KIND_INDEX,
 } ir_kind;
 
+/* Element types (dtypes.def): IR_F32, IR_I32, IR_BF16, IR_F16, IR_F64. */
 typedef enum ir_dtype {
-    IR_F32,   /* a real number: float32 on devices, float64 or float32 in the interpreter */
-    IR_I32,   /* token ids, expert ids, positions */
+#define IR_DTYPE(name, str, bytes, ctype, cuda, is_float) IR_##name,
+#include "ir/dtypes.def"
+    IR_DTYPE_COUNT
 } ir_dtype;
 
 typedef struct ir_shape {
@@ -55,8 +67,8 @@ typedef enum ir_input_slot {
     IR_INPUT_SLOT_COUNT
 } ir_input_slot;
 
-typedef enum ir_random_dist { IR_RANDOM_NORMAL, IR_RANDOM_UNIFORM } ir_random_dist;
-typedef enum ir_cmp { IR_CMP_LT, IR_CMP_LE, IR_CMP_GT, IR_CMP_GE, IR_CMP_EQ, IR_CMP_NE } ir_cmp;
+typedef enum ir_random_dist { IR_RANDOM_NORMAL, IR_RANDOM_UNIFORM, IR_RANDOM_DIST_COUNT } ir_random_dist;
+typedef enum ir_cmp { IR_CMP_LT, IR_CMP_LE, IR_CMP_GT, IR_CMP_GE, IR_CMP_EQ, IR_CMP_NE, IR_CMP_COUNT } ir_cmp;
 
 typedef struct ir_node {
     ir_op op;
@@ -64,8 +76,8 @@ typedef struct ir_node {
     ir_shape shape;
     int in[IR_MAX_INPUTS];       /* operand ids, all smaller than this node's id */
     int n_in;
-    int64_t ai[IR_MAX_RANK];     /* int attributes (see ops.def); PERMUTE: ai[i] = perm[i] */
-    double af[2];                /* float attributes */
+    int64_t ai[IR_MAX_INT_ATTRS];   /* integer attributes: through the accessors below only */
+    double af[IR_MAX_REAL_ATTRS];   /* real attributes: likewise */
     moec_loc loc;                  /* model-file place of the call this node came from */
     const char *scope;           /* its dotted scope ("h.3.attn"), or NULL */
     const char *label;           /* PARAM: parameter name; INPUT: slot name; else NULL */
@@ -82,6 +94,103 @@ typedef struct ir_graph {
     void *cse_table;             /* owned by graph.c */
     char error[512];             /* first builder failure, "" if none */
 } ir_graph;
+
+/* ---- attributes (ops.def) ----
+ * For each attribute name a getter and a setter, generated from ops.def:
+ *     int64_t ir_attr_axis(const ir_node *n);       void ir_attr_set_axis(ir_node *n, int64_t v);
+ *     double  ir_attr_value(const ir_node *n);      void ir_attr_set_value(ir_node *n, double v);
+ *     int64_t ir_attr_perm(const ir_node *n, int i); void ir_attr_set_perm(ir_node *n, int i, int64_t v);
+ * Using one on a node whose op has no such attribute is a bug (MOEC_ASSERT). */
+
+typedef enum ir_attr_type { IR_ATTR_TYPE_INT, IR_ATTR_TYPE_INTS, IR_ATTR_TYPE_REAL } ir_attr_type;
+
+/* Per attribute name: "axis", its type, and its length (entries of an INTS, else 1). */
+typedef struct ir_attr_info {
+    const char *name;
+    ir_attr_type type;
+    int length;
+} ir_attr_info;
+
+extern const ir_attr_info ir_attrs[IR_ATTR_COUNT];
+
+/* Position + 1 of attribute a in a node of op o (ai[] or af[] by its type),
+ * 0 when o has no attribute a. Derived from ops.def in ops.c. */
+extern const unsigned char ir_op_attr_table[IR_OP_COUNT][IR_ATTR_COUNT];
+
+/* Where op keeps attribute a: its position, or -1 if op has no attribute a. */
+static inline int ir_op_attr(ir_op op, ir_attr a)
+{
+    MOEC_ASSERT((unsigned)op < IR_OP_COUNT && (unsigned)a < IR_ATTR_COUNT);
+    return ir_op_attr_table[op][a] - 1;
+}
+
+static inline int ir_node_attr(const ir_node *n, ir_attr a)
+{
+    int pos = ir_op_attr(n->op, a);
+    MOEC_ASSERT(pos >= 0);   /* the node's op has this attribute */
+    return pos;
+}
+
+/* Any attribute by its name id, for code that walks an op's attributes (the
+ * printer): entry i of an integer attribute (0 unless INTS), or a real one. */
+static inline int64_t ir_node_int(const ir_node *n, ir_attr a, int i)
+{
+    int pos = ir_node_attr(n, a);
+    MOEC_ASSERT(ir_attrs[a].type != IR_ATTR_TYPE_REAL && i >= 0 && i < ir_attrs[a].length);
+    return n->ai[pos + i];
+}
+
+static inline void ir_node_set_int(ir_node *n, ir_attr a, int i, int64_t v)
+{
+    int pos = ir_node_attr(n, a);
+    MOEC_ASSERT(ir_attrs[a].type != IR_ATTR_TYPE_REAL && i >= 0 && i < ir_attrs[a].length);
+    n->ai[pos + i] = v;
+}
+
+static inline double ir_node_real(const ir_node *n, ir_attr a)
+{
+    int pos = ir_node_attr(n, a);
+    MOEC_ASSERT(ir_attrs[a].type == IR_ATTR_TYPE_REAL);
+    return n->af[pos];
+}
+
+static inline void ir_node_set_real(ir_node *n, ir_attr a, double v)
+{
+    int pos = ir_node_attr(n, a);
+    MOEC_ASSERT(ir_attrs[a].type == IR_ATTR_TYPE_REAL);
+    n->af[pos] = v;
+}
+
+#define IR_ATTR_ACCESSORS_INT(name)                                                                   \
+    static inline int64_t ir_attr_##name(const ir_node *n) { return ir_node_int(n, IR_ATTR_##name, 0); } \
+    static inline void ir_attr_set_##name(ir_node *n, int64_t v) { ir_node_set_int(n, IR_ATTR_##name, 0, v); }
+#define IR_ATTR_ACCESSORS_INTS(name)                                                                         \
+    static inline int64_t ir_attr_##name(const ir_node *n, int i) { return ir_node_int(n, IR_ATTR_##name, i); } \
+    static inline void ir_attr_set_##name(ir_node *n, int i, int64_t v) { ir_node_set_int(n, IR_ATTR_##name, i, v); }
+#define IR_ATTR_ACCESSORS_REAL(name)                                                                  \
+    static inline double ir_attr_##name(const ir_node *n) { return ir_node_real(n, IR_ATTR_##name); } \
+    static inline void ir_attr_set_##name(ir_node *n, double v) { ir_node_set_real(n, IR_ATTR_##name, v); }
+#define IR_ATTR(name, type, length, printed) IR_ATTR_ACCESSORS_##type(name)
+#include "ir/ops.def"
+#undef IR_ATTR_ACCESSORS_INT
+#undef IR_ATTR_ACCESSORS_INTS
+#undef IR_ATTR_ACCESSORS_REAL
+
+/* ---- names and dtypes ---- */
+
+/* "f32", "bf16", ...; "?" for a value that is no dtype. */
+const char *ir_dtype_name(ir_dtype d);
+int ir_dtype_size(ir_dtype d);               /* bytes per element */
+const char *ir_dtype_c_type(ir_dtype d);     /* host C storage: "float", "int32_t", "uint16_t" (bf16, f16 bits) */
+const char *ir_dtype_cuda_type(ir_dtype d);  /* "float", "int", "__nv_bfloat16", "__half", "double" */
+bool ir_dtype_is_float(ir_dtype d);
+/* The graph IR and the interpreter compute with it today: f32 and i32. The
+ * shape rules and the verifier reject nodes of any other dtype. */
+bool ir_dtype_computed(ir_dtype d);
+/* "lt", "normal", "tokens"; "?" for a value out of range. */
+const char *ir_cmp_name(ir_cmp c);
+const char *ir_random_dist_name(ir_random_dist d);
+const char *ir_input_slot_name(ir_input_slot s);
 
 int  ir_graph_init(ir_graph *g);          /* 0, or -1 out of memory */
 void ir_graph_free(ir_graph *g);

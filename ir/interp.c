@@ -79,6 +79,11 @@ static int eval_node(ir_interp *it, int id, const ir_kctx *c)
 {
     const ir_node *n = &it->g->nodes[id];
     int64_t numel = ir_shape_numel(&n->shape);
+    if (!ir_dtype_computed(n->dtype)) {   /* the verifier rejects these too */
+        snprintf(c->err, c->err_size, "%%%d %s: the interpreter computes in f32 and i32, not %s", id,
+                 ir_op_name(n->op), ir_dtype_name(n->dtype));
+        return -1;
+    }
     if (!it->value[id] && !(it->value[id] = alloc_values(n))) {
         snprintf(c->err, c->err_size, "%%%d %s: out of memory", id, ir_op_name(n->op));
         return -1;

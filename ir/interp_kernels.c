@@ -85,7 +85,8 @@ int ir_kern_const(const ir_kctx *c, const ir_node *n, const double *const in[IR_
 {
     (void)c;
     (void)in;
-    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = n->af[0];
+    double value = ir_attr_value(n);
+    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = value;
     return 0;
 }
 
@@ -94,7 +95,7 @@ int ir_kern_iota(const ir_kctx *c, const ir_node *n, const double *const in[IR_M
     (void)c;
     (void)in;
     int64_t outer, len, inner;
-    split(&n->shape, (int)n->ai[0], &outer, &len, &inner);
+    split(&n->shape, (int)ir_attr_axis(n), &outer, &len, &inner);
     for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = (double)((i / inner) % len);
     return 0;
 }
@@ -103,11 +104,15 @@ int ir_kern_random(const ir_kctx *c, const ir_node *n, const double *const in[IR
 {
     double s = nearbyint(in[0][0]);
     if (!(s >= 0 && s < 0x1p63)) return run_error(c, n, "step %g is not a non-negative integer", in[0][0]);
-    uint64_t step = (uint64_t)s, seed = (uint64_t)n->ai[2];
-    uint32_t stream = (uint32_t)n->ai[1];
-    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++)
-        out[i] = n->ai[0] == IR_RANDOM_NORMAL ? ir_philox_normal(seed, step, stream, (uint64_t)i)
-                                              : ir_philox_uniform(seed, step, stream, (uint64_t)i);
+    uint64_t step = (uint64_t)s, seed = (uint64_t)ir_attr_seed(n);
+    uint32_t stream = (uint32_t)ir_attr_stream(n);
+    double (*draw)(uint64_t, uint64_t, uint32_t, uint64_t);
+    switch ((ir_random_dist)ir_attr_dist(n)) {
+    case IR_RANDOM_NORMAL: draw = ir_philox_normal; break;
+    case IR_RANDOM_UNIFORM: draw = ir_philox_uniform; break;
+    default: MOEC_UNREACHABLE();   /* the shape rule checked the distribution */
+    }
+    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = draw(seed, step, stream, (uint64_t)i);
     return 0;
 }
 
@@ -123,7 +128,8 @@ static double unary(ir_op op, double x)
     case IR_SQRT: return sqrt(x);
     case IR_RSQRT: return 1.0 / sqrt(x);
     case IR_ERF: return erf(x);
-    default: return x;   /* STOP_GRAD */
+    case IR_STOP_GRAD: return x;
+    default: MOEC_UNREACHABLE();   /* CAST has its own kernel */
     }
 }
 
@@ -136,18 +142,26 @@ int ir_kern_unary(const ir_kctx *c, const ir_node *n, const double *const in[IR_
 
 int ir_kern_cast(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
+    ir_dtype to = (ir_dtype)ir_attr_to(n);
     for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) {
         double v = in[0][i];
-        if (n->ai[0] == IR_I32) {
+        switch (to) {
+        case IR_F32: break;
+        case IR_I32:
             v = trunc(v);   /* C's float -> int conversion: toward zero */
             if (!(v >= INT32_MIN && v <= INT32_MAX)) return run_error(c, n, "%g does not fit in i32", in[0][i]);
+            break;
+        case IR_BF16:
+        case IR_F16:
+        case IR_F64:
+        default: MOEC_UNREACHABLE();   /* the shape rule casts to computed dtypes only */
         }
         out[i] = v;
     }
     return 0;
 }
 
-static bool compare(int64_t cmp, double a, double b)
+static bool compare(ir_cmp cmp, double a, double b)
 {
     switch (cmp) {
     case IR_CMP_LT: return a < b;
@@ -155,7 +169,8 @@ static bool compare(int64_t cmp, double a, double b)
     case IR_CMP_GT: return a > b;
     case IR_CMP_GE: return a >= b;
     case IR_CMP_EQ: return a == b;
-    default: return a != b;
+    case IR_CMP_NE: return a != b;
+    default: MOEC_UNREACHABLE();   /* the shape rule checked the comparison */
     }
 }
 
@@ -171,7 +186,8 @@ static int binary(const ir_kctx *c, const ir_node *n, double a, double b, double
         *out = i32 ? trunc(a / b) : a / b;
         break;
     case IR_MAX: *out = a >= b ? a : b; break;   /* ties: the first operand, as the gradient */
-    default: *out = compare(n->ai[0], a, b) ? 1.0 : 0.0; break;
+    case IR_CMP: *out = compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; break;
+    default: MOEC_UNREACHABLE();
     }
     return 0;
 }
@@ -199,27 +215,39 @@ int ir_kern_where(const ir_kctx *c, const ir_node *n, const double *const in[IR_
 
 /* ---- reductions, scans: x seen as [outer, len, inner] ---- */
 
+/* One reduced value: x[0], x[inner], ... x[(len-1) inner] in order, so f32
+ * mode rounds as a serial device. */
+static double reduce_row(const ir_kctx *c, const ir_node *n, const double *x, int64_t len, int64_t inner)
+{
+    double acc;
+    switch (n->op) {
+    case IR_SUM:
+        acc = 0.0;
+        for (int64_t k = 0; k < len; k++) acc = ir_kround(c, n, acc + x[k * inner]);
+        return acc;
+    case IR_REDUCE_MAX:
+        acc = x[0];
+        for (int64_t k = 1; k < len; k++)
+            if (x[k * inner] > acc) acc = x[k * inner];
+        return acc;
+    default: MOEC_UNREACHABLE();
+    }
+}
+
 int ir_kern_reduce(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     int64_t outer, len, inner;
-    split(shape_of(c, n, 0), (int)n->ai[0], &outer, &len, &inner);
+    split(shape_of(c, n, 0), (int)ir_attr_axis(n), &outer, &len, &inner);
     for (int64_t o = 0; o < outer; o++)
-        for (int64_t j = 0; j < inner; j++) {
-            const double *x = in[0] + o * len * inner + j;
-            double acc = n->op == IR_SUM ? 0.0 : x[0];
-            for (int64_t k = 0; k < len; k++) {   /* in order, so f32 mode rounds as a serial device */
-                if (n->op == IR_SUM) acc = ir_kround(c, n, acc + x[k * inner]);
-                else if (x[k * inner] > acc) acc = x[k * inner];
-            }
-            out[o * inner + j] = acc;
-        }
+        for (int64_t j = 0; j < inner; j++)
+            out[o * inner + j] = reduce_row(c, n, in[0] + o * len * inner + j, len, inner);
     return 0;
 }
 
 int ir_kern_cumsum(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     int64_t outer, len, inner;
-    split(&n->shape, (int)n->ai[0], &outer, &len, &inner);
+    split(&n->shape, (int)ir_attr_axis(n), &outer, &len, &inner);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < inner; j++) {
             int64_t base = o * len * inner + j;
@@ -246,7 +274,7 @@ int ir_kern_permute(const ir_kctx *c, const ir_node *n, const double *const in[I
         xst[i] = s;
         s *= xs->dim[i];
     }
-    for (int i = 0; i < n->shape.rank; i++) st[i] = xst[n->ai[i]];   /* output axis i walks input axis perm[i] */
+    for (int i = 0; i < n->shape.rank; i++) st[i] = xst[ir_attr_perm(n, i)];   /* output axis i walks input axis perm[i] */
     for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++, next_index(&n->shape, idx))
         out[i] = in[0][dot(idx, st, n->shape.rank)];
     return 0;
@@ -254,17 +282,19 @@ int ir_kern_permute(const ir_kctx *c, const ir_node *n, const double *const in[I
 
 int ir_kern_slice(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
-    int64_t outer, len, inner, xlen = shape_of(c, n, 0)->dim[n->ai[0]];
-    split(&n->shape, (int)n->ai[0], &outer, &len, &inner);
+    int axis = (int)ir_attr_axis(n);
+    int64_t outer, len, inner, xlen = shape_of(c, n, 0)->dim[axis], start = ir_attr_start(n);
+    split(&n->shape, axis, &outer, &len, &inner);
     for (int64_t o = 0; o < outer; o++)
-        memcpy(out + o * len * inner, in[0] + (o * xlen + n->ai[1]) * inner, (size_t)(len * inner) * sizeof *out);
+        memcpy(out + o * len * inner, in[0] + (o * xlen + start) * inner, (size_t)(len * inner) * sizeof *out);
     return 0;
 }
 
 int ir_kern_concat(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
-    int64_t outer, len, inner, la = shape_of(c, n, 0)->dim[n->ai[0]], lb = shape_of(c, n, 1)->dim[n->ai[0]];
-    split(&n->shape, (int)n->ai[0], &outer, &len, &inner);
+    int axis = (int)ir_attr_axis(n);
+    int64_t outer, len, inner, la = shape_of(c, n, 0)->dim[axis], lb = shape_of(c, n, 1)->dim[axis];
+    split(&n->shape, axis, &outer, &len, &inner);
     for (int64_t o = 0; o < outer; o++) {
         memcpy(out + o * len * inner, in[0] + o * la * inner, (size_t)(la * inner) * sizeof *out);
         memcpy(out + (o * len + la) * inner, in[1] + o * lb * inner, (size_t)(lb * inner) * sizeof *out);
@@ -340,7 +370,7 @@ int ir_kern_scatter_add(const ir_kctx *c, const ir_node *n, const double *const 
 int ir_kern_topk(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     const ir_shape *xs = shape_of(c, n, 0);
-    int64_t len = xs->dim[xs->rank - 1], k = n->ai[0], rows = ir_shape_numel(xs) / len;
+    int64_t len = xs->dim[xs->rank - 1], k = ir_attr_k(n), rows = ir_shape_numel(xs) / len;
     (void)c;
     for (int64_t r = 0; r < rows; r++) {
         const double *x = in[0] + r * len;
@@ -374,7 +404,7 @@ int ir_kern_take(const ir_kctx *c, const ir_node *n, const double *const in[IR_M
 int ir_kern_put(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     const ir_shape *ss = shape_of(c, n, 0);
-    int64_t len = n->ai[0], k = ss->dim[ss->rank - 1], rows = ir_shape_numel(ss) / k;
+    int64_t len = ir_attr_size(n), k = ss->dim[ss->rank - 1], rows = ir_shape_numel(ss) / k;
     memset(out, 0, (size_t)ir_shape_numel(&n->shape) * sizeof *out);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < k; j++) {
@@ -387,7 +417,7 @@ int ir_kern_put(const ir_kctx *c, const ir_node *n, const double *const in[IR_MA
 
 int ir_kern_one_hot(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
-    int64_t len = n->ai[0], rows = ir_shape_numel(&n->shape) / len;
+    int64_t len = ir_attr_size(n), rows = ir_shape_numel(&n->shape) / len;
     memset(out, 0, (size_t)ir_shape_numel(&n->shape) * sizeof *out);
     for (int64_t r = 0; r < rows; r++) {
         int64_t v = index_in(in[0][r], len);

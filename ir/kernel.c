@@ -40,13 +40,9 @@ static int grow(void **items, int n, int *cap, size_t size)
     return 0;
 }
 
-/* Until the dtype table lands (ir/dtypes.def): the two dtypes graphs use. */
-static int64_t dtype_bytes(ir_dtype t) { return t == IR_F32 || t == IR_I32 ? 4 : 0; }
-static const char *dtype_str(ir_dtype t) { return t == IR_F32 ? "f32" : "i32"; }
-
 int64_t ir_kbuf_bytes(const ir_kbuf *b)
 {
-    return b->numel * dtype_bytes(b->dtype);
+    return b->numel * ir_dtype_size(b->dtype);
 }
 
 int ir_kbuf_add(ir_kprogram *p, const char *name, ir_dtype dtype, int64_t numel, ir_buf_role role, int node)
@@ -267,19 +263,20 @@ static void print_instr(FILE *out, const ir_kinstr *in, int id)
     case IR_KI_AXIS: fputs("axis ", out); print_axis_name(out, (int)in->attr); break;
     case IR_KI_RANDOM:
         fprintf(out, "random %s seed=%" PRIu64 " stream=%" PRIu32 " step=v%d element=",
-                in->attr == IR_RANDOM_NORMAL ? "normal" : "uniform", in->seed, in->stream, in->src[0]);
+                ir_random_dist_name((ir_random_dist)in->attr), in->seed, in->stream, in->src[0]);
         print_index(out, -1, &in->index);
         break;
     case IR_KI_ALU:
         fprintf(out, "%s", ir_op_name(in->op));
         for (int i = 0; i < 3 && in->src[i] >= 0; i++) fprintf(out, " v%d", in->src[i]);
-        if (in->op == IR_CMP || in->op == IR_CAST) fprintf(out, " {%" PRId64 "}", in->attr);
+        if (in->op == IR_CMP) fprintf(out, " {%s}", ir_cmp_name((ir_cmp)in->attr));
+        if (in->op == IR_CAST) fprintf(out, " {%s}", ir_dtype_name((ir_dtype)in->attr));
         break;
     case IR_KI_REDUCE: fprintf(out, "reduce %s v%d", ir_op_name(in->op), in->src[0]); break;
     case IR_KI_STORE: fputs("store ", out); print_index(out, in->buf, &in->index); fprintf(out, " = v%d", in->src[0]); break;
     default: MOEC_UNREACHABLE();
     }
-    fprintf(out, " : %s", dtype_str(in->dtype));
+    fprintf(out, " : %s", ir_dtype_name(in->dtype));
     if (in->pass != IR_KPASS_POINT) fprintf(out, "  pass %d", in->pass);
     fputc('\n', out);
 }
@@ -328,7 +325,7 @@ void ir_kprogram_print(FILE *out, const ir_kprogram *p, bool body)
     fprintf(out, "# %d buffers, %d launches\n", p->n_bufs, p->n_launches);
     for (int i = 0; i < p->n_bufs; i++) {
         const ir_kbuf *b = &p->bufs[i];
-        fprintf(out, "b%d %s : %s[%" PRId64 "] %s", i, b->name, dtype_str(b->dtype), b->numel,
+        fprintf(out, "b%d %s : %s[%" PRId64 "] %s", i, b->name, ir_dtype_name(b->dtype), b->numel,
                 role_names[b->role]);
         if (b->parent >= 0) fprintf(out, " view of b%d at %" PRId64, b->parent, b->view_offset);
         if (b->arena_offset >= 0) fprintf(out, " @arena+%" PRId64, b->arena_offset);

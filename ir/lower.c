@@ -118,7 +118,7 @@ static int lower_simple(lower_ctx *c, const fe_node *n, int a, int b)
     case FE_NODE_DIV: return ir_binary(g, IR_DIV, a, b);
     case FE_NODE_SCALE: return ir_mul_scalar(g, a, n->attr_f[0]);
     case FE_NODE_OFFSET: return ir_add_scalar(g, a, n->attr_f[0]);
-    default: return fail(g, "lowering: node op %d is not handled", (int)n->op);
+    default: MOEC_UNREACHABLE();   /* lower_node passes only these */
     }
 }
 
@@ -144,7 +144,19 @@ static int lower_node(lower_ctx *c, int id)
     case FE_NODE_ATTENTION: return lower_attention(c, n, id, a);
     case FE_NODE_LM_HEAD: return lower_lm_head(c, n, a);
     case FE_NODE_MOE: return lower_moe(c, n, id, a);
-    default: return lower_simple(c, n, a, b);
+    case FE_NODE_GELU:
+    case FE_NODE_RELU:
+    case FE_NODE_SILU:
+    case FE_NODE_TANH:
+    case FE_NODE_EXP:
+    case FE_NODE_SOFTMAX:
+    case FE_NODE_ADD:
+    case FE_NODE_SUB:
+    case FE_NODE_MUL:
+    case FE_NODE_DIV:
+    case FE_NODE_SCALE:
+    case FE_NODE_OFFSET: return lower_simple(c, n, a, b);
+    default: MOEC_UNREACHABLE();   /* the front end makes no other node */
     }
 }
 

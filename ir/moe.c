@@ -322,7 +322,10 @@ int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int6
     case FE_ROUTER_EXPERT_CHOICE: return route_expert_choice(g, r, x, gate, e, out);
     case FE_ROUTER_HASH: return route_hash(g, r, x, e, ctx, out);
     case FE_ROUTER_LABEL: return route_label(g, r, x, e, ctx, out);
-    default: return route_topk(g, r, x, gate, noise_w, e, ctx, out);
+    case FE_ROUTER_TOPK:
+    case FE_ROUTER_NOISY_TOPK:
+    case FE_ROUTER_RANDOM: return route_topk(g, r, x, gate, noise_w, e, ctx, out);
+    default: MOEC_UNREACHABLE();   /* the front end knows no other router kind */
     }
 }
 

@@ -1,8 +1,10 @@
 /* ir/ops.c -- the one ops table: for every op of ops.def its name, arity,
- * kind, shape rule, VJP rule and interpreter kernel. A RULES_<NAME> line per
- * op below is required: an op added to ops.def without one does not compile,
- * and the static assert checks the table has IR_OP_COUNT rows. Reads and
- * writes nothing at run time; graph.c, interp.c and autodiff.c index it. */
+ * kind, shape rule, VJP rule and interpreter kernel; where each op keeps its
+ * attributes; the names of attribute values (comparisons, distributions,
+ * input slots). A RULES_<NAME> line per op below is required: an op added to
+ * ops.def without one does not compile, and static asserts check every table
+ * has IR_OP_COUNT rows and every attribute fits the node. Reads and writes
+ * nothing at run time; the rest of the IR indexes these tables. */
 #include "ir/ops.h"
 
 /*        op            shape rule               VJP rule             kernel */
@@ -46,18 +48,97 @@
 const ir_op_info ir_ops[IR_OP_COUNT] = {
 #define IR_OP(name, str, arity, kind) [IR_##name] = {str, arity, kind, RULES_##name},
 #include "ir/ops.def"
-#undef IR_OP
 };
 
 /* The row count, counted from ops.def itself rather than trusted. */
 enum {
 #define IR_OP(name, str, arity, kind) IR_ROWS_##name,
 #include "ir/ops.def"
-#undef IR_OP
     IR_ROWS
 };
 _Static_assert((int)IR_ROWS == (int)IR_OP_COUNT, "ops table and ops.def disagree");
 _Static_assert(sizeof ir_ops / sizeof ir_ops[0] == IR_OP_COUNT, "ops table needs IR_OP_COUNT rows");
 
 const char *ir_op_name(ir_op op) { return (unsigned)op < IR_OP_COUNT ? ir_ops[op].name : "?"; }
-ir_kind ir_op_kind(ir_op op) { return ir_ops[(unsigned)op < IR_OP_COUNT ? op : 0].kind; }
+
+ir_kind ir_op_kind(ir_op op)
+{
+    MOEC_ASSERT((unsigned)op < IR_OP_COUNT);
+    return ir_ops[op].kind;
+}
+
+/* ---- attributes ---- */
+
+const ir_attr_info ir_attrs[IR_ATTR_COUNT] = {
+#define IR_ATTR(name, type, length, printed) [IR_ATTR_##name] = {#name, IR_ATTR_TYPE_##type, length},
+#include "ir/ops.def"
+};
+_Static_assert(sizeof ir_attrs / sizeof ir_attrs[0] == IR_ATTR_COUNT, "attribute table needs IR_ATTR_COUNT rows");
+
+/* ---- attribute positions ----
+ * Per attribute name: how many slots it takes, and how many the node has
+ * for its type. */
+enum { ROOM_INT = IR_MAX_INT_ATTRS, ROOM_INTS = IR_MAX_INT_ATTRS, ROOM_REAL = IR_MAX_REAL_ATTRS };
+enum {
+#define IR_ATTR(name, type, length, printed) LEN_##name = (length), ROOM_##name = ROOM_##type,
+#include "ir/ops.def"
+};
+
+/* A sequence numbering ops.def's lines: op o's IR_OP line is o * STRIDE and
+ * its IR_OP_ATTR lines count up from there (an INTS attribute takes one
+ * number per entry), so an attribute's position is its distance from its
+ * op's line, minus one. */
+enum { STRIDE = 16 };
+enum {
+#define IR_OP(name, str, arity, kind) SEQ_##name = IR_##name * STRIDE,
+#define IR_OP_ATTR(op, attr) SEQ_##op##_##attr, SEQ_END_##op##_##attr = SEQ_##op##_##attr + LEN_##attr - 1,
+#include "ir/ops.def"
+};
+#define POS(op, attr) ((int)SEQ_##op##_##attr - (int)SEQ_##op - 1)
+
+/* Each IR_OP_ATTR line sits under its own op's IR_OP line, and fits. */
+#define IR_OP_ATTR(op, attr)                                                                     \
+    _Static_assert((int)SEQ_##op##_##attr / STRIDE == (int)IR_##op && POS(op, attr) >= 0,       \
+                   "IR_OP_ATTR(" #op ", " #attr ") must follow IR_OP(" #op ")");                \
+    _Static_assert(POS(op, attr) + (int)LEN_##attr <= (int)ROOM_##attr,                        \
+                   "attribute " #attr " of " #op " does not fit the node's ai[]/af[]");
+#include "ir/ops.def"
+_Static_assert((int)IR_MAX_INT_ATTRS < (int)STRIDE, "an op's attributes must fit between two op lines");
+
+/* Position + 1, so that 0, every entry no line sets, means "no such
+ * attribute". An op naming one attribute twice does not compile (duplicate
+ * enumerator above). */
+const unsigned char ir_op_attr_table[IR_OP_COUNT][IR_ATTR_COUNT] = {
+#define IR_OP_ATTR(op, attr) [IR_##op][IR_ATTR_##attr] = POS(op, attr) + 1,
+#include "ir/ops.def"
+};
+_Static_assert(sizeof ir_op_attr_table / sizeof ir_op_attr_table[0] == IR_OP_COUNT,
+               "attribute table needs IR_OP_COUNT rows");
+
+/* ---- names of attribute values ---- */
+
+const ir_input_slot_info ir_input_slots[IR_INPUT_SLOT_COUNT] = {
+    [IR_INPUT_TOKENS] = {"tokens", 2, IR_I32},
+    [IR_INPUT_TARGETS] = {"targets", 2, IR_I32},
+    [IR_INPUT_DOMAIN] = {"domain", 1, IR_I32},
+    [IR_INPUT_STEP] = {"step", 0, IR_F32},
+};
+_Static_assert(IR_INPUT_SLOT_COUNT == 4, "one row per input slot above");
+
+static const char *const cmp_names[IR_CMP_COUNT] = {
+    [IR_CMP_LT] = "lt", [IR_CMP_LE] = "le", [IR_CMP_GT] = "gt",
+    [IR_CMP_GE] = "ge", [IR_CMP_EQ] = "eq", [IR_CMP_NE] = "ne",
+};
+_Static_assert(IR_CMP_COUNT == 6, "one name per comparison above");
+
+static const char *const dist_names[IR_RANDOM_DIST_COUNT] = {
+    [IR_RANDOM_NORMAL] = "normal", [IR_RANDOM_UNIFORM] = "uniform",
+};
+_Static_assert(IR_RANDOM_DIST_COUNT == 2, "one name per distribution above");
+
+const char *ir_cmp_name(ir_cmp c) { return (unsigned)c < IR_CMP_COUNT ? cmp_names[c] : "?"; }
+const char *ir_random_dist_name(ir_random_dist d) { return (unsigned)d < IR_RANDOM_DIST_COUNT ? dist_names[d] : "?"; }
+const char *ir_input_slot_name(ir_input_slot s)
+{
+    return (unsigned)s < IR_INPUT_SLOT_COUNT ? ir_input_slots[s].name : "?";
+}

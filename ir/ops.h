@@ -49,6 +49,15 @@ typedef struct ir_op_info {
 
 extern const ir_op_info ir_ops[IR_OP_COUNT];
 
+/* What an INPUT leaf of each slot is: its name (the node's label), rank and dtype. */
+typedef struct ir_input_slot_info {
+    const char *name;
+    int rank;
+    ir_dtype dtype;
+} ir_input_slot_info;
+
+extern const ir_input_slot_info ir_input_slots[IR_INPUT_SLOT_COUNT];
+
 /* Sets g->error to "%id op in scope @line:col: message" unless an earlier
  * error is kept there; returns -1 so rules can `return ir_fail(...)`. */
 int ir_fail(ir_graph *g, int id, const ir_node *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

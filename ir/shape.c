@@ -17,7 +17,7 @@ static shbuf str(const ir_shape *s)
 }
 
 static const ir_node *arg(const ir_graph *g, const ir_node *n, int i) { return &g->nodes[n->in[i]]; }
-static const char *dt(ir_dtype d) { return d == IR_F32 ? "f32" : "i32"; }
+static const char *dt(ir_dtype d) { return ir_dtype_name(d); }
 
 bool ir_shape_eq(const ir_shape *a, const ir_shape *b)
 {
@@ -53,6 +53,15 @@ int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out)
     return 0;
 }
 
+/* The node's axis attribute names an axis of s. */
+static int check_axis(ir_graph *g, int id, ir_node *n, const ir_shape *s)
+{
+    int64_t axis = ir_attr_axis(n);
+    if (axis < 0 || axis >= s->rank)
+        return ir_fail(g, id, n, "axis %lld out of range for %s", (long long)axis, str(s).s);
+    return 0;
+}
+
 /* ---- leaves ---- */
 
 static int given_shape(ir_graph *g, int id, ir_node *n)
@@ -64,21 +73,19 @@ static int given_shape(ir_graph *g, int id, ir_node *n)
 
 int ir_shape_input(ir_graph *g, int id, ir_node *n)
 {
-    static const int rank[IR_INPUT_SLOT_COUNT] = {2, 2, 1, 0};
-    static const ir_dtype type[IR_INPUT_SLOT_COUNT] = {IR_I32, IR_I32, IR_I32, IR_F32};
-    if (n->ai[0] < 0 || n->ai[0] >= IR_INPUT_SLOT_COUNT)
-        return ir_fail(g, id, n, "no input slot %lld", (long long)n->ai[0]);
+    int64_t slot = ir_attr_slot(n);
+    if (slot < 0 || slot >= IR_INPUT_SLOT_COUNT) return ir_fail(g, id, n, "no input slot %lld", (long long)slot);
+    const ir_input_slot_info *in = &ir_input_slots[slot];
     if (given_shape(g, id, n)) return -1;
-    if (n->shape.rank != rank[n->ai[0]])
-        return ir_fail(g, id, n, "input slot %lld has rank %d, not %s", (long long)n->ai[0],
-                       rank[n->ai[0]], str(&n->shape).s);
-    n->dtype = type[n->ai[0]];
+    if (n->shape.rank != in->rank)
+        return ir_fail(g, id, n, "input slot %lld has rank %d, not %s", (long long)slot, in->rank, str(&n->shape).s);
+    n->dtype = in->dtype;
     return 0;
 }
 
 int ir_shape_param(ir_graph *g, int id, ir_node *n)
 {
-    if (n->ai[0] < 0) return ir_fail(g, id, n, "negative parameter index %lld", (long long)n->ai[0]);
+    if (ir_attr_index(n) < 0) return ir_fail(g, id, n, "negative parameter index %lld", (long long)ir_attr_index(n));
     n->dtype = IR_F32;
     return given_shape(g, id, n);
 }
@@ -93,9 +100,7 @@ int ir_shape_iota(ir_graph *g, int id, ir_node *n)
 {
     n->dtype = IR_F32;
     if (given_shape(g, id, n)) return -1;
-    if (n->ai[0] < 0 || n->ai[0] >= n->shape.rank)
-        return ir_fail(g, id, n, "axis %lld out of range for %s", (long long)n->ai[0], str(&n->shape).s);
-    return 0;
+    return check_axis(g, id, n, &n->shape);
 }
 
 int ir_shape_random(ir_graph *g, int id, ir_node *n)
@@ -105,10 +110,10 @@ int ir_shape_random(ir_graph *g, int id, ir_node *n)
     if (given_shape(g, id, n)) return -1;
     if (step->shape.rank != 0 || step->dtype != IR_F32)
         return ir_fail(g, id, n, "step must be an f32 scalar, not %s%s", dt(step->dtype), str(&step->shape).s);
-    if (n->ai[0] != IR_RANDOM_NORMAL && n->ai[0] != IR_RANDOM_UNIFORM)
-        return ir_fail(g, id, n, "no distribution %lld", (long long)n->ai[0]);
-    if (n->ai[1] < 0 || n->ai[1] > UINT32_MAX)
-        return ir_fail(g, id, n, "stream %lld is not a 32-bit id", (long long)n->ai[1]);
+    if (ir_attr_dist(n) < 0 || ir_attr_dist(n) >= IR_RANDOM_DIST_COUNT)
+        return ir_fail(g, id, n, "no distribution %lld", (long long)ir_attr_dist(n));
+    if (ir_attr_stream(n) < 0 || ir_attr_stream(n) > UINT32_MAX)
+        return ir_fail(g, id, n, "stream %lld is not a 32-bit id", (long long)ir_attr_stream(n));
     return 0;
 }
 
@@ -117,9 +122,19 @@ int ir_shape_random(ir_graph *g, int id, ir_node *n)
 int ir_shape_unary(ir_graph *g, int id, ir_node *n)
 {
     const ir_node *x = arg(g, n, 0);
-    bool any_type = n->op == IR_NEG || n->op == IR_STOP_GRAD;
-    if (!any_type && x->dtype != IR_F32)
-        return ir_fail(g, id, n, "needs f32, got i32%s", str(&x->shape).s);
+    switch (n->op) {
+    case IR_NEG:
+    case IR_STOP_GRAD: break;   /* any dtype */
+    case IR_EXP:
+    case IR_LOG:
+    case IR_TANH:
+    case IR_SQRT:
+    case IR_RSQRT:
+    case IR_ERF:
+        if (x->dtype != IR_F32) return ir_fail(g, id, n, "needs f32, got %s%s", dt(x->dtype), str(&x->shape).s);
+        break;
+    default: MOEC_UNREACHABLE();   /* CAST has its own rule */
+    }
     n->shape = x->shape;
     n->dtype = x->dtype;
     return 0;
@@ -127,10 +142,13 @@ int ir_shape_unary(ir_graph *g, int id, ir_node *n)
 
 int ir_shape_cast(ir_graph *g, int id, ir_node *n)
 {
-    if (n->ai[0] != IR_F32 && n->ai[0] != IR_I32)
-        return ir_fail(g, id, n, "no dtype %lld", (long long)n->ai[0]);
+    int64_t to = ir_attr_to(n);
+    if (to < 0 || to >= IR_DTYPE_COUNT) return ir_fail(g, id, n, "no dtype %lld", (long long)to);
+    if (!ir_dtype_computed((ir_dtype)to))
+        return ir_fail(g, id, n, "cannot cast to %s: the graph IR computes in f32 and i32 only so far",
+                       dt((ir_dtype)to));
     n->shape = arg(g, n, 0)->shape;
-    n->dtype = (ir_dtype)n->ai[0];
+    n->dtype = (ir_dtype)to;
     return 0;
 }
 
@@ -142,9 +160,19 @@ int ir_shape_binary(ir_graph *g, int id, ir_node *n)
                        dt(b->dtype), str(&b->shape).s);
     if (ir_broadcast_shapes(&a->shape, &b->shape, &n->shape))
         return ir_fail(g, id, n, "shapes %s and %s do not broadcast", str(&a->shape).s, str(&b->shape).s);
-    if (n->op == IR_CMP && (n->ai[0] < IR_CMP_LT || n->ai[0] > IR_CMP_NE))
-        return ir_fail(g, id, n, "no comparison %lld", (long long)n->ai[0]);
-    n->dtype = n->op == IR_CMP ? IR_F32 : a->dtype;
+    switch (n->op) {
+    case IR_ADD:
+    case IR_SUB:
+    case IR_MUL:
+    case IR_DIV:
+    case IR_MAX: n->dtype = a->dtype; break;
+    case IR_CMP:
+        if (ir_attr_cmp(n) < 0 || ir_attr_cmp(n) >= IR_CMP_COUNT)
+            return ir_fail(g, id, n, "no comparison %lld", (long long)ir_attr_cmp(n));
+        n->dtype = IR_F32;
+        break;
+    default: MOEC_UNREACHABLE();
+    }
     return 0;
 }
 
@@ -164,22 +192,17 @@ int ir_shape_where(ir_graph *g, int id, ir_node *n)
 
 /* ---- reductions, scans ---- */
 
-static int check_axis(ir_graph *g, int id, ir_node *n, const ir_shape *s)
-{
-    if (n->ai[0] < 0 || n->ai[0] >= s->rank)
-        return ir_fail(g, id, n, "axis %lld out of range for %s", (long long)n->ai[0], str(s).s);
-    return 0;
-}
 
 int ir_shape_reduce(ir_graph *g, int id, ir_node *n)
 {
     const ir_node *x = arg(g, n, 0);
     if (check_axis(g, id, n, &x->shape)) return -1;
-    if (n->ai[1] != 0 && n->ai[1] != 1) return ir_fail(g, id, n, "keepdim must be 0 or 1");
+    int64_t axis = ir_attr_axis(n), keepdim = ir_attr_keepdim(n);
+    if (keepdim != 0 && keepdim != 1) return ir_fail(g, id, n, "keepdim must be 0 or 1");
     ir_shape s = {0};
     for (int i = 0; i < x->shape.rank; i++) {
-        if (i != n->ai[0]) s.dim[s.rank++] = x->shape.dim[i];
-        else if (n->ai[1]) s.dim[s.rank++] = 1;
+        if (i != axis) s.dim[s.rank++] = x->shape.dim[i];
+        else if (keepdim) s.dim[s.rank++] = 1;
     }
     n->shape = s;
     n->dtype = x->dtype;
@@ -214,7 +237,7 @@ int ir_shape_permute(ir_graph *g, int id, ir_node *n)
     bool seen[IR_MAX_RANK] = {false};
     ir_shape s = {.rank = x->shape.rank};
     for (int i = 0; i < s.rank; i++) {
-        int64_t p = n->ai[i];
+        int64_t p = ir_attr_perm(n, i);
         if (p < 0 || p >= s.rank || seen[p])
             return ir_fail(g, id, n, "not a permutation of the %d axes of %s (entry %d is %lld)", s.rank,
                            str(&x->shape).s, i, (long long)p);
@@ -222,7 +245,7 @@ int ir_shape_permute(ir_graph *g, int id, ir_node *n)
         s.dim[i] = x->shape.dim[p];
     }
     for (int i = s.rank; i < IR_MAX_RANK; i++)
-        if (n->ai[i] != 0) return ir_fail(g, id, n, "permutation entry %d beyond rank %d", i, s.rank);
+        if (ir_attr_perm(n, i) != 0) return ir_fail(g, id, n, "permutation entry %d beyond rank %d", i, s.rank);
     n->shape = s;
     n->dtype = x->dtype;
     return 0;
@@ -232,12 +255,12 @@ int ir_shape_slice(ir_graph *g, int id, ir_node *n)
 {
     const ir_node *x = arg(g, n, 0);
     if (check_axis(g, id, n, &x->shape)) return -1;
-    int64_t dim = x->shape.dim[n->ai[0]], start = n->ai[1], len = n->ai[2];
+    int64_t axis = ir_attr_axis(n), dim = x->shape.dim[axis], start = ir_attr_start(n), len = ir_attr_len(n);
     if (start < 0 || len < 1 || start > dim || len > dim - start)
         return ir_fail(g, id, n, "slice [%lld, %lld) of axis %lld is outside %s", (long long)start,
-                       (long long)(start + len), (long long)n->ai[0], str(&x->shape).s);
+                       (long long)(start + len), (long long)axis, str(&x->shape).s);
     n->shape = x->shape;
-    n->shape.dim[n->ai[0]] = len;
+    n->shape.dim[axis] = len;
     n->dtype = x->dtype;
     return 0;
 }
@@ -246,14 +269,15 @@ int ir_shape_concat(ir_graph *g, int id, ir_node *n)
 {
     const ir_node *a = arg(g, n, 0), *b = arg(g, n, 1);
     if (check_axis(g, id, n, &a->shape)) return -1;
+    int64_t axis = ir_attr_axis(n);
     bool ok = a->dtype == b->dtype && a->shape.rank == b->shape.rank;
     for (int i = 0; ok && i < a->shape.rank; i++)
-        ok = i == n->ai[0] || a->shape.dim[i] == b->shape.dim[i];
+        ok = i == axis || a->shape.dim[i] == b->shape.dim[i];
     if (!ok)
         return ir_fail(g, id, n, "cannot concatenate %s%s and %s%s along axis %lld", dt(a->dtype),
-                       str(&a->shape).s, dt(b->dtype), str(&b->shape).s, (long long)n->ai[0]);
+                       str(&a->shape).s, dt(b->dtype), str(&b->shape).s, (long long)axis);
     n->shape = a->shape;
-    n->shape.dim[n->ai[0]] += b->shape.dim[n->ai[0]];
+    n->shape.dim[axis] += b->shape.dim[axis];
     n->dtype = a->dtype;
     return given_shape(g, id, n);
 }
@@ -290,7 +314,8 @@ int ir_shape_matmul(ir_graph *g, int id, ir_node *n)
 /* idx i32 [...] extended by one trailing dim d: the shape of gathered rows. */
 static int rows_shape(ir_graph *g, int id, ir_node *n, const ir_node *idx, int64_t d, ir_shape *out)
 {
-    if (idx->dtype != IR_I32) return ir_fail(g, id, n, "indices must be i32, got f32%s", str(&idx->shape).s);
+    if (idx->dtype != IR_I32)
+        return ir_fail(g, id, n, "indices must be i32, got %s%s", dt(idx->dtype), str(&idx->shape).s);
     if (idx->shape.rank >= IR_MAX_RANK)
         return ir_fail(g, id, n, "indices %s leave no room for a row axis (IR_MAX_RANK %d)",
                        str(&idx->shape).s, IR_MAX_RANK);
@@ -317,8 +342,9 @@ int ir_shape_scatter_add(ir_graph *g, int id, ir_node *n)
     if (!ir_shape_eq(&want, &src->shape))
         return ir_fail(g, id, n, "source %s does not match indices %s (want %s)", str(&src->shape).s,
                        str(&idx->shape).s, str(&want).s);
-    if (n->ai[0] < 1) return ir_fail(g, id, n, "row count %lld must be >= 1", (long long)n->ai[0]);
-    n->shape = ir_shape_of(2, (int64_t[]){n->ai[0], src->shape.dim[src->shape.rank - 1]});
+    int64_t rows = ir_attr_rows(n);
+    if (rows < 1) return ir_fail(g, id, n, "row count %lld must be >= 1", (long long)rows);
+    n->shape = ir_shape_of(2, (int64_t[]){rows, src->shape.dim[src->shape.rank - 1]});
     n->dtype = IR_F32;
     return given_shape(g, id, n);
 }
@@ -327,12 +353,11 @@ int ir_shape_topk(ir_graph *g, int id, ir_node *n)
 {
     const ir_node *x = arg(g, n, 0);
     if (x->dtype != IR_F32 || x->shape.rank < 1) return ir_fail(g, id, n, "input must be f32 [..., n]");
-    int64_t len = x->shape.dim[x->shape.rank - 1];
-    if (n->ai[0] < 1 || n->ai[0] > len)
-        return ir_fail(g, id, n, "k = %lld outside 1..%lld for %s", (long long)n->ai[0], (long long)len,
-                       str(&x->shape).s);
+    int64_t len = x->shape.dim[x->shape.rank - 1], k = ir_attr_k(n);
+    if (k < 1 || k > len)
+        return ir_fail(g, id, n, "k = %lld outside 1..%lld for %s", (long long)k, (long long)len, str(&x->shape).s);
     n->shape = x->shape;
-    n->shape.dim[n->shape.rank - 1] = n->ai[0];
+    n->shape.dim[n->shape.rank - 1] = k;
     n->dtype = IR_I32;
     return 0;
 }
@@ -364,17 +389,17 @@ int ir_shape_put(ir_graph *g, int id, ir_node *n)
         return ir_fail(g, id, n, "source f32 %s and indices %s must have one shape", str(&src->shape).s,
                        str(&idx->shape).s);
     if (along_last(g, id, n, src, idx)) return -1;
-    if (n->ai[0] < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)n->ai[0]);
+    if (ir_attr_size(n) < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)ir_attr_size(n));
     n->shape = src->shape;
-    n->shape.dim[n->shape.rank - 1] = n->ai[0];
+    n->shape.dim[n->shape.rank - 1] = ir_attr_size(n);
     n->dtype = IR_F32;
     return given_shape(g, id, n);
 }
 
 int ir_shape_one_hot(ir_graph *g, int id, ir_node *n)
 {
-    if (n->ai[0] < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)n->ai[0]);
+    if (ir_attr_size(n) < 1) return ir_fail(g, id, n, "length %lld must be >= 1", (long long)ir_attr_size(n));
     n->dtype = IR_F32;
-    if (rows_shape(g, id, n, arg(g, n, 0), n->ai[0], &n->shape)) return -1;
+    if (rows_shape(g, id, n, arg(g, n, 0), ir_attr_size(n), &n->shape)) return -1;
     return given_shape(g, id, n);
 }

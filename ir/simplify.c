@@ -22,7 +22,7 @@ static const ir_node *new_node(const sctx *c, int id) { return &c->out->nodes[id
 static bool is_const(const sctx *c, int id, double *v)
 {
     if (id < 0 || new_node(c, id)->op != IR_CONST) return false;
-    if (v) *v = new_node(c, id)->af[0];
+    if (v) *v = ir_attr_value(new_node(c, id));
     return true;
 }
 
@@ -68,7 +68,7 @@ static bool fold_binary(const ir_node *n, double a, double b, double *r)
         *r = i32 ? trunc(a / b) : a / b;
         return true;
     case IR_MAX: *r = a >= b ? a : b; return true;
-    case IR_CMP: *r = fold_cmp(n->ai[0], a, b) ? 1.0 : 0.0; return true;
+    case IR_CMP: *r = fold_cmp(ir_attr_cmp(n), a, b) ? 1.0 : 0.0; return true;
     default: return false;
     }
 }
@@ -81,8 +81,8 @@ static bool fold(const sctx *c, const ir_node *n, const int *op, double *r)
     case IR_KIND_UNARY:
         if (!is_const(c, op[0], &x)) return false;
         if (n->op == IR_CAST) {
-            if (n->ai[0] == IR_I32 && !(trunc(x) >= INT32_MIN && trunc(x) <= INT32_MAX)) return false;
-            *r = n->ai[0] == IR_I32 ? trunc(x) : x;
+            if (ir_attr_to(n) == IR_I32 && !(trunc(x) >= INT32_MIN && trunc(x) <= INT32_MAX)) return false;
+            *r = ir_attr_to(n) == IR_I32 ? trunc(x) : x;
             return true;
         }
         return fold_unary(n->op, x, r);
@@ -98,7 +98,7 @@ static bool fold(const sctx *c, const ir_node *n, const int *op, double *r)
         return true;
     case IR_KIND_REDUCE:
         if (!is_const(c, op[0], &x)) return false;
-        *r = n->op == IR_SUM ? x * (double)old_node(c, n->in[0])->shape.dim[n->ai[0]] : x;
+        *r = n->op == IR_SUM ? x * (double)old_node(c, n->in[0])->shape.dim[ir_attr_axis(n)] : x;
         return true;
     case IR_KIND_LEAF: case IR_KIND_SCAN: case IR_KIND_MATMUL: case IR_KIND_INDEX: return false;
     default: MOEC_UNREACHABLE();
@@ -134,7 +134,7 @@ static int arithmetic_identity(const sctx *c, const ir_node *n, const int *op)
 static bool identity_perm(const ir_node *n)
 {
     for (int i = 0; i < n->shape.rank; i++)
-        if (n->ai[i] != i) return false;
+        if (ir_attr_perm(n, i) != i) return false;
     return true;
 }
 
@@ -151,7 +151,7 @@ static int movement_identity(sctx *c, const ir_node *n, const int *op)
         int perm[IR_MAX_RANK];          /* out axis i = x's axis n[i] = x's input axis x[n[i]] */
         bool identity = true;
         for (int i = 0; i < n->shape.rank; i++) {
-            perm[i] = (int)x->ai[n->ai[i]];
+            perm[i] = (int)ir_attr_perm(x, (int)ir_attr_perm(n, i));
             identity = identity && perm[i] == i;
         }
         return identity ? x->in[0] : ir_permute(c->out, x->in[0], perm);
@@ -165,36 +165,37 @@ static int rebuild(sctx *c, const ir_node *n, const int *op)
 {
     ir_graph *g = c->out;
     switch (n->op) {
-    case IR_INPUT: return ir_input(g, (ir_input_slot)n->ai[0], n->shape);
-    case IR_PARAM: return ir_param(g, (int)n->ai[0], n->label, n->shape);
-    case IR_CONST: return ir_const(g, n->af[0], n->shape);
-    case IR_IOTA: return ir_iota(g, n->shape, (int)n->ai[0]);
-    case IR_RANDOM: return ir_random(g, op[0], (ir_random_dist)n->ai[0], n->ai[1], n->ai[2], n->shape);
+    case IR_INPUT: return ir_input(g, (ir_input_slot)ir_attr_slot(n), n->shape);
+    case IR_PARAM: return ir_param(g, (int)ir_attr_index(n), n->label, n->shape);
+    case IR_CONST: return ir_const(g, ir_attr_value(n), n->shape);
+    case IR_IOTA: return ir_iota(g, n->shape, (int)ir_attr_axis(n));
+    case IR_RANDOM:
+        return ir_random(g, op[0], (ir_random_dist)ir_attr_dist(n), ir_attr_stream(n), ir_attr_seed(n), n->shape);
     case IR_NEG: case IR_EXP: case IR_LOG: case IR_TANH: case IR_SQRT: case IR_RSQRT: case IR_ERF: case IR_STOP_GRAD:
         return ir_unary(g, n->op, op[0]);
-    case IR_CAST: return ir_cast(g, op[0], (ir_dtype)n->ai[0]);
+    case IR_CAST: return ir_cast(g, op[0], (ir_dtype)ir_attr_to(n));
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MAX: return ir_binary(g, n->op, op[0], op[1]);
-    case IR_CMP: return ir_compare(g, (ir_cmp)n->ai[0], op[0], op[1]);
+    case IR_CMP: return ir_compare(g, (ir_cmp)ir_attr_cmp(n), op[0], op[1]);
     case IR_WHERE: return ir_where(g, op[0], op[1], op[2]);
-    case IR_SUM: return ir_sum(g, op[0], (int)n->ai[0], n->ai[1] != 0);
-    case IR_REDUCE_MAX: return ir_reduce_max(g, op[0], (int)n->ai[0], n->ai[1] != 0);
-    case IR_CUMSUM: return ir_cumsum(g, op[0], (int)n->ai[0]);
+    case IR_SUM: return ir_sum(g, op[0], (int)ir_attr_axis(n), ir_attr_keepdim(n) != 0);
+    case IR_REDUCE_MAX: return ir_reduce_max(g, op[0], (int)ir_attr_axis(n), ir_attr_keepdim(n) != 0);
+    case IR_CUMSUM: return ir_cumsum(g, op[0], (int)ir_attr_axis(n));
     case IR_RESHAPE: return ir_reshape(g, op[0], n->shape);
     case IR_PERMUTE: {
         int perm[IR_MAX_RANK];
-        for (int i = 0; i < n->shape.rank; i++) perm[i] = (int)n->ai[i];
+        for (int i = 0; i < n->shape.rank; i++) perm[i] = (int)ir_attr_perm(n, i);
         return ir_permute(g, op[0], perm);
     }
-    case IR_SLICE: return ir_slice(g, op[0], (int)n->ai[0], n->ai[1], n->ai[2]);
-    case IR_CONCAT: return ir_concat(g, op[0], op[1], (int)n->ai[0]);
+    case IR_SLICE: return ir_slice(g, op[0], (int)ir_attr_axis(n), ir_attr_start(n), ir_attr_len(n));
+    case IR_CONCAT: return ir_concat(g, op[0], op[1], (int)ir_attr_axis(n));
     case IR_BROADCAST: return ir_broadcast(g, op[0], n->shape);
     case IR_MATMUL: return ir_matmul(g, op[0], op[1]);
     case IR_GATHER: return ir_gather(g, op[0], op[1]);
-    case IR_SCATTER_ADD: return ir_scatter_add(g, op[0], op[1], n->ai[0]);
-    case IR_TOPK: return ir_topk(g, op[0], (int)n->ai[0]);
+    case IR_SCATTER_ADD: return ir_scatter_add(g, op[0], op[1], ir_attr_rows(n));
+    case IR_TOPK: return ir_topk(g, op[0], (int)ir_attr_k(n));
     case IR_TAKE: return ir_take(g, op[0], op[1]);
-    case IR_PUT: return ir_put(g, op[0], op[1], n->ai[0]);
-    case IR_ONE_HOT: return ir_one_hot(g, op[0], n->ai[0]);
+    case IR_PUT: return ir_put(g, op[0], op[1], ir_attr_size(n));
+    case IR_ONE_HOT: return ir_one_hot(g, op[0], ir_attr_size(n));
     default: MOEC_UNREACHABLE();
     }
 }

@@ -175,7 +175,7 @@ int ir_vjp_where(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], 
 static ir_shape kept(const ir_graph *g, const ir_node *n)
 {
     ir_shape s = shape(g, n->in[0]);
-    s.dim[n->ai[0]] = 1;
+    s.dim[ir_attr_axis(n)] = 1;
     return s;
 }
 
@@ -197,7 +197,7 @@ int ir_vjp_reduce_max(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPU
     ir_node n = g->nodes[id];
     ir_shape keep = kept(g, &n);
     int eq = ir_compare(g, IR_CMP_EQ, n.in[0], ir_reshape(g, id, keep));
-    int count = ir_cumsum(g, eq, (int)n.ai[0]);
+    int count = ir_cumsum(g, eq, (int)ir_attr_axis(&n));
     int first = mul(g, eq, ir_compare(g, IR_CMP_EQ, count, ir_scalar(g, 1.0)));
     int g_kept = ir_reshape(g, gout, keep);
     gin[0] = ir_where(g, first, g_kept, ir_scalar(g, 0.0));
@@ -209,7 +209,7 @@ int ir_vjp_reduce_max(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPU
 int ir_vjp_cumsum(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
 {
     (void)want;
-    int axis = (int)g->nodes[id].ai[0];
+    int axis = (int)ir_attr_axis(&g->nodes[id]);
     int total = ir_sum(g, gout, axis, true);
     gin[0] = ir_binary(g, IR_ADD, ir_binary(g, IR_SUB, total, ir_cumsum(g, gout, axis)), gout);
     return failed(gin);
@@ -229,7 +229,7 @@ int ir_vjp_permute(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS]
     (void)want;
     ir_node n = g->nodes[id];
     int inverse[IR_MAX_RANK];
-    for (int i = 0; i < n.shape.rank; i++) inverse[n.ai[i]] = i;
+    for (int i = 0; i < n.shape.rank; i++) inverse[ir_attr_perm(&n, i)] = i;
     gin[0] = ir_permute(g, gout, inverse);
     return failed(gin);
 }
@@ -239,9 +239,9 @@ int ir_vjp_slice(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], 
 {
     (void)want;
     ir_node n = g->nodes[id];
-    int axis = (int)n.ai[0];
+    int axis = (int)ir_attr_axis(&n);
     ir_shape xs = shape(g, n.in[0]), pad = xs;
-    int64_t before = n.ai[1], after = xs.dim[axis] - n.ai[1] - n.ai[2];
+    int64_t before = ir_attr_start(&n), after = xs.dim[axis] - ir_attr_start(&n) - ir_attr_len(&n);
     int out = gout;
     if (before > 0) {
         pad.dim[axis] = before;
@@ -258,7 +258,7 @@ int ir_vjp_slice(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], 
 int ir_vjp_concat(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
 {
     ir_node n = g->nodes[id];
-    int axis = (int)n.ai[0];
+    int axis = (int)ir_attr_axis(&n);
     int64_t la = shape(g, n.in[0]).dim[axis], lb = shape(g, n.in[1]).dim[axis];
     if (want[0]) gin[0] = ir_slice(g, gout, axis, 0, la);
     if (want[1]) gin[1] = ir_slice(g, gout, axis, la, lb);

@@ -91,7 +91,7 @@ static inline void step_case_free(step_case *c)
 static inline double step_leaf_value(const ir_graph *g, int node, int64_t i, int64_t vocab)
 {
     const ir_node *n = &g->nodes[node];
-    uint32_t key = (uint32_t)(n->op == IR_PARAM ? 100 + n->ai[0] : n->ai[0]);
+    uint32_t key = (uint32_t)(n->op == IR_PARAM ? 100 + ir_attr_index(n) : ir_attr_slot(n));
     double u = ir_philox_normal(4242, 3, key, (uint64_t)i);
     if (n->op == IR_INPUT) {
         if (n->dtype == IR_F32) return 7.0;                                  /* the step */

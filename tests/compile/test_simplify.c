@@ -51,7 +51,7 @@ static void test_rules(void)
 
     int c = ir_sum(&g, ir_binary(&g, IR_ADD, ir_const(&g, 2.0, shape2(3, 4)), ir_scalar(&g, 0.5)), 1, false);
     r = simplified(&g, c, &out, &st);
-    tap_ok(r && r->op == IR_CONST && r->af[0] == 10.0 && r->shape.rank == 1 && r->shape.dim[0] == 3,
+    tap_ok(r && r->op == IR_CONST && ir_attr_value(r) == 10.0 && r->shape.rank == 1 && r->shape.dim[0] == 3,
            "sum over 4 of (2 + 0.5) folds to the constant 10");
     ir_graph_free(&out);
 
@@ -63,7 +63,7 @@ static void test_rules(void)
     int q = ir_binary(&g, IR_DIV, ir_const(&g, 7.0, shape2(1, 1)), ir_const(&g, 2.0, shape2(1, 1)));
     r = simplified(&g, ir_cast(&g, q, IR_I32), &out, &st);
     tap_ok(r && r->op == IR_CAST && r->dtype == IR_I32 && out.nodes[r->in[0]].op == IR_CONST &&
-           out.nodes[r->in[0]].af[0] == 3.0 && out.n_nodes == 2, "cast(7 / 2) to i32 folds to the i32 constant 3");
+           ir_attr_value(&out.nodes[r->in[0]]) == 3.0 && out.n_nodes == 2, "cast(7 / 2) to i32 folds to the i32 constant 3");
     ir_graph_free(&out);
     ir_graph_free(&g);
 }

@@ -1,7 +1,8 @@
 /* tests/ir/helpers.h -- shared helpers of the IR core tests: shapes in one
- * call, seeded random inputs (Philox, never zero), running the interpreter
- * and comparing arrays with the first mismatching pairs and the max
- * difference in the log (doc/architecture.md#tests). Included by one test file each. */
+ * call, seeded random inputs (Philox, never zero), comparing arrays with the
+ * first mismatching pairs and the max difference in the log, and the op
+ * coverage every test program ends with (doc/ir.md, "Tests"). Included by
+ * one test file each. */
 #ifndef MOEC_TESTS_IR_HELPERS_H
 #define MOEC_TESTS_IR_HELPERS_H
 
@@ -48,6 +49,39 @@ static inline bool close_arrays(const double *got, const double *want, int64_t n
 static inline bool equal_values(const double *got, const double *want, int64_t n)
 {
     return close_arrays(got, want, n, 0, 0);
+}
+
+/* ---- op coverage ----
+ * A test program marks each op whose result one of its cases checked
+ * (cover: the op of the node checked) and ends with check_coverage: one TAP
+ * line per op of ops.def, failing for an op neither checked nor exempted
+ * with a reason. So an op added to ops.def without its tests fails here. */
+typedef struct op_cover {
+    const char *what;             /* "shape test", "interpreter test", ... */
+    bool hit[IR_OP_COUNT];
+} op_cover;
+
+typedef struct op_exempt {
+    ir_op op;
+    const char *why;
+} op_exempt;
+
+/* Marks the op of node id (when id is a node); returns id. */
+static inline int cover(op_cover *c, const ir_graph *g, int id)
+{
+    if (id >= 0 && id < g->n_nodes) c->hit[g->nodes[id].op] = true;
+    return id;
+}
+
+static inline void check_coverage(const op_cover *c, const op_exempt *exempt, size_t n_exempt)
+{
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        const char *why = NULL;
+        for (size_t i = 0; i < n_exempt; i++)
+            if (exempt[i].op == (ir_op)op) why = exempt[i].why;
+        if (why && !c->hit[op]) tap_ok(true, "coverage: %s has no %s: %s", ir_op_name((ir_op)op), c->what, why);
+        else tap_ok(c->hit[op], "coverage: %s has a %s", ir_op_name((ir_op)op), c->what);
+    }
 }
 
 #endif

@@ -3,12 +3,32 @@
  * every axis) and for composites (softmax, layernorm, a tanh MLP, a top-k
  * router), on fresh Philox inputs that are never zero. The loss is
  * sum(out * R) with R random, so every output element matters. Also: exact
- * zeros (unreachable wrt, masked WHERE branch, STOP_GRAD) and accumulation. */
+ * zeros (unreachable wrt, masked WHERE branch, STOP_GRAD) and accumulation.
+ * Ends with the coverage of every op of ops.def by a case whose output is
+ * that op, or its place in the "no gradient" list below. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "ir/autodiff.h"
+#include "ir/ops.h"   /* the VJP rules, to check the no-gradient list against */
 #include "tests/ir/helpers.h"
+
+static op_cover fd = {.what = "finite-difference case"};
+
+/* Ops through which no gradient passes (ir_vjp_none), so there is nothing
+ * for finite differences to check; the list is checked against the ops
+ * table. Every other op needs a finite-difference case. */
+static const op_exempt no_gradient[] = {
+    {IR_INPUT, "a leaf bound to data"},
+    {IR_PARAM, "a leaf: ir_grad's wrt, never an operand's gradient"},
+    {IR_CONST, "a constant"},
+    {IR_IOTA, "a constant"},
+    {IR_RANDOM, "draws depend on the step only as a key"},
+    {IR_STOP_GRAD, "zero by definition (exact-zero cases)"},
+    {IR_CMP, "piecewise constant"},
+    {IR_TOPK, "indices, piecewise constant"},
+    {IR_ONE_HOT, "a function of indices"},
+};
 
 enum { MAX_LEAVES = 12, MAX_WRT = 6 };
 
@@ -155,6 +175,7 @@ static void fd_check(fd_case *c, int out, const char *fmt, ...)
         free(num);
     }
     if (err[0]) tap_diag("  run: %s", err);
+    if (ok) cover(&fd, &c->g, out);
     tap_ok(ok, "grad %s", name);
 done:
     ir_interp_free(it);
@@ -411,7 +432,7 @@ static void exact_zero_cases(void)
     int loss = ir_sum(&g, ir_reshape(&g, y, SH(6)), 0, false);
     int wrt[5] = {a, b, u, s, inf}, grad[5];
     bool ok = ir_grad(&g, loss, wrt, 5, grad) == 0 && ir_verify(&g) == 0;
-    tap_ok(ok && g.nodes[grad[2]].op == IR_CONST && g.nodes[grad[2]].af[0] == 0.0,
+    tap_ok(ok && g.nodes[grad[2]].op == IR_CONST && ir_attr_value(&g.nodes[grad[2]]) == 0.0,
            "unreachable wrt gets a CONST 0 node of its shape");
     ir_interp *it = ir_interp_new(&g, IR_PREC_F64);
     double av[6], bv[6], uv[4], sv[3], cv[3];
@@ -481,5 +502,10 @@ int main(void)
     exact_zero_cases();
     tie_cases();
     error_cases();
+    size_t n_none = sizeof no_gradient / sizeof no_gradient[0];
+    for (size_t i = 0; i < n_none; i++)
+        tap_ok(ir_ops[no_gradient[i].op].vjp == ir_vjp_none, "no gradient through %s: its VJP rule is ir_vjp_none",
+               ir_op_name(no_gradient[i].op));
+    check_coverage(&fd, no_gradient, n_none);
     return tap_done();
 }

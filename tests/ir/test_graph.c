@@ -1,10 +1,15 @@
 /* tests/ir/test_graph.c -- the graph IR's builders: shape rules per op on
- * good and bad shapes (a bad one gives -1 and a message naming the shapes),
- * negative axes, poison propagation, CSE, the verifier catching corrupted
- * nodes, and the printer's format. */
+ * good and bad shapes (a bad one gives -1 and a message naming the op and
+ * the shapes), negative axes, poison propagation, CSE, the verifier catching
+ * corrupted nodes, attributes and dtypes, and the printer's format. Ends
+ * with the coverage of every op of ops.def by a good and a bad shape test. */
 #include <stdio.h>
 
 #include "tests/ir/helpers.h"
+
+static op_cover good = {.what = "shape test"}, bad = {.what = "bad-shape test"};
+static const ir_op unary_f32[] = {IR_EXP, IR_LOG, IR_TANH, IR_SQRT, IR_RSQRT, IR_ERF};   /* f32 only */
+static const ir_op binary_ops[] = {IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MAX};
 
 static bool shape_is(const ir_graph *g, int id, ir_shape want)
 {
@@ -17,6 +22,7 @@ static bool shape_is(const ir_graph *g, int id, ir_shape want)
     bool ok = s->rank == want.rank;
     for (int i = 0; ok && i < s->rank; i++) ok = s->dim[i] == want.dim[i];
     if (!ok) tap_diag("  got %s want %s", ir_shape_str(s, a, sizeof a), ir_shape_str(&want, b, sizeof b));
+    if (ok) cover(&good, g, id);
     return ok;
 }
 
@@ -26,6 +32,20 @@ static bool fails_with(ir_graph *g, int id, const char *f1, const char *f2)
     bool ok = id == -1 && strstr(g->error, f1) && (!f2 || strstr(g->error, f2));
     if (!ok) tap_diag("  id %d, error '%s'", id, g->error);
     g->error[0] = '\0';
+    return ok;
+}
+
+/* The shape rule of op refused: -1, and an error "%N op..." containing the
+ * fragments; clears the error. */
+static bool rejects(ir_graph *g, ir_op op, int id, const char *f1, const char *f2)
+{
+    const char *e = g->error, *name = ir_op_name(op);
+    size_t len = strlen(name);
+    bool named = e[0] == '%' && (e = strchr(e, ' ')) && strncmp(e + 1, name, len) == 0 &&
+                 (e[1 + len] == ' ' || e[1 + len] == ':');
+    if (id == -1 && !named) tap_diag("  the error does not name %s", name);
+    bool ok = named && fails_with(g, id, f1, f2);
+    if (ok) bad.hit[op] = true;
     return ok;
 }
 
@@ -65,7 +85,7 @@ static void test_good_shapes(void)
     tap_ok(shape_is(&g, ir_take(&g, a, top), SH(2, 3, 2)), "shape: take [2,3,4] at [2,3,2]");
     tap_ok(shape_is(&g, ir_put(&g, ir_take(&g, a, top), top, 7), SH(2, 3, 7)), "shape: put [2,3,2] into n=7");
     tap_ok(shape_is(&g, ir_one_hot(&g, idx, 5), SH(2, 3, 5)), "shape: one_hot [2,3] n=5 -> [2,3,5]");
-    tap_ok(shape_is(&g, ir_iota(&g, SH(3, 4), -1), SH(3, 4)) && g.nodes[ir_iota(&g, SH(3, 4), -1)].ai[0] == 1,
+    tap_ok(shape_is(&g, ir_iota(&g, SH(3, 4), -1), SH(3, 4)) && ir_attr_axis(&g.nodes[ir_iota(&g, SH(3, 4), -1)]) == 1,
            "shape: iota axis -1 is axis 1");
     int step = ir_input(&g, IR_INPUT_STEP, SCALAR);
     tap_ok(shape_is(&g, ir_random(&g, step, IR_RANDOM_NORMAL, 3, 42, SH(5)), SH(5)), "shape: random [5]");
@@ -75,49 +95,80 @@ static void test_good_shapes(void)
     ir_graph_free(&g);
 }
 
+/* The leaves, and every unary and binary op, on good operands. */
+static void test_good_families(void)
+{
+    ir_graph g;
+    ir_graph_init(&g);
+    int a = ir_param(&g, 0, "a", SH(2, 3)), b = ir_param(&g, 1, "b", SH(3)), idx = ir_input(&g, IR_INPUT_DOMAIN, SH(4));
+    tap_ok(shape_is(&g, a, SH(2, 3)) && g.nodes[a].dtype == IR_F32, "shape: param f32 [2,3]");
+    tap_ok(shape_is(&g, idx, SH(4)) && g.nodes[idx].dtype == IR_I32, "shape: domain input i32 [4]");
+    tap_ok(shape_is(&g, ir_const(&g, 2.5, SH(1, 3)), SH(1, 3)), "shape: const [1,3]");
+    for (size_t k = 0; k < sizeof unary_f32 / sizeof unary_f32[0]; k++)
+        tap_ok(shape_is(&g, ir_unary(&g, unary_f32[k], a), SH(2, 3)), "shape: %s keeps [2,3]", ir_op_name(unary_f32[k]));
+    int neg = ir_unary(&g, IR_NEG, idx), stop = ir_unary(&g, IR_STOP_GRAD, idx);
+    tap_ok(shape_is(&g, neg, SH(4)) && g.nodes[neg].dtype == IR_I32, "shape: neg of i32 is i32");
+    tap_ok(shape_is(&g, stop, SH(4)) && g.nodes[stop].dtype == IR_I32, "shape: stop_grad of i32 is i32");
+    for (size_t k = 0; k < sizeof binary_ops / sizeof binary_ops[0]; k++)
+        tap_ok(shape_is(&g, ir_binary(&g, binary_ops[k], a, b), SH(2, 3)), "shape: %s [2,3] . [3]",
+               ir_op_name(binary_ops[k]));
+    tap_ok(g.error[0] == '\0' && ir_verify(&g) == 0, "verifier accepts the families' graph (%s)", g.error);
+    ir_graph_free(&g);
+}
+
 static void test_bad_shapes(void)
 {
     ir_graph g;
     ir_graph_init(&g);
     int a = ir_param(&g, 0, "a", SH(2, 3, 4)), b = ir_param(&g, 1, "b", SH(3)), m = ir_param(&g, 2, "m", SH(5, 6));
     int idx = ir_input(&g, IR_INPUT_TOKENS, SH(2, 3));
-    tap_ok(fails_with(&g, ir_binary(&g, IR_ADD, a, b), "[2, 3, 4]", "[3]"), "bad: add [2,3,4] + [3] names both shapes");
-    tap_ok(fails_with(&g, ir_binary(&g, IR_ADD, a, idx), "dtypes differ", "[2, 3]"), "bad: add f32 + i32");
-    tap_ok(fails_with(&g, ir_matmul(&g, a, m), "[2, 3, 4]", "[5, 6]"), "bad: matmul k mismatch names both shapes");
-    tap_ok(fails_with(&g, ir_sum(&g, a, 3, false), "axis 3", "[2, 3, 4]"), "bad: sum axis 3 of rank 3");
-    tap_ok(fails_with(&g, ir_sum(&g, a, -4, false), "axis -4", "[2, 3, 4]"), "bad: sum axis -4 of rank 3");
-    tap_ok(fails_with(&g, ir_reshape(&g, a, SH(5, 5)), "[2, 3, 4]", "[5, 5]"), "bad: reshape 24 -> 25 elements");
-    tap_ok(fails_with(&g, ir_permute(&g, a, (int[]){0, 0, 1}), "permutation", "[2, 3, 4]"), "bad: permute (0,0,1)");
-    tap_ok(fails_with(&g, ir_slice(&g, a, 1, 2, 2), "[2, 4)", "[2, 3, 4]"), "bad: slice past the end");
-    tap_ok(fails_with(&g, ir_concat(&g, a, m, 0), "[2, 3, 4]", "[5, 6]"), "bad: concat rank mismatch");
-    tap_ok(fails_with(&g, ir_broadcast(&g, a, SH(2, 5, 4)), "[2, 3, 4]", "[2, 5, 4]"), "bad: broadcast 3 -> 5");
-    tap_ok(fails_with(&g, ir_gather(&g, a, idx), "[V, d]", "[2, 3, 4]"), "bad: gather from a rank-3 table");
-    tap_ok(fails_with(&g, ir_gather(&g, m, a), "i32", "[2, 3, 4]"), "bad: gather with f32 indices");
-    tap_ok(fails_with(&g, ir_topk(&g, a, 5), "k = 5", "[2, 3, 4]"), "bad: topk k > n");
-    tap_ok(fails_with(&g, ir_take(&g, m, idx), "[5, 6]", "[2, 3]"), "bad: take leading dims differ");
-    tap_ok(fails_with(&g, ir_unary(&g, IR_EXP, idx), "f32", "[2, 3]"), "bad: exp of i32");
-    tap_ok(fails_with(&g, ir_unary(&g, IR_ERF, idx), "f32", "[2, 3]"), "bad: erf of i32");
+    tap_ok(rejects(&g, IR_ADD, ir_binary(&g, IR_ADD, a, b), "[2, 3, 4]", "[3]"), "bad: add [2,3,4] + [3] names both shapes");
+    tap_ok(rejects(&g, IR_ADD, ir_binary(&g, IR_ADD, a, idx), "dtypes differ", "f32[2, 3, 4] and i32[2, 3]"),
+           "bad: add f32 + i32");
+    for (size_t k = 0; k < sizeof binary_ops / sizeof binary_ops[0]; k++)
+        tap_ok(rejects(&g, binary_ops[k], ir_binary(&g, binary_ops[k], m, b), "[5, 6]", "[3]"), "bad: %s [5,6] . [3]",
+               ir_op_name(binary_ops[k]));
+    tap_ok(rejects(&g, IR_MATMUL, ir_matmul(&g, a, m), "[2, 3, 4]", "[5, 6]"), "bad: matmul k mismatch names both shapes");
+    tap_ok(rejects(&g, IR_SUM, ir_sum(&g, a, 3, false), "axis 3", "[2, 3, 4]"), "bad: sum axis 3 of rank 3");
+    tap_ok(rejects(&g, IR_SUM, ir_sum(&g, a, -4, false), "axis -4", "[2, 3, 4]"), "bad: sum axis -4 of rank 3");
+    tap_ok(rejects(&g, IR_RESHAPE, ir_reshape(&g, a, SH(5, 5)), "[2, 3, 4]", "[5, 5]"), "bad: reshape 24 -> 25 elements");
+    tap_ok(rejects(&g, IR_PERMUTE, ir_permute(&g, a, (int[]){0, 0, 1}), "permutation", "[2, 3, 4]"), "bad: permute (0,0,1)");
+    tap_ok(rejects(&g, IR_SLICE, ir_slice(&g, a, 1, 2, 2), "[2, 4)", "[2, 3, 4]"), "bad: slice past the end");
+    tap_ok(rejects(&g, IR_CONCAT, ir_concat(&g, a, m, 0), "[2, 3, 4]", "[5, 6]"), "bad: concat rank mismatch");
+    tap_ok(rejects(&g, IR_BROADCAST, ir_broadcast(&g, a, SH(2, 5, 4)), "[2, 3, 4]", "[2, 5, 4]"), "bad: broadcast 3 -> 5");
+    tap_ok(rejects(&g, IR_GATHER, ir_gather(&g, a, idx), "[V, d]", "[2, 3, 4]"), "bad: gather from a rank-3 table");
+    tap_ok(rejects(&g, IR_GATHER, ir_gather(&g, m, a), "i32, got f32", "[2, 3, 4]"), "bad: gather with f32 indices");
+    tap_ok(rejects(&g, IR_TOPK, ir_topk(&g, a, 5), "k = 5", "[2, 3, 4]"), "bad: topk k > n");
+    tap_ok(rejects(&g, IR_TAKE, ir_take(&g, m, idx), "[5, 6]", "[2, 3]"), "bad: take leading dims differ");
+    for (size_t k = 0; k < sizeof unary_f32 / sizeof unary_f32[0]; k++)
+        tap_ok(rejects(&g, unary_f32[k], ir_unary(&g, unary_f32[k], idx), "needs f32, got i32", "[2, 3]"), "bad: %s of i32",
+               ir_op_name(unary_f32[k]));
     tap_ok(fails_with(&g, ir_unary(&g, IR_ADD, a), "ir_unary", NULL), "bad: ir_unary given add");
-    tap_ok(fails_with(&g, ir_param(&g, 3, "z", SH(2, 0)), "invalid shape", "[2, 0]"), "bad: zero dim");
-    tap_ok(fails_with(&g, ir_where(&g, a, a, m), "[2, 3, 4]", "[5, 6]"), "bad: where shapes");
-    tap_ok(fails_with(&g, ir_cumsum(&g, a, 5), "axis 5", "[2, 3, 4]"), "bad: cumsum axis 5");
-    tap_ok(fails_with(&g, ir_reduce_max(&g, b, 1, true), "axis 1", "[3]"), "bad: reduce_max axis 1 of rank 1");
-    tap_ok(fails_with(&g, ir_scatter_add(&g, a, idx, 0), "row count", NULL), "bad: scatter_add to 0 rows");
-    tap_ok(fails_with(&g, ir_scatter_add(&g, m, idx, 4), "[5, 6]", "[2, 3]"), "bad: scatter_add source/indices mismatch");
-    tap_ok(fails_with(&g, ir_put(&g, m, idx, 7), "[5, 6]", "[2, 3]"), "bad: put source/indices mismatch");
-    tap_ok(fails_with(&g, ir_one_hot(&g, a, 4), "i32", "[2, 3, 4]"), "bad: one_hot of f32");
-    tap_ok(fails_with(&g, ir_iota(&g, SH(2, 3), 2), "axis 2", "[2, 3]"), "bad: iota axis 2 of rank 2");
-    tap_ok(fails_with(&g, ir_random(&g, a, IR_RANDOM_NORMAL, 0, 1, SH(2)), "scalar", "[2, 3, 4]"), "bad: random step not a scalar");
-    tap_ok(fails_with(&g, ir_cast(&g, a, (ir_dtype)7), "dtype 7", NULL), "bad: cast to dtype 7");
-    tap_ok(fails_with(&g, ir_compare(&g, (ir_cmp)9, a, a), "comparison 9", NULL), "bad: comparison 9");
-    tap_ok(fails_with(&g, ir_input(&g, IR_INPUT_TOKENS, SH(6)), "rank 2", "[6]"), "bad: tokens input of rank 1");
-    tap_ok(fails_with(&g, ir_matmul(&g, b, m), "[3]", "[5, 6]"), "bad: matmul of rank 1");
+    tap_ok(rejects(&g, IR_PARAM, ir_param(&g, 3, "z", SH(2, 0)), "invalid shape", "[2, 0]"), "bad: zero dim");
+    tap_ok(rejects(&g, IR_CONST, ir_const(&g, 1.0, SH(3, -1)), "invalid shape", "[3, -1]"), "bad: const of a negative dim");
+    tap_ok(rejects(&g, IR_WHERE, ir_where(&g, a, a, m), "[2, 3, 4]", "[5, 6]"), "bad: where shapes");
+    tap_ok(rejects(&g, IR_CUMSUM, ir_cumsum(&g, a, 5), "axis 5", "[2, 3, 4]"), "bad: cumsum axis 5");
+    tap_ok(rejects(&g, IR_REDUCE_MAX, ir_reduce_max(&g, b, 1, true), "axis 1", "[3]"), "bad: reduce_max axis 1 of rank 1");
+    tap_ok(rejects(&g, IR_SCATTER_ADD, ir_scatter_add(&g, a, idx, 0), "row count", NULL), "bad: scatter_add to 0 rows");
+    tap_ok(rejects(&g, IR_SCATTER_ADD, ir_scatter_add(&g, m, idx, 4), "[5, 6]", "[2, 3]"),
+           "bad: scatter_add source/indices mismatch");
+    tap_ok(rejects(&g, IR_PUT, ir_put(&g, m, idx, 7), "[5, 6]", "[2, 3]"), "bad: put source/indices mismatch");
+    tap_ok(rejects(&g, IR_ONE_HOT, ir_one_hot(&g, a, 4), "i32, got f32", "[2, 3, 4]"), "bad: one_hot of f32");
+    tap_ok(rejects(&g, IR_IOTA, ir_iota(&g, SH(2, 3), 2), "axis 2", "[2, 3]"), "bad: iota axis 2 of rank 2");
+    tap_ok(rejects(&g, IR_RANDOM, ir_random(&g, a, IR_RANDOM_NORMAL, 0, 1, SH(2)), "scalar", "[2, 3, 4]"),
+           "bad: random step not a scalar");
+    tap_ok(rejects(&g, IR_CAST, ir_cast(&g, a, (ir_dtype)7), "dtype 7", NULL), "bad: cast to dtype 7");
+    tap_ok(rejects(&g, IR_CAST, ir_cast(&g, a, IR_BF16), "cannot cast to bf16", "f32 and i32"),
+           "bad: cast to bf16 (not computed yet)");
+    tap_ok(rejects(&g, IR_CMP, ir_compare(&g, (ir_cmp)9, a, a), "comparison 9", NULL), "bad: comparison 9");
+    tap_ok(rejects(&g, IR_INPUT, ir_input(&g, IR_INPUT_TOKENS, SH(6)), "rank 2", "[6]"), "bad: tokens input of rank 1");
+    tap_ok(rejects(&g, IR_MATMUL, ir_matmul(&g, b, m), "[3]", "[5, 6]"), "bad: matmul of rank 1");
     ir_set_origin(&g, (moec_loc){14, 5}, "h.0.attn");
-    int bad = ir_binary(&g, IR_SUB, a, b);
-    tap_ok(bad == -1 && strstr(g.error, "sub") && strstr(g.error, "h.0.attn") && strstr(g.error, "@14:5"),
+    int bad_id = ir_binary(&g, IR_SUB, a, b);
+    tap_ok(bad_id == -1 && strstr(g.error, "sub") && strstr(g.error, "h.0.attn") && strstr(g.error, "@14:5"),
            "error names op, scope and place: %s", g.error);
     /* Poison: -1 flows through without replacing the first message. */
-    int p = ir_unary(&g, IR_EXP, ir_binary(&g, IR_ADD, bad, a));
+    int p = ir_unary(&g, IR_EXP, ir_binary(&g, IR_ADD, bad_id, a));
     tap_ok(p == -1 && strstr(g.error, "sub"), "poison: -1 operands give -1, first error kept");
     ir_graph_free(&g);
 }
@@ -151,7 +202,79 @@ static void test_cse_and_verify(void)
     g.nodes[s1] = saved;
     g.nodes[s1].dtype = IR_I32;
     tap_ok(ir_verify(&g) == -1 && strstr(g.error, "i32"), "verify: wrong dtype: %s", g.error);
+    g.error[0] = '\0';
+    g.nodes[s1].dtype = IR_BF16;
+    tap_ok(ir_verify(&g) == -1 && strstr(g.error, "dtype bf16 is not supported"), "verify: a bf16 node: %s", g.error);
+    g.error[0] = '\0';
+    g.nodes[s1].dtype = (ir_dtype)IR_DTYPE_COUNT;
+    tap_ok(ir_verify(&g) == -1 && strstr(g.error, "no dtype"), "verify: no such dtype: %s", g.error);
     ir_graph_free(&g);
+}
+
+/* Positions follow ops.def's order; accessors read what builders stored. */
+static void test_attributes(void)
+{
+    tap_ok(ir_op_attr(IR_SLICE, IR_ATTR_axis) == 0 && ir_op_attr(IR_SLICE, IR_ATTR_start) == 1 &&
+           ir_op_attr(IR_SLICE, IR_ATTR_len) == 2 && ir_op_attr(IR_RANDOM, IR_ATTR_seed) == 2,
+           "attributes: slice axis, start, len at 0, 1, 2; random seed at 2");
+    tap_ok(ir_op_attr(IR_ADD, IR_ATTR_axis) == -1 && ir_op_attr(IR_SLICE, IR_ATTR_keepdim) == -1,
+           "attributes: an op without the attribute gives -1");
+    tap_ok(ir_attrs[IR_ATTR_perm].type == IR_ATTR_TYPE_INTS && ir_attrs[IR_ATTR_perm].length == IR_MAX_RANK &&
+           ir_attrs[IR_ATTR_value].type == IR_ATTR_TYPE_REAL && strcmp(ir_attrs[IR_ATTR_keepdim].name, "keepdim") == 0,
+           "attributes: perm is IR_MAX_RANK integers, value a real, names as in ops.def");
+    bool fits = true;
+    for (int op = 0; op < IR_OP_COUNT; op++) {   /* no two attributes of an op share a slot */
+        int used[IR_MAX_INT_ATTRS] = {0};
+        for (int a = 0; a < IR_ATTR_COUNT; a++) {
+            int pos = ir_op_attr((ir_op)op, (ir_attr)a), room = ir_attrs[a].type == IR_ATTR_TYPE_REAL ? IR_MAX_REAL_ATTRS : IR_MAX_INT_ATTRS;
+            for (int i = 0; pos >= 0 && i < ir_attrs[a].length; i++) {
+                if (pos + i >= room || used[pos + i]++) {
+                    tap_diag("  %s: %s at %d overlaps or does not fit", ir_op_name((ir_op)op), ir_attrs[a].name, pos + i);
+                    fits = false;
+                }
+            }
+        }
+    }
+    tap_ok(fits, "attributes: every op's attributes fit ai[]/af[] without overlap");
+    ir_graph g;
+    ir_graph_init(&g);
+    int x = ir_param(&g, 0, "x", SH(2, 3, 4)), step = ir_input(&g, IR_INPUT_STEP, SCALAR);
+    const ir_node *sl = &g.nodes[ir_slice(&g, x, -1, 1, 2)];
+    tap_ok(ir_attr_axis(sl) == 2 && ir_attr_start(sl) == 1 && ir_attr_len(sl) == 2, "attributes: slice reads back");
+    const ir_node *pm = &g.nodes[ir_permute(&g, x, (int[]){2, 0, 1})];
+    tap_ok(ir_attr_perm(pm, 0) == 2 && ir_attr_perm(pm, 1) == 0 && ir_attr_perm(pm, 2) == 1 && ir_attr_perm(pm, 3) == 0,
+           "attributes: permute reads back, zero past the rank");
+    const ir_node *rn = &g.nodes[ir_random(&g, step, IR_RANDOM_UNIFORM, 7, 99, SH(2))];
+    tap_ok(ir_attr_dist(rn) == IR_RANDOM_UNIFORM && ir_attr_stream(rn) == 7 && ir_attr_seed(rn) == 99,
+           "attributes: random reads back");
+    tap_ok(ir_attr_value(&g.nodes[ir_scalar(&g, -2.5)]) == -2.5, "attributes: const value reads back");
+    ir_graph_free(&g);
+}
+
+static void test_dtypes(void)
+{
+    static const struct {
+        ir_dtype d;
+        const char *name, *c, *cuda;
+        int size;
+        bool is_float, computed;
+    } want[] = {
+        {IR_F32, "f32", "float", "float", 4, true, true},
+        {IR_I32, "i32", "int32_t", "int", 4, false, true},
+        {IR_BF16, "bf16", "uint16_t", "__nv_bfloat16", 2, true, false},
+        {IR_F16, "f16", "uint16_t", "__half", 2, true, false},
+        {IR_F64, "f64", "double", "double", 8, true, false},
+    };
+    tap_ok(IR_DTYPE_COUNT == sizeof want / sizeof want[0], "dtypes: %d in dtypes.def", (int)IR_DTYPE_COUNT);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        ir_dtype d = want[i].d;
+        tap_ok(strcmp(ir_dtype_name(d), want[i].name) == 0 && strcmp(ir_dtype_c_type(d), want[i].c) == 0 &&
+                   strcmp(ir_dtype_cuda_type(d), want[i].cuda) == 0 && ir_dtype_size(d) == want[i].size &&
+                   ir_dtype_is_float(d) == want[i].is_float && ir_dtype_computed(d) == want[i].computed,
+               "dtypes: %s is %d bytes, C %s, CUDA %s, %s, %scomputed", want[i].name, want[i].size, want[i].c,
+               want[i].cuda, want[i].is_float ? "float" : "integer", want[i].computed ? "" : "not ");
+    }
+    tap_ok(strcmp(ir_dtype_name((ir_dtype)IR_DTYPE_COUNT), "?") == 0, "dtypes: no name for a value that is no dtype");
 }
 
 static void test_print(void)
@@ -172,11 +295,58 @@ static void test_print(void)
     ir_graph_free(&g);
 }
 
+/* Every way an attribute prints (ops.def's `printed` column), exactly. */
+static void test_print_attributes(void)
+{
+    ir_graph g;
+    ir_graph_init(&g);
+    int x = ir_param(&g, 0, "x", SH(2, 3)), tok = ir_input(&g, IR_INPUT_TOKENS, SH(2, 3));
+    int step = ir_input(&g, IR_INPUT_STEP, SCALAR);
+    ir_random(&g, step, IR_RANDOM_NORMAL, 5, 42, SH(2));
+    ir_cast(&g, tok, IR_F32);
+    ir_compare(&g, IR_CMP_GE, x, x);
+    ir_sum(&g, x, 0, false);
+    ir_permute(&g, x, (int[]){1, 0});
+    ir_slice(&g, x, 1, 1, 2);
+    ir_topk(&g, x, 2);
+    ir_one_hot(&g, tok, 4);
+    ir_const(&g, -0.1, SH(2));
+    char buf[2048] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    ir_graph_print(f, &g);
+    fclose(f);
+    const char *want = "%0 = param {0 x} : f32[2, 3]\n"
+                       "%1 = input {tokens} : i32[2, 3]\n"
+                       "%2 = input {step} : f32[]\n"
+                       "%3 = random %2 {normal stream=5 seed=42} : f32[2]\n"
+                       "%4 = cast %1 {f32} : f32[2, 3]\n"
+                       "%5 = cmp %0 %0 {ge} : f32[2, 3]\n"
+                       "%6 = sum %0 {axis=0} : f32[3]\n"
+                       "%7 = permute %0 {1 0} : f32[3, 2]\n"
+                       "%8 = slice %0 {axis=1 start=1 len=2} : f32[2, 2]\n"
+                       "%9 = topk %0 {2} : i32[2, 2]\n"
+                       "%10 = one_hot %1 {4} : f32[2, 3, 4]\n"
+                       "%11 = const {-0.10000000000000001} : f32[2]\n";
+    tap_ok(strcmp(buf, want) == 0, "print: every attribute style");
+    if (strcmp(buf, want)) tap_diag("got:\n%s", buf);
+    ir_graph_free(&g);
+}
+
 int main(void)
 {
     test_good_shapes();
+    test_good_families();
     test_bad_shapes();
     test_cse_and_verify();
+    test_attributes();
+    test_dtypes();
     test_print();
+    test_print_attributes();
+    check_coverage(&good, NULL, 0);
+    static const op_exempt any_operand[] = {
+        {IR_NEG, "takes any dtype and shape"},
+        {IR_STOP_GRAD, "takes any dtype and shape"},
+    };
+    check_coverage(&bad, any_operand, sizeof any_operand / sizeof any_operand[0]);
     return tap_done();
 }

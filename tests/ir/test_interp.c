@@ -1,10 +1,14 @@
 /* tests/ir/test_interp.c -- the reference interpreter on small hand-checked
- * cases for every op, run errors (bad indices, unbound leaves) instead of
- * crashes, float32 mode rounding and its agreement with float64 on a small
- * composite, bit-for-bit determinism, and RANDOM against ir_philox_*. */
+ * cases for every op, run errors (bad indices, unbound leaves, a dtype it
+ * does not compute) instead of crashes, float32 mode rounding and its
+ * agreement with float64 on a small composite, bit-for-bit determinism, and
+ * RANDOM against ir_philox_*. Ends with the coverage of every op of ops.def
+ * by a hand-checked value. */
 #include <stdio.h>
 
 #include "tests/ir/helpers.h"
+
+static op_cover checked = {.what = "hand-checked interpreter value"};
 
 /* Evaluates node `out` of g with leaves bound from `vals` (one array per
  * leaf id in `leaves`, n_leaves of them); copies the result into res. */
@@ -46,12 +50,17 @@ static bool value_is(int x, const double *want, int64_t n)
         tap_diag("  run failed: %s", err);
         return false;
     }
+    cover(&checked, &G, x);
     return close_arrays(got, want, n, 1e-15, 0);
 }
 #define VALUE_IS(x, ...) value_is(x, (double[]){__VA_ARGS__}, sizeof((double[]){__VA_ARGS__}) / sizeof(double))
 
 static void test_elementwise(void)
 {
+    tap_ok(VALUE_IS(A, 1, 2, 3, 4, 5, 6), "interp: param is its bound value");
+    tap_ok(VALUE_IS(I, 2, 0, 2, 1, 1, 0), "interp: input is its bound value");
+    tap_ok(VALUE_IS(ir_const(&G, -0.25, SH(2, 2)), -0.25, -0.25, -0.25, -0.25), "interp: const");
+    tap_ok(VALUE_IS(ir_unary(&G, IR_NEG, A), -1, -2, -3, -4, -5, -6), "interp: neg");
     tap_ok(VALUE_IS(ir_binary(&G, IR_ADD, A, B), 11, 22, 33, 14, 25, 36), "interp: add [2,3] + [3]");
     tap_ok(VALUE_IS(ir_binary(&G, IR_SUB, B, A), 9, 18, 27, 6, 15, 24), "interp: sub [3] - [2,3]");
     int col = ir_reshape(&G, ir_slice(&G, B, 0, 0, 2), SH(2, 1));
@@ -85,6 +94,7 @@ static void test_elementwise(void)
 static void test_reductions_movement(void)
 {
     tap_ok(VALUE_IS(ir_sum(&G, A, 0, false), 5, 7, 9), "interp: sum axis 0");
+    tap_ok(VALUE_IS(ir_reshape(&G, A, SH(3, 2)), 1, 2, 3, 4, 5, 6), "interp: reshape keeps row-major order");
     tap_ok(VALUE_IS(ir_sum(&G, A, -1, true), 6, 15), "interp: sum axis -1 keepdim");
     int m = ir_binary(&G, IR_MUL, A, ir_const(&G, 1, SH(3)));
     int mix = ir_binary(&G, IR_SUB, ir_scalar(&G, 0), ir_binary(&G, IR_MUL, m, m));   /* -a^2 */
@@ -153,6 +163,8 @@ static void test_run_errors(void)
     int x = ir_param(&g, 1, "x", SH(1, 3));
     int tk = ir_take(&g, x, idx);
     tap_ok(run_fails(&g, tk, (int[]){x, idx}, (const double *[]){tv, bad}, 2, "index 3"), "run error: take index");
+    g.nodes[rows].dtype = IR_F16;   /* as if built by a later IR: refused, not computed as f32 */
+    tap_ok(run_fails(&g, rows, leaves, (const double *[]){tv, good}, 2, "not f16"), "run error: an f16 node");
     ir_graph_free(&g);
 }
 
@@ -205,6 +217,7 @@ static void test_random(void)
     for (int i = 0; i < 7; i++) wu[i] = ir_philox_uniform(1234, 3, 6, (uint64_t)i);
     tap_ok(ok && equal_values(ir_interp_value(it, rn), wn, 12), "random normal = ir_philox_normal(seed, step, stream, i)");
     tap_ok(ok && equal_values(ir_interp_value(it, ru), wu, 7), "random uniform = ir_philox_uniform(seed, step, stream, i)");
+    if (ok) cover(&checked, &g, rn);
     ir_interp_free(it);
     ir_graph_free(&g);
 }
@@ -252,5 +265,6 @@ int main(void)
     test_run_errors();
     test_precision_and_determinism();
     test_random();
+    check_coverage(&checked, NULL, 0);
     return tap_done();
 }
