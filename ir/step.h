@@ -27,7 +27,7 @@ typedef struct ir_step_graph {
 
 /* Lowers m with opt (opt->training should be true for a training step),
  * differentiates the loss and, when `optimizer`, appends clipping and AdamW.
- * Returns 0, or -1 with g->error. Arrays live in g's arena. */
+ * Returns 0, or -1 after reporting through g->diag. Arrays live in g's arena. */
 int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, bool optimizer,
                   ir_step_graph *out);
 

@@ -81,16 +81,19 @@ int rt_cmd_check(int argc, char **argv)
 /* --stage graph: the forward graph in training semantics; --stage grad: the
  * whole training step (forward, gradients, clipping, AdamW). B and T come
  * from --batch/--seq or the train settings. Returns the exit status. */
-static int print_graph_stage(const frontend_args *a, const fe_model *m, bool step)
+static int print_graph_stage(const frontend_args *a, rt_frontend *r, bool step)
 {
+    const fe_model *m = &r->model;
     ir_graph g;
     if (ir_graph_init(&g) < 0) return fprintf(stderr, "moec: out of memory\n"), 1;
+    g.diag = &r->diag;
+    r->diag.prefix = rt_frontend_model_lead(r);   /* "moec: MODEL: " */
     ir_lower_options opt = {a->batch ? a->batch : m->train.batch, a->seq ? a->seq : m->train.seq, true};
     ir_step_graph s;
     int rc = step ? ir_step_build(&g, m, &opt, true, &s) : ir_lower(&g, m, &opt, &s.fwd);
     if (rc == 0) rc = ir_verify(&g);
-    if (rc < 0) fprintf(stderr, "moec: %s: %s\n", a->m.model, g.error[0] ? g.error : "could not build the graph");
-    else ir_graph_print(stdout, &g);
+    if (rc < 0 && !g.failed) moec_error(&r->diag, "could not build the graph");
+    if (rc == 0) ir_graph_print(stdout, &g);
     ir_graph_free(&g);
     return rc < 0 ? 1 : 0;
 }
@@ -104,7 +107,7 @@ int rt_cmd_ir(int argc, char **argv)
     if (graph || grad) {
         rt_frontend r;
         int status = run_frontend(&r, &a, true);
-        if (status == 0) status = print_graph_stage(&a, &r.model, grad);
+        if (status == 0) status = print_graph_stage(&a, &r, grad);
         rt_frontend_free(&r);
         return status;
     }
