@@ -102,7 +102,7 @@ static int add_dir(rt_domain *d, const char *dir, const char *sep, int depth, mo
 {
     if (depth > RT_CORPUS_MAX_DEPTH)
         return moec_error(diag, "%s: directories nested deeper than %d (RT_CORPUS_MAX_DEPTH)", dir,
-                            RT_CORPUS_MAX_DEPTH);
+                          RT_CORPUS_MAX_DEPTH);
     struct dirent **ents;
     int n = scandir(dir, &ents, NULL, by_name);
     if (n < 0) return moec_error(diag, "%s: %s", dir, strerror(errno));

@@ -50,7 +50,7 @@ static int load_shard(const char *dir, json_t *entry, uint32_t vocab, rt_split_d
     int rc = 0;
     if ((json_int_t)sh.n_tokens != json_integer_value(json_object_get(entry, "tokens")))
         rc = moec_error(diag, "%s: %zu tokens, domains.json says %lld", path, sh.n_tokens,
-                          (long long)json_integer_value(json_object_get(entry, "tokens")));
+                        (long long)json_integer_value(json_object_get(entry, "tokens")));
     else if (s->n_tokens + sh.n_tokens > cap)
         rc = moec_error(diag, "%s: more tokens than domains.json's blocks hold", path);
     else if (sh.n_tokens)
@@ -75,7 +75,7 @@ static int load_split(const char *dir, const char *path, json_t *sp, uint32_t vo
         json_t *d = json_array_get(blocks, i);
         if (!json_is_integer(d) || json_integer_value(d) < 0 || (size_t)json_integer_value(d) >= s->n_domains)
             return moec_error(diag, "%s: block %zu names domain %lld, not one of the %zu", path, i,
-                                (long long)json_integer_value(d), s->n_domains);
+                              (long long)json_integer_value(d), s->n_domains);
         s->block_domain[i] = (uint8_t)json_integer_value(d);
     }
     size_t i;
@@ -83,7 +83,7 @@ static int load_split(const char *dir, const char *path, json_t *sp, uint32_t vo
     json_array_foreach(shards, i, e) if (load_shard(dir, e, vocab, s, cap, diag) != 0) return -1;
     if (s->n_tokens != cap)
         return moec_error(diag, "%s: the shards hold %zu tokens, %zu blocks of %u need %zu", path, s->n_tokens,
-                            s->n_blocks, s->seq, cap);
+                          s->n_blocks, s->seq, cap);
     return 0;
 }
 

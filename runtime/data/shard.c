@@ -34,18 +34,18 @@ static int check_header(const char *path, const int32_t *h, long long size, size
 {
     if (h[0] != RT_SHARD_MAGIC)
         return moec_error(diag, "%s: not a token shard (magic %d, expected %d): build shards with 'moec data'",
-                            path, h[0], RT_SHARD_MAGIC);
+                          path, h[0], RT_SHARD_MAGIC);
     if (h[1] != RT_SHARD_VERSION)
         return moec_error(diag, "%s: shard version %d, this moec reads version %d", path, h[1],
-                            RT_SHARD_VERSION);
+                          RT_SHARD_VERSION);
     if (h[2] < 0) return moec_error(diag, "%s: negative token count %d in the header", path, h[2]);
     long long want = RT_SHARD_HEADER_BYTES + 2LL * h[2];
     if (size < want)
         return moec_error(diag, "%s: short file: the header promises %d tokens (%lld bytes), the file has %lld",
-                            path, h[2], want, size);
+                          path, h[2], want, size);
     if (size > want)
         return moec_error(diag, "%s: %lld bytes after the %d tokens the header promises", path, size - want,
-                            h[2]);
+                          h[2]);
     *n = (size_t)h[2];
     return 0;
 }
@@ -55,7 +55,7 @@ static int check_tokens(const char *path, const uint16_t *t, size_t n, uint32_t 
     for (size_t i = 0; i < n; i++)
         if (t[i] >= vocab_size)
             return moec_error(diag, "%s: token %zu is %u, outside the vocabulary of %u", path, i, t[i],
-                                vocab_size);
+                              vocab_size);
     return 0;
 }
 
@@ -71,7 +71,7 @@ int rt_shard_read(const char *path, uint32_t vocab_size, rt_shard *out, moec_dia
         rc = moec_error(diag, "%s: not a regular file", path);
     else if (st.st_size < RT_SHARD_HEADER_BYTES || fread(h, sizeof h, 1, f) != 1)
         rc = moec_error(diag, "%s: short file: %lld bytes, a shard's header alone is %d", path,
-                          (long long)st.st_size, RT_SHARD_HEADER_BYTES);
+                        (long long)st.st_size, RT_SHARD_HEADER_BYTES);
     size_t n = 0;
     if (rc == 0) rc = check_header(path, h, (long long)st.st_size, &n, diag);
     if (rc == 0 && !(out->tokens = malloc(n ? n * sizeof *out->tokens : 1)))

@@ -65,7 +65,7 @@ static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *
     if (n == 0) return moec_error(diag, "%s: an empty token", ld->file);
     if (n > 4 * RT_VOCAB_MAX_TOKEN_BYTES)
         return moec_error(diag, "%s: a token longer than %d bytes (RT_VOCAB_MAX_TOKEN_BYTES)", ld->file,
-                            RT_VOCAB_MAX_TOKEN_BYTES);
+                          RT_VOCAB_MAX_TOKEN_BYTES);
     if (ld->pool_len + n > ld->pool_cap) {
         size_t cap = ld->pool_cap ? ld->pool_cap * 2 : 1 << 20;
         while (cap < ld->pool_len + n) cap *= 2;
@@ -81,7 +81,7 @@ static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *
         if (k <= 0) return moec_error(diag, "%s: a token is not valid UTF-8", ld->file);
         if (cp >= BYTE_ALPHABET || ld->cp_byte[cp] < 0)
             return moec_error(diag, "%s: token '%.*s' has character U+%04X, outside GPT-2's byte alphabet",
-                                ld->file, (int)n, s, (unsigned)cp);
+                              ld->file, (int)n, s, (unsigned)cp);
         ld->pool[ld->pool_len++] = (unsigned char)ld->cp_byte[cp];
         i += (size_t)k;
     }
@@ -94,7 +94,7 @@ static int add_entry(loader *ld, const char *s, size_t n, json_int_t id, moec_di
 {
     if (id < 0 || id >= RT_VOCAB_MAX_IDS)
         return moec_error(diag, "%s: token '%.*s' has id %lld, outside 0..%d", ld->file, (int)n, s,
-                            (long long)id, RT_VOCAB_MAX_IDS - 1);
+                          (long long)id, RT_VOCAB_MAX_IDS - 1);
     if (ld->n_ent == ld->cap_ent) {
         size_t cap = ld->cap_ent ? ld->cap_ent * 2 : 1 << 16;
         entry *e = realloc(ld->ent, cap * sizeof *e);
@@ -201,7 +201,7 @@ static int build_tokens(rt_vocab *v, loader *ld, moec_diag *diag)
         if (which[id] == UINT32_MAX) {
             free(which);
             return moec_error(diag, "%s: id %u has no token (ids must run 0..%u without gaps)", ld->file, id,
-                                max);
+                              max);
         }
         entry *e = &ld->ent[which[id]];
         v->tok_off[id] = off;
@@ -227,7 +227,7 @@ static int build_index(rt_vocab *v, moec_diag *diag)
         v->byte_id[b] = rt_vocab_find(v, &c, 1);
         if (v->byte_id[b] == RT_VOCAB_NONE)
             return moec_error(diag, "%s: no token for byte 0x%02x (a byte-level vocabulary has all 256)",
-                                v->files[0], b);
+                              v->files[0], b);
     }
     v->eos = rt_vocab_find(v, "<|endoftext|>", 13);
     return 0;
@@ -264,7 +264,7 @@ static int add_merge(rt_vocab *v, loader *ld, const merge_src *m, uint32_t rank,
     ld->pool_len = mark;
     if (left == RT_VOCAB_NONE || right == RT_VOCAB_NONE || merged == RT_VOCAB_NONE)
         return moec_error(diag, "%s:%zu: merge '%.*s %.*s' names a token that is not in the vocabulary",
-                            where, m->line, (int)m->na, m->a, (int)m->nb, m->b);
+                          where, m->line, (int)m->na, m->a, (int)m->nb, m->b);
     uint64_t key = (uint64_t)left << 32 | right;
     uint64_t mask = (UINT64_C(1) << (64 - v->mshift)) - 1;
     uint64_t i = rt_vocab_hash64(key) >> v->mshift;
@@ -318,7 +318,7 @@ static int load_merges_file(rt_vocab *v, loader *ld, const char *path, moec_diag
             /* blank lines and the version line carry no merge */
         } else if (split_merge_line(buf + i, n, &m) != 0) {
             rc = moec_error(diag, "%s:%zu: expected two tokens separated by one space, got '%.*s'", path,
-                              line, (int)(n > 60 ? 60 : n), buf + i);
+                            line, (int)(n > 60 ? 60 : n), buf + i);
         } else {
             rc = add_merge(v, ld, &m, rank++, diag);
         }
@@ -377,7 +377,7 @@ static int add_added_tokens(loader *ld, json_t *arr, moec_diag *diag)
         json_t *id = json_object_get(t, "id"), *content = json_object_get(t, "content");
         if (!json_is_integer(id) || !json_is_string(content))
             return moec_error(diag, "%s: added_tokens[%zu] needs an integer id and a string content",
-                                ld->file, i);
+                              ld->file, i);
         if (add_entry(ld, json_string_value(content), json_string_length(content), json_integer_value(id),
                       diag) != 0)
             return -1;
@@ -455,7 +455,7 @@ int rt_vocab_load(rt_vocab *v, const char *path, moec_diag *diag)
         return rt_vocab_load_pair(v, a, b, diag);
     if (exists(path, "tokenizer.json", a, sizeof a)) return rt_vocab_load_hf(v, a, diag);
     return moec_error(diag, "%s: no encoder.json + vocab.bpe, vocab.json + merges.txt or tokenizer.json there",
-                        path);
+                      path);
 }
 
 void rt_vocab_free(rt_vocab *v)

@@ -58,13 +58,13 @@ static bool check_tensor(load_ctx *c, const rt_st_tensor *t, int p, const char *
     char fs[160], ms[160];
     if (!same_shape(t, &param->shape)) {
         c->status = moec_error(c->diag, "%s: tensor '%s'%s: shape %s in the file, %s in the model", c->f->path,
-                                t->name, role, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
-                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim));
+                               t->name, role, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
+                               rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim));
         return false;
     }
     if (t->dtype != RT_ST_F32 && t->dtype != RT_ST_F16 && t->dtype != RT_ST_BF16) {
         c->status = moec_error(c->diag, "%s: tensor '%s'%s: dtype %s; moec reads F32, F16 and BF16", c->f->path,
-                                t->name, role, rt_st_dtype_name(t->dtype));
+                               t->name, role, rt_st_dtype_name(t->dtype));
         return false;
     }
     return true;
@@ -113,8 +113,8 @@ static void match_extra(load_ctx *c, int i, const char *name)
     if (target >= 0 && c->upcycle) return;   /* consumed by the experts */
     char fs[160];
     c->status = moec_error(c->diag, "%s: unknown tensor '%s' %s: the model has no parameter of that name%s",
-                            c->f->path, t->name, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
-                            target >= 0 ? " (its experts copy it: a dense checkpoint? load it with --upcycle)" : "");
+                           c->f->path, t->name, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
+                           target >= 0 ? " (its experts copy it: a dense checkpoint? load it with --upcycle)" : "");
 }
 
 /* Pass 1a: every file tensor to a param, or to one of the rules for extras. */
@@ -128,7 +128,7 @@ static void match_file(load_ctx *c)
             match_extra(c, i, name);
         } else if (c->file_of[p] != -1) {
             c->status = moec_error(c->diag, "%s: tensor '%s' appears twice (as '%s' and '%s')", c->f->path, name,
-                                    c->file_of[p] >= 0 ? c->f->tensors[c->file_of[p]].name : name, t->name);
+                                   c->file_of[p] >= 0 ? c->f->tensors[c->file_of[p]].name : name, t->name);
         } else {
             c->file_of[p] = check_tensor(c, t, p, "") ? i : BAD_TENSOR;
         }
@@ -161,9 +161,9 @@ static void match_params(load_ctx *c)
         if (c->upcycle && param->router >= 0) continue;   /* the router stays freshly initialised */
         char ms[160];
         c->status = moec_error(c->diag, "%s: missing tensor '%s' %s: the model has it, the file does not%s",
-                                c->f->path, param->name,
-                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim),
-                                c->upcycle && param->upcycle_from ? " (nor its upcycle source)" : "");
+                               c->f->path, param->name,
+                               rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim),
+                               c->upcycle && param->upcycle_from ? " (nor its upcycle source)" : "");
     }
 }
 
@@ -212,8 +212,8 @@ static int check_tied_head(load_ctx *c)
     for (uint64_t e = 0; status == 0 && e < t->numel; e++) {
         if (head[e] == emb[e]) continue;
         status = moec_error(c->diag, "%s: tensor '%s' differs from '%s' (element %" PRIu64 ": %g vs %g), but the "
-                             "model ties the LM head to the embedding", c->f->path, t->name,
-                             c->w->model->params[c->embedding].name, e, (double)head[e], (double)emb[e]);
+                            "model ties the LM head to the embedding", c->f->path, t->name,
+                            c->w->model->params[c->embedding].name, e, (double)head[e], (double)emb[e]);
     }
     free(head);
     return status;

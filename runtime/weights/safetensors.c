@@ -127,7 +127,7 @@ static int parse_dtype_shape(const rt_st_file *f, const char *name, const json_t
         return moec_error(diag, "%s: tensor '%s': \"shape\" missing or not an array", f->path, name);
     if (json_array_size(shape) > RT_ST_MAX_RANK)
         return moec_error(diag, "%s: tensor '%s': rank %zu is more than %d (RT_ST_MAX_RANK)", f->path, name,
-                           json_array_size(shape), RT_ST_MAX_RANK);
+                          json_array_size(shape), RT_ST_MAX_RANK);
     if (json_uint_array(shape, t->shape, RT_ST_MAX_RANK, &t->rank) < 0)
         return moec_error(diag, "%s: tensor '%s': shape dims must be integers >= 0", f->path, name);
     return 0;
@@ -140,25 +140,25 @@ static int parse_offsets(const rt_st_file *f, const char *name, const json_t *v,
     uint64_t bytes;
     if (tensor_sizes(t, &bytes) < 0)
         return moec_error(diag, "%s: tensor '%s': shape %s has more bytes than 2^64", f->path, name,
-                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
+                          rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
     int64_t off[2];
     int n = 0;
     if (json_uint_array(json_object_get(v, "data_offsets"), off, 2, &n) < 0 || n != 2)
         return moec_error(diag, "%s: tensor '%s': \"data_offsets\" must be [begin, end], integers >= 0",
-                           f->path, name);
+                          f->path, name);
     t->begin = (uint64_t)off[0];
     t->end = (uint64_t)off[1];
     if (t->begin > t->end)
         return moec_error(diag, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin",
-                           f->path, name, t->begin, t->end);
+                          f->path, name, t->begin, t->end);
     if (t->end > f->data_len)
         return moec_error(diag, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] run past the end "
-                           "of the data (%" PRIu64 " bytes; file truncated?)", f->path, name, t->begin, t->end,
-                           f->data_len);
+                          "of the data (%" PRIu64 " bytes; file truncated?)", f->path, name, t->begin, t->end,
+                          f->data_len);
     if (t->end - t->begin != bytes)
         return moec_error(diag, "%s: tensor '%s': %" PRIu64 " bytes of data, but %s %s needs %" PRIu64, f->path,
-                           name, t->end - t->begin, rt_st_dtype_name(t->dtype),
-                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
+                          name, t->end - t->begin, rt_st_dtype_name(t->dtype),
+                          rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
     return 0;
 }
 
@@ -270,15 +270,15 @@ static int read_header(rt_st_file *f, uint64_t size, moec_diag *diag)
     unsigned char lenb[8];
     if (size < 8 || fread(lenb, 1, 8, f->f) != 8)
         return moec_error(diag, "%s: truncated: %" PRIu64 " bytes, but a safetensors file starts with an 8-byte "
-                           "header length", f->path, size);
+                          "header length", f->path, size);
     uint64_t n = le64(lenb);
     if (n > size - 8)
         return moec_error(diag, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64
-                           " bytes after the length word; truncated, or not a safetensors file?)",
-                           f->path, n, size - 8);
+                          " bytes after the length word; truncated, or not a safetensors file?)",
+                          f->path, n, size - 8);
     if (n > RT_ST_MAX_HEADER)
         return moec_error(diag, "%s: header length %" PRIu64 " is more than %d bytes (RT_ST_MAX_HEADER)",
-                           f->path, n, RT_ST_MAX_HEADER);
+                          f->path, n, RT_ST_MAX_HEADER);
     if (n < 2) return moec_error(diag, "%s: header of %" PRIu64 " bytes is not a JSON object", f->path, n);
     char *text = malloc((size_t)n);
     if (!text) return moec_error(diag, "%s: out of memory for a %" PRIu64 "-byte header", f->path, n);
@@ -343,7 +343,7 @@ static int read_at(const rt_st_file *f, uint64_t at, void *dst, size_t len, moec
 {
     if (fseeko(f->f, (off_t)(f->data_start + at), SEEK_SET) != 0 || fread(dst, 1, len, f->f) != len)
         return moec_error(diag, "%s: read error at data offset %" PRIu64 " (file changed while reading?)",
-                           f->path, at);
+                          f->path, at);
     return 0;
 }
 
@@ -371,7 +371,7 @@ int rt_st_read_f32(const rt_st_file *f, int i, float *dst, moec_diag *diag)
     case RT_ST_BF16: return read_half(f, t, dst, diag);
     default:
         return moec_error(diag, "%s: tensor '%s' has dtype %s; moec reads F32, F16 and BF16", f->path, t->name,
-                           rt_st_dtype_name(t->dtype));
+                          rt_st_dtype_name(t->dtype));
     }
 }
 
@@ -380,7 +380,7 @@ int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, moec_diag *d
     const rt_st_tensor *t = &f->tensors[i];
     if (t->numel != 1)
         return moec_error(diag, "%s: tensor '%s' should hold one integer, has %" PRIu64 " elements", f->path,
-                           t->name, t->numel);
+                          t->name, t->numel);
     unsigned char b[8] = {0};
     int size = rt_st_dtype_size(t->dtype);
     if (read_at(f, t->begin, b, (size_t)size, diag) < 0) return -1;
@@ -394,7 +394,7 @@ int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, moec_diag *d
     case RT_ST_U32: { uint32_t v; memcpy(&v, b, 4); *out = v; return 0; }
     default:
         return moec_error(diag, "%s: tensor '%s' has dtype %s; an integer was expected", f->path, t->name,
-                           rt_st_dtype_name(t->dtype));
+                          rt_st_dtype_name(t->dtype));
     }
 }
 
@@ -470,7 +470,7 @@ int rt_st_write(const char *path, const rt_st_out *t, int n, const char *const *
     json_decref(root);
     if (!text)
         return moec_error(diag, "%s: cannot build the header (a duplicate name, a tensor too large, or out of memory)",
-                           path);
+                          path);
     moec_atomic_file af;
     if (moec_atomic_open(&af, path, diag) < 0) {
         free(text);
