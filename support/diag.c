@@ -145,7 +145,7 @@ static void show_line(moec_diag *d, moec_loc loc)
     fputs("^\n", d->out);
 }
 
-typedef enum severity { ERROR, WARNING, NOTE } severity;
+typedef enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE } severity;
 
 /* Prints one message: its lead (a place, or the sink's lead), the node, the
  * text, and for a place the source line with a caret. */
@@ -153,8 +153,9 @@ static void print(moec_diag *d, severity sev, moec_loc loc, int node, const char
 {
     static const char *const kind[] = {"error", "warning", "note"};
     bool placed = d->src && loc.line > 0;
+    if (!d->out) return;   /* a collecting sink whose reset ran out of memory */
     if (placed) fprintf(d->out, "%s:%d:%d: %s: ", d->src->path, loc.line, loc.col, kind[sev]);
-    else if (sev == ERROR && d->prefix) fputs(d->prefix, d->out);
+    else if (sev == SEV_ERROR && d->prefix) fputs(d->prefix, d->out);
     else fprintf(d->out, "moec: %s: ", kind[sev]);
     if (node >= 0) fprintf(d->out, "%%%d ", node);
     vfprintf(d->out, fmt, ap);
@@ -171,13 +172,14 @@ static int report_error(moec_diag *d, moec_loc loc, int node, bool announce, con
         d->n_more++;
         return -1;
     }
-    print(d, ERROR, loc, node, fmt, ap);
+    print(d, SEV_ERROR, loc, node, fmt, ap);
     if (++d->n_errors < d->max_errors) return -1;
     d->stopped = true;
     if (announce) {
         d->announced = true;
-        fprintf(d->out, "%s: error: too many errors (limit %d), stopping here\n",
-                d->src ? d->src->path : "moec", d->max_errors);
+        if (d->out)
+            fprintf(d->out, "%s: error: too many errors (limit %d), stopping here\n",
+                    d->src ? d->src->path : "moec", d->max_errors);
     }
     return -1;
 }
@@ -219,7 +221,7 @@ void moec_warning_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
     if (!d || d->stopped || d->no_warnings) return;
     va_list ap;
     va_start(ap, fmt);
-    print(d, WARNING, loc, -1, fmt, ap);
+    print(d, SEV_WARNING, loc, -1, fmt, ap);
     va_end(ap);
     d->n_warnings++;
 }
@@ -229,13 +231,13 @@ void moec_note_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
     if (!d || d->stopped) return;
     va_list ap;
     va_start(ap, fmt);
-    print(d, NOTE, loc, -1, fmt, ap);
+    print(d, SEV_NOTE, loc, -1, fmt, ap);
     va_end(ap);
 }
 
 void moec_diag_finish(moec_diag *d)
 {
-    if (!d || d->n_more == 0) return;
+    if (!d || !d->out || d->n_more == 0) return;
     fprintf(d->out, "%s... and %d more error%s\n", d->prefix ? d->prefix : "moec: error: ", d->n_more,
             d->n_more == 1 ? "" : "s");
 }
