@@ -83,8 +83,8 @@ typedef struct ir_graph {
     const char *cur_scope;
     bool cse;                    /* builders return an existing equal node (default true) */
     void *cse_table;             /* owned by graph.c */
-    moec_diag *diag;             /* where failures are reported; set by the owner after ir_graph_init (NULL: not printed) */
-    bool failed;                 /* a failure was reported; later ones are not (the first is the one worth reading) */
+    moec_diag *diag;             /* where failures go: the owner sets it after ir_graph_init (NULL: not printed) */
+    bool failed;                 /* a failure was reported; later ones are not (the first is worth reading) */
 } ir_graph;
 
 int  ir_graph_init(ir_graph *g);          /* 0, or -1 out of memory; then attach g->diag */

@@ -299,7 +299,8 @@ static int parse_tok_args(int argc, char **argv, tok_args *a)
 /* Reads all of FILE ("-": standard input). */
 static int read_input(const char *path, char **buf, size_t *len, moec_diag *diag)
 {
-    if (strcmp(path, "-") == 0) return moec_file_read_stream(stdin, "standard input", MOEC_FILE_NO_LIMIT, NULL, buf, len, diag);
+    if (strcmp(path, "-") == 0)
+        return moec_file_read_stream(stdin, "standard input", MOEC_FILE_NO_LIMIT, NULL, buf, len, diag);
     return moec_file_read_all(path, MOEC_FILE_NO_LIMIT, NULL, buf, len, diag);
 }
 

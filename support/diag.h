@@ -103,7 +103,8 @@ int  moec_error(moec_diag *d, const char *fmt, ...) __attribute__((format(printf
  * place `loc` (line 0: none): the message starts with "%NODE ". */
 int  moec_error_node(moec_diag *d, moec_loc loc, int node, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* moec_error_node with a va_list, for wrappers that add their own context. */
-int  moec_verror(moec_diag *d, moec_loc loc, int node, const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+int  moec_verror(moec_diag *d, moec_loc loc, int node, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* True once max_errors errors were reported: callers stop and unwind. */
 static inline bool moec_diag_stop(const moec_diag *d) { return d && d->stopped; }
