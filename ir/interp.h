@@ -26,9 +26,10 @@ void ir_interp_free(ir_interp *it);
 int ir_interp_bind(ir_interp *it, int node, const double *values);
 
 /* Evaluates every node (or only those `wanted` needs, when wanted >= 0, with
- * its operands). Returns 0, or -1 with a message in err: an unbound leaf, an
- * index out of range (a token id >= vocab), out of memory. */
-int ir_interp_run(ir_interp *it, int wanted, char *err, size_t err_size);
+ * its operands). Returns 0, or -1 after reporting through d (which may be
+ * NULL) what stopped it, naming the node: an unbound leaf, an index out of
+ * range (a token id >= vocab), out of memory. */
+int ir_interp_run(ir_interp *it, int wanted, moec_diag *d);
 
 /* The value of a node after a run: numel(node) doubles, or NULL if it was not
  * evaluated. Owned by the interpreter. */

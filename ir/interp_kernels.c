@@ -17,15 +17,12 @@ static const ir_shape *shape_of(const ir_kctx *c, const ir_node *n, int i) { ret
 static int run_error(const ir_kctx *c, const ir_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int run_error(const ir_kctx *c, const ir_node *n, const char *fmt, ...)
 {
-    int id = (int)(n - c->g->nodes);
-    int k = snprintf(c->err, c->err_size, "%%%d %s: ", id, ir_op_name(n->op));
-    if (k >= 0 && (size_t)k < c->err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err + k, c->err_size - (size_t)k, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return moec_error_node(c->diag, (moec_loc){0}, (int)(n - c->g->nodes), "%s: %s", ir_op_name(n->op), msg);
 }
 
 /* Strides of `in` when indexed by `out`'s multi-index: shapes aligned on the

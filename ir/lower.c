@@ -22,10 +22,9 @@ typedef struct lower_ctx {
 static int fail(ir_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(ir_graph *g, const char *fmt, ...)
 {
-    if (g->error[0]) return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    ir_graph_vfail(g, fmt, ap);
     va_end(ap);
     return -1;
 }

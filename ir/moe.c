@@ -13,8 +13,7 @@
 
 static int fail(ir_graph *g, const char *msg)
 {
-    if (!g->error[0]) snprintf(g->error, sizeof g->error, "%s", msg);
-    return -1;
+    return ir_graph_fail(g, "%s", msg);
 }
 
 static ir_shape shape2(int64_t a, int64_t b)

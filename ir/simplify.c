@@ -249,11 +249,13 @@ int ir_simplify(const ir_graph *in, const int *roots, int n_roots, ir_graph *out
     memset(stats, 0, sizeof *stats);
     stats->nodes_in = in->n_nodes;
     ir_graph mid;
-    if (ir_graph_init(&mid) < 0) return -1;
+    if (ir_graph_init(&mid) < 0) return ir_graph_fail(out, "simplify: out of memory");
+    mid.diag = out->diag;     /* a rebuild that fails reports where the caller listens */
     int *map2 = NULL, *roots2 = malloc(sizeof(int) * (size_t)(n_roots + 1));
     sctx first = { .in = in, .out = &mid, .map = map, .st = stats, .rewrite = true };
     int rc = roots2 ? sweep(&first, roots, n_roots) : -1;
-    if (rc < 0) snprintf(out->error, sizeof out->error, "%s", mid.error[0] ? mid.error : "out of memory");
+    if (rc < 0 && !mid.failed) ir_graph_fail(out, "simplify: out of memory");
+    if (rc < 0) out->failed = true;
     for (int i = 0; rc == 0 && i < in->n_nodes; i++) stats->dead += map[i] < 0;
     for (int i = 0; rc == 0 && i < n_roots; i++) roots2[i] = roots[i] < 0 ? -1 : map[roots[i]];
     if (rc == 0 && !(map2 = malloc(sizeof(int) * ((size_t)mid.n_nodes + 1)))) rc = -1;

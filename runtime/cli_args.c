@@ -100,20 +100,15 @@ int rt_cli_parse_double(const char *option, const char *text, double *out)
     return 0;
 }
 
-void rt_cli_print_werr(rt_werr *err)
-{
-    rt_werr_finish(err);
-    for (const char *line = err->msg; *line;) {
-        size_t n = strcspn(line, "\n");
-        fprintf(stderr, "moec: %.*s\n", (int)n, line);
-        line += n + (line[n] == '\n');
-    }
-}
-
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
+    return rt_frontend_parse_to(r, path, max_errors, no_warnings, stderr);
+}
+
+int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors)
+{
     memset(r, 0, sizeof *r);
-    moec_diag_init(&r->diag, stderr, max_errors);
+    moec_diag_init(&r->diag, errors, max_errors);
     r->diag.no_warnings = no_warnings;
     moec_arena_init(&r->arena);
     if (moec_source_load(&r->src, path, &r->diag) < 0) return 1;
@@ -138,4 +133,10 @@ void rt_frontend_free(rt_frontend *r)
 {
     moec_arena_free(&r->arena);
     moec_source_free(&r->src);
+}
+
+const char *rt_frontend_model_lead(rt_frontend *r)
+{
+    const char *lead = moec_arena_printf(&r->arena, "moec: %s: ", r->src.path ? r->src.path : "");
+    return lead ? lead : "moec: ";
 }

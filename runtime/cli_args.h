@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
-#include "runtime/weights/werr.h"
 
 enum { RT_MAX_SETS = 256 };
 
@@ -43,10 +42,9 @@ int rt_cli_parse_u64(const char *option, const char *text, uint64_t *out);
 /* A whole finite floating-point number; prints and returns -1 otherwise. */
 int rt_cli_parse_double(const char *option, const char *text, double *out);
 
-/* Prints every error collected in err, each on its own "moec: " line. */
-void rt_cli_print_werr(rt_werr *err);
-
-/* The front end's state for one model file, freed as a whole. */
+/* The front end's state for one model file, freed as a whole. Its sink is
+ * the command's one error sink: the later stages (graph, interpreter,
+ * weights, data) report through it too, with their own lead (diag.prefix). */
 typedef struct rt_frontend {
     moec_diag diag;
     moec_source src;
@@ -59,10 +57,15 @@ typedef struct rt_frontend {
  * default), warnings unless no_warnings. Returns 0, or 1 when errors were
  * reported. Call rt_frontend_free either way. */
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings);
+/* The same with the sink writing to `errors` instead of stderr. */
+int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors);
 /* Elaborates what rt_frontend_parse read, with `sets`. Returns 0 or 1. */
 int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
 /* Both steps. Returns 0 or 1; call rt_frontend_free either way. */
 int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors);
 void rt_frontend_free(rt_frontend *r);
+/* "moec: MODEL: ", the lead of graph and interpreter errors about r's model
+ * file (kept in r's arena; "moec: " when out of memory). */
+const char *rt_frontend_model_lead(rt_frontend *r);
 
 #endif

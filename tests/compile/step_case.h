@@ -74,6 +74,7 @@ static inline int step_case_build(step_case *c, const step_model *sm)
     snprintf(path, sizeof path, "%s/models/%s", top ? top : ".", sm->file);
     if (rt_frontend_elaborate(&c->fe, path, sets, n, 0)) return -1;
     if (ir_graph_init(&c->g) < 0) return -1;
+    c->g.diag = &c->fe.diag;
     ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true};
     return ir_step_build(&c->g, &c->fe.model, &opt, true, &c->s);
 }

@@ -115,10 +115,9 @@ static double rel_diff(const double *a, const double *b, int64_t n)
 /* float32 interpreter against float64 on the same graph. */
 static void check_precision(fd_case *c, const ir_step_graph *s, const fe_model *m, const char *name)
 {
-    char err[256];
     ir_interp *a = ir_interp_new(&c->g, IR_PREC_F64), *b = ir_interp_new(&c->g, IR_PREC_F32);
-    bool ok = a && b && fd_bind(c, a) == 0 && fd_bind(c, b) == 0 && ir_interp_run(a, -1, err, sizeof err) == 0 &&
-              ir_interp_run(b, -1, err, sizeof err) == 0;
+    bool ok = a && b && fd_bind(c, a) == 0 && fd_bind(c, b) == 0 && ir_interp_run(a, -1, c->g.diag) == 0 &&
+              ir_interp_run(b, -1, c->g.diag) == 0;
     double dl = ok ? fabs(ir_interp_value(a, s->fwd.loss)[0] / ir_interp_value(b, s->fwd.loss)[0] - 1) : 1;
     double dg = 0;
     for (int i = 0; ok && i < m->n_params; i++)
@@ -147,7 +146,7 @@ static void check_model(const model_case *mc)
     fd_case c;
     ir_step_graph s;
     if (build_case(&c, &fe.model, &s) < 0) {
-        tap_ok(false, "%s: builds (%s)", name, c.g.error);
+        tap_ok(false, "%s: builds (%s)", name, sink_text(c.g.diag));
     } else {
         if (mc->straight_through) mark_straight_through(&c, &fe.model);
         for (int i = 0; i < fe.model.n_params; i++) c.no_fd[i] |= !fe.model.params[i].trainable;
@@ -164,5 +163,6 @@ static void check_model(const model_case *mc)
 int main(void)
 {
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) check_model(&CASES[i]);
+    sink_close();
     return tap_done();
 }
