@@ -49,8 +49,8 @@ static el_value eval_name(el_ctx *c, const fe_expr *e)
     if (g && g->kind == EG_BLOCK) return (el_value){ .kind = EL_BLOCK, .block = g->item };
     if (g && g->ready) return g->v;
     if (g) {
-        fe_el_error(c, e->loc, "%s '%s' is used before its declaration",
-                    g->kind == EG_PARAM ? "param" : "router", e->name);
+        fe_el_error(c, e->loc, "%s '%s' is used before its declaration", fe_el_global_kind_name(g->kind),
+                    e->name);
         return fe_el_poison();
     }
     const char *near = suggest_name(c, e->name);
@@ -159,26 +159,19 @@ static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, moec_loc lo
     }
 }
 
-static const char *op_text(fe_op op)
-{
-    static const char *const t[] = { "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=",
-                                     ">", ">=", "and", "or", "not", "-" };
-    return t[op];
-}
-
 static el_value logic(el_ctx *c, const fe_expr *e)
 {
     el_value a = fe_el_eval(c, e->lhs);
     if (a.kind == EL_POISON) return a;
     if (a.kind != EL_BOOL) {
-        fe_el_error(c, e->lhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(a.kind));
+        fe_el_error(c, e->lhs->loc, "'%s' needs bools, got %s", fe_op_text(e->op), fe_el_kind_name(a.kind));
         return fe_el_poison();
     }
     if (a.b == (e->op == FE_OP_OR)) return a;            /* short-circuit */
     el_value b = fe_el_eval(c, e->rhs);
     if (b.kind == EL_POISON) return b;
     if (b.kind != EL_BOOL) {
-        fe_el_error(c, e->rhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(b.kind));
+        fe_el_error(c, e->rhs->loc, "'%s' needs bools, got %s", fe_op_text(e->op), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
     return b;
@@ -200,7 +193,7 @@ static el_value eval_binary(el_ctx *c, const fe_expr *e)
     }
     if (a.kind == EL_TENSOR || b.kind == EL_TENSOR) return fe_el_tensor_binary(c, e->op, a, b, e->loc);
     if (!is_num(a) || !is_num(b)) {
-        fe_el_error(c, e->loc, "'%s' needs numbers or tensors, got %s and %s", op_text(e->op),
+        fe_el_error(c, e->loc, "'%s' needs numbers or tensors, got %s and %s", fe_op_text(e->op),
                     fe_el_kind_name(a.kind), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
@@ -266,11 +259,10 @@ static el_value unknown_callee(el_ctx *c, const fe_expr *e)
 {
     const char *names[64];
     if (c->mode == EM_ROUTER) {
-        int k = fe_el_router_kind_names(names, 16);
-        const char *near = fe_el_closest(e->name, names, k);
+        const char *near = fe_el_closest(e->name, fe_router_kind_names, FE_ROUTER_KIND_COUNT);
         if (near) fe_el_error(c, e->loc, "unknown router kind '%s'; did you mean '%s'?", e->name, near);
-        else fe_el_error(c, e->loc, "unknown router kind '%s' (kinds: topk, noisy_topk, expert_choice, "
-                         "random, hash, label)", e->name);
+        else fe_el_error(c, e->loc, "unknown router kind '%s' (kinds: %s)", e->name,
+                         fe_el_join(fe_router_kind_names, FE_ROUTER_KIND_COUNT, "", "", ", ").s);
         return fe_el_poison();
     }
     int n = fe_el_builtin_names(names, 48);
