@@ -281,7 +281,7 @@ static void run(el_ctx *c, const fe_ast *ast)
     }
     check_seq(c);
     residual_init(c);
-    fe_el_warn_unused(c, ast);
+    if (!moec_diag_stop(c->d)) fe_el_warn_unused(c, ast);   /* the sink would drop them */
 }
 
 int fe_elaborate(const fe_ast *ast, const fe_override *sets, int n_sets,

@@ -2,7 +2,8 @@
  * Names resolve to locals, then params, routers and blocks; arithmetic follows
  * doc/language.md (/ float, // and % floor, overflow and division by zero are
  * errors); calls go to blocks, builtins or router kinds; if and for unroll.
- * An erroneous value is poison: everything built from it is poison, silently. */
+ * An erroneous value is poison: everything built from it is poison, silently;
+ * an error in a loop body ends the loop (doc/language.md, Decisions). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -15,7 +16,7 @@ static x_status exec_list(el_ctx *c, const fe_stmt *s, el_value *ret);
 
 bool fe_el_step(el_ctx *c, moec_loc loc)
 {
-    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return false;
+    if (fe_el_halted(c)) return false;
     if (++c->steps <= FE_MAX_ELAB_STEPS) return true;
     c->limit_hit = true;
     fe_el_error(c, loc, "elaboration ran more than 10,000,000 steps (FE_MAX_ELAB_STEPS); "
@@ -319,7 +320,7 @@ bool fe_el_eval_call_args(el_ctx *c, const fe_expr *e, const el_argspec *spec, i
 
 el_value fe_el_eval(el_ctx *c, const fe_expr *e)
 {
-    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return fe_el_poison();
+    if (fe_el_halted(c)) return fe_el_poison();
     if (c->nest >= FE_MAX_EVAL_DEPTH) {
         c->limit_hit = true;
         fe_el_error(c, e->loc, "expressions nest more than %d deep across block calls "
@@ -346,6 +347,36 @@ el_value fe_el_eval(el_ctx *c, const fe_expr *e)
 
 /* ---- statements ---- */
 
+/* Binds every name the statements assign, or loop over, to poison; false when
+ * out of memory. */
+static bool poison_bound(el_ctx *c, const fe_stmt *s)
+{
+    for (; s; s = s->next) {
+        bool ok = true;
+        switch (s->kind) {
+        case FE_STMT_ASSIGN: ok = fe_el_set_local(c, s->name, fe_el_poison()) >= 0; break;
+        case FE_STMT_IF: ok = poison_bound(c, s->body) && poison_bound(c, s->orelse); break;
+        case FE_STMT_FOR:
+            ok = fe_el_set_local(c, s->name, fe_el_poison()) >= 0 && poison_bound(c, s->body);
+            break;
+        case FE_STMT_RETURN: break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* An iteration of loop `s` raised an error: the iterations left would repeat
+ * it, so the loop stops, and what it binds is poison (a partial unrolling would
+ * only give follow-on errors); the statements after it still run
+ * (doc/language.md, Decisions). */
+static x_status stop_loop(el_ctx *c, const fe_stmt *s, el_value *ret)
+{
+    if (fe_el_set_local(c, s->name, fe_el_poison()) >= 0 && poison_bound(c, s->body)) return X_NEXT;
+    *ret = fe_el_poison();
+    return X_RETURN;
+}
+
 static x_status exec_for(el_ctx *c, const fe_stmt *s, el_value *ret)
 {
     el_value lo = fe_el_eval(c, s->lo), hi = lo.kind == EL_POISON ? lo : fe_el_eval(c, s->hi);
@@ -367,7 +398,9 @@ static x_status exec_for(el_ctx *c, const fe_stmt *s, el_value *ret)
         if (!fe_el_step(c, s->loc)) return X_RETURN;
         int slot = fe_el_set_local(c, s->name, fe_el_int(lo.i + (int64_t)k));
         if (slot < 0) return X_RETURN;
+        int64_t raised = c->n_raised;
         if (exec_list(c, s->body, ret) == X_RETURN) return X_RETURN;
+        if (c->n_raised != raised) return stop_loop(c, s, ret);
     }
     return X_NEXT;
 }

@@ -177,7 +177,16 @@ typedef struct el_ctx {
     bool oom, limit_hit, dup_reported;
     moec_loc *reported;       int n_reported, cap_reported;  /* places with an error already */
     bool muted;             /* the last error was a repeat: drop its notes too */
+    int64_t n_raised;       /* errors raised, repeats at a reported place included:
+                               a loop whose body raises one stops (elab_expr.c) */
 } el_ctx;
+
+/* True once elaboration must stop everywhere: a work limit was hit, memory
+ * ran out, or the sink reached its error limit. */
+static inline bool fe_el_halted(const el_ctx *c)
+{
+    return c->limit_hit || c->oom || moec_diag_stop(c->d);
+}
 
 /* ---- elab_value.c: values, environments, text ---- */
 el_value fe_el_poison(void);
@@ -195,7 +204,7 @@ el_text fe_el_join(const char *const *names, int n, const char *pre, const char 
 bool fe_el_grow(el_ctx *c, void **arr, int *cap, int need, size_t elem);
 void fe_el_oom(el_ctx *c);
 /* Errors and notes at a place; one error per place, so a mistake inside a block
- * called twelve times is reported once. */
+ * called twelve times is reported once (every error counts in n_raised). */
 void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void fe_el_note(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *fe_el_printf(el_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,6 @@
 /* frontend/elab_router.c -- routers, the loss and the train settings.
- * Router kinds (topk, noisy_topk, expert_choice, random, hash, label) as one
- * table of settings with defaults; the loss as a weighted sum of terms; the
+ * Router kinds with their settings and defaults, expanded from model.h's
+ * FE_ROUTER_KINDS; the loss as a weighted sum of terms (FE_LOSS_KINDS); the
  * train block and --set of train settings, checked against one table.
  * Writes fe_model routers, loss and train (doc/language.md has the tables). */
 #include <stdarg.h>

@@ -63,6 +63,7 @@ void fe_el_oom(el_ctx *c)
 
 void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...)
 {
+    c->n_raised++;
     for (int i = 0; i < c->n_reported && loc.line > 0; i++)
         if (c->reported[i].line == loc.line && c->reported[i].col == loc.col) {
             c->muted = true;
