@@ -185,6 +185,39 @@ static void test_errors_once(void)
     done(&r);
 }
 
+/* Every name of a list finds its own value; train names set the enums. */
+static void test_names(void)
+{
+    struct { const char *const *names; int n; } lists[] = {
+        { fe_node_op_names, FE_NODE_OP_COUNT }, { fe_init_kind_names, FE_INIT_KIND_COUNT },
+        { fe_router_kind_names, FE_ROUTER_KIND_COUNT }, { fe_routing_unit_names, FE_ROUTING_UNIT_COUNT },
+        { fe_loss_kind_names, FE_LOSS_KIND_COUNT }, { fe_schedule_names, FE_SCHEDULE_COUNT },
+        { fe_precision_names, FE_PRECISION_COUNT },
+    };
+    bool ok = true;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (int i = 0; i < lists[l].n; i++)
+            ok &= lists[l].names[i] && fe_name_find(lists[l].names, lists[l].n, lists[l].names[i]) == i;
+    tap_ok(ok && fe_name_find(fe_precision_names, FE_PRECISION_COUNT, "fp16") < 0,
+           "each list's names are distinct and find their values");
+    tap_ok(!strcmp(fe_router_kind_names[FE_ROUTER_EXPERT_CHOICE], "expert_choice") &&
+           !strcmp(fe_precision_names[FE_PRECISION_BF16], "bf16") && !strcmp(fe_op_text(FE_OP_IDIV), "//"),
+           "names follow their enums");
+    static const char text[] =
+        "model m\nparam vocab = 11\n"
+        "forward(tokens) { return lm_head(embedding(tokens, vocab, 4), tied = true) }\n"
+        "loss = cross_entropy(logits, targets)\ntrain { schedule = \"linear\" }\n";
+    fe_override sets[] = { { "precision", "bf16" } };
+    run r;
+    elab(&r, text, NULL, 0);
+    tap_ok(r.status == 0 && r.m.train.precision == FE_PRECISION_FP32 && r.m.train.schedule == FE_SCHEDULE_LINEAR,
+           "precision fp32 by default; schedule \"linear\" (%s)", r.err ? r.err : "");
+    done(&r);
+    elab(&r, text, sets, 1);
+    tap_ok(r.status == 0 && r.m.train.precision == FE_PRECISION_BF16, "--set precision=bf16");
+    done(&r);
+}
+
 /* An error in a loop body stops the loop, and the loops around it. */
 static void test_loop_errors(void)
 {
@@ -287,6 +320,7 @@ int main(void)
     test_gpt2_moe();
     test_set_order();
     test_arith();
+    test_names();
     test_errors_once();
     test_loop_errors();
     test_limits();
