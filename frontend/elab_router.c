@@ -63,7 +63,8 @@ static bool float_setting(el_ctx *c, const char *name, bool unit_interval, doubl
     return false;
 }
 
-/* Copies a bound setting into the router; false when out of range (reported). */
+/* Copies a bound setting into the router; false when out of range (reported:
+ * the caller then drops the router, so a value stored before its check is harmless). */
 static bool apply_setting(el_ctx *c, fe_router *r, const char *name, el_value v, moec_loc loc)
 {
     int unit;
