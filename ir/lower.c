@@ -188,14 +188,15 @@ static int load_term(lower_ctx *c, int r)
 
 static int loss_term(lower_ctx *c, const fe_loss_term *t)
 {
+    _Static_assert(FE_LOSS_KIND_COUNT == 5, "loss_term lowers 5 loss kinds");
     switch (t->kind) {
     case FE_LOSS_CROSS_ENTROPY: return ir_cross_entropy(c->g, c->map[t->logits], c->out->targets);
     case FE_LOSS_LOAD_BALANCE: return layer_mean(c, t->router, offsetof(ir_routing, lb));
     case FE_LOSS_Z: return layer_mean(c, t->router, offsetof(ir_routing, z));
     case FE_LOSS_IMPORTANCE: return layer_mean(c, t->router, offsetof(ir_routing, importance));
     case FE_LOSS_LOAD: return load_term(c, t->router);
+    default: MOEC_UNREACHABLE();
     }
-    return fail(c->g, "lowering: unknown loss term %d", (int)t->kind);
 }
 
 /* loss = sum coef * term, lm_loss = the cross-entropy; a term with
