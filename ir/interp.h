@@ -35,4 +35,10 @@ int ir_interp_run(ir_interp *it, int wanted, moec_diag *d);
  * evaluated. Owned by the interpreter. */
 const double *ir_interp_value(const ir_interp *it, int node);
 
+/* The interpreter's scalar semantics, shared with constant folding
+ * (ir/simplify.c) so that a folded constant is what the interpreter computes:
+ * an elementwise unary op (NEG .. STOP_GRAD, not CAST), and a comparison. */
+double ir_eval_unary(ir_op op, double x);
+bool ir_eval_compare(ir_cmp cmp, double a, double b);
+
 #endif

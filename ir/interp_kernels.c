@@ -115,7 +115,7 @@ int ir_kern_random(const ir_kctx *c, const ir_node *n, const double *const in[IR
 
 /* ---- elementwise ---- */
 
-static double unary(ir_op op, double x)
+double ir_eval_unary(ir_op op, double x)
 {
     switch (op) {
     case IR_NEG: return -x;
@@ -133,7 +133,7 @@ static double unary(ir_op op, double x)
 int ir_kern_unary(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     (void)c;
-    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = unary(n->op, in[0][i]);
+    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = ir_eval_unary(n->op, in[0][i]);
     return 0;
 }
 
@@ -158,7 +158,7 @@ int ir_kern_cast(const ir_kctx *c, const ir_node *n, const double *const in[IR_M
     return 0;
 }
 
-static bool compare(ir_cmp cmp, double a, double b)
+bool ir_eval_compare(ir_cmp cmp, double a, double b)
 {
     switch (cmp) {
     case IR_CMP_LT: return a < b;
@@ -183,7 +183,7 @@ static int binary(const ir_kctx *c, const ir_node *n, double a, double b, double
         *out = i32 ? trunc(a / b) : a / b;
         break;
     case IR_MAX: *out = a >= b ? a : b; break;   /* ties: the first operand, as the gradient */
-    case IR_CMP: *out = compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; break;
+    case IR_CMP: *out = ir_eval_compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; break;
     default: MOEC_UNREACHABLE();
     }
     return 0;

@@ -129,6 +129,21 @@ int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *s
     return status ? status : rt_frontend_finish(r, sets, n_sets);
 }
 
+int rt_frontend_elaborate_sets(rt_frontend *r, const char *path, const char *const *sets, int n_sets)
+{
+    fe_override *ov = calloc((size_t)n_sets + 1, sizeof *ov);
+    char **text = calloc((size_t)n_sets + 1, sizeof *text);
+    int status = ov && text ? 0 : 1;
+    for (int i = 0; status == 0 && i < n_sets; i++)
+        status = !(text[i] = strdup(sets[i])) || rt_cli_parse_set(text[i], &ov[i]) < 0;
+    if (status) fprintf(stderr, "moec: bad --set list or out of memory\n");
+    else status = rt_frontend_elaborate(r, path, ov, n_sets, 0);
+    for (int i = 0; text && i < n_sets; i++) free(text[i]);
+    free(text);
+    free(ov);
+    return status;
+}
+
 void rt_frontend_free(rt_frontend *r)
 {
     moec_arena_free(&r->arena);

@@ -63,6 +63,8 @@ int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool 
 int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
 /* Both steps. Returns 0 or 1; call rt_frontend_free either way. */
 int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors);
+/* The same with the --set values as "name=value" strings (tests, tools). */
+int rt_frontend_elaborate_sets(rt_frontend *r, const char *path, const char *const *sets, int n_sets);
 void rt_frontend_free(rt_frontend *r);
 /* "moec: MODEL: ", the lead of graph and interpreter errors about r's model
  * file (kept in r's arena; "moec: " when out of memory). */

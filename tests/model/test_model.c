@@ -57,16 +57,12 @@ static void case_name(const model_case *mc, char *buf, size_t size)
 
 static int elaborate(const model_case *mc, rt_frontend *fe)
 {
-    fe_override sets[MAX_MODEL_SETS];
-    char text[MAX_MODEL_SETS][64], path[512];
+    char path[512];
     int n = 0;
-    for (; n < MAX_MODEL_SETS && mc->sets[n]; n++) {
-        snprintf(text[n], sizeof text[n], "%s", mc->sets[n]);
-        rt_cli_parse_set(text[n], &sets[n]);
-    }
+    while (n < MAX_MODEL_SETS && mc->sets[n]) n++;
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof path, "%s/models/%s", top ? top : ".", mc->file);
-    return rt_frontend_elaborate(fe, path, sets, n, 0);
+    return rt_frontend_elaborate_sets(fe, path, mc->sets, n);
 }
 
 /* Builds the step graph (no optimizer) into c, with every parameter a leaf. */
