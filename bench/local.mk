@@ -12,3 +12,15 @@ BENCH_TEXTS = data/demo/text/code.txt data/demo/text/math.txt data/demo/text/pro
 bench: bench/bench_tokenizer$(EXEEXT)
 	taskset -c 0 ./bench/bench_tokenizer --vocab data/gpt2 --runs 3 $(BENCH_TEXTS)
 .PHONY: bench
+
+# bench_gemm: the CPU executor's products against raw cblas_sgemm, in
+# GFLOP/s (make bench-gemm; doc/kernels.md records the figures).
+EXTRA_PROGRAMS += bench/bench_gemm
+bench_bench_gemm_SOURCES = bench/bench_gemm.c
+bench_bench_gemm_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS)
+bench_bench_gemm_LDADD = $(CPU_LIBS)
+CLEANFILES += bench/bench_gemm
+
+bench-gemm: bench/bench_gemm$(EXEEXT)
+	./bench/bench_gemm --runs 5
+.PHONY: bench-gemm

@@ -18,3 +18,6 @@ include runtime/data/local.mk
 
 # Weights: safetensors, initialisation, upcycling.
 include runtime/weights/local.mk
+
+# The CPU backend's runtime: thread pool, kernel-program executor.
+include runtime/cpu/local.mk

@@ -19,3 +19,4 @@ include tests/pipeline/local.mk
 include tests/model/local.mk
 include tests/weights/local.mk
 include tests/compile/local.mk
+include tests/cpu/local.mk
