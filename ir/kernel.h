@@ -127,10 +127,11 @@ typedef struct ir_kmat {
  * does nothing (an unused expert costs nothing):
  *   - split_k false: the m rows of A and C are split; group g's rows are
  *     multiplied by B's batch g (the expert FFN: rows of tokens times the
- *     expert's weight). Rows past the sum of the sizes are set to zero.
+ *     expert's weight). Rows past the sum of the sizes become beta C.
  *   - split_k true: the k dimension is split (A's columns, B's rows) and
- *     group g writes C's batch g = A_g B_g (the expert weight gradient:
- *     x_g^T dy_g); a group of size zero writes zeros.
+ *     group g writes C's batch g = alpha A_g B_g + beta C_g (the expert
+ *     weight gradient: x_g^T dy_g); a group of size zero leaves beta C_g,
+ *     so an accumulated gradient (beta 1) of an unused expert is kept.
  * batch[0] = groups, batch[1] = 1 for grouped products. */
 typedef struct ir_kgemm {
     int64_t batch[2];
