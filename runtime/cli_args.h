@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+#include "ir/lower.h"
 #include "runtime/weights/werr.h"
 
 enum { RT_MAX_SETS = 256 };
@@ -42,6 +43,9 @@ int rt_cli_parse_set(char *text, fe_override *out);
 int rt_cli_parse_u64(const char *option, const char *text, uint64_t *out);
 /* A whole finite floating-point number; prints and returns -1 otherwise. */
 int rt_cli_parse_double(const char *option, const char *text, double *out);
+/* --moe dense|sparse: how MoE layers are lowered (ir/lower.h); prints and
+ * returns -1 for anything else. */
+int rt_cli_parse_moe(const char *text, ir_moe_form *out);
 
 /* Prints every error collected in err, each on its own "moec: " line. */
 void rt_cli_print_werr(rt_werr *err);
@@ -64,5 +68,8 @@ int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
 /* Both steps. Returns 0 or 1; call rt_frontend_free either way. */
 int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors);
 void rt_frontend_free(rt_frontend *r);
+/* A warning at each MoE layer of l that was asked for in the sparse form but
+ * lowered densely (ir_moe_layer.dense_why), saying why. */
+void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct rt_pipeline_options {
     int64_t batch, seq;            /* B and T bound by `lower`; 0: the train settings' */
     bool verify;                   /* verify after every pass, not only the last one */
     bool no_fuse;                  /* every value its own launch (--no-fuse) */
+    ir_moe_form moe;               /* --moe: MoE layers sparse (the default) or dense */
 } rt_pipeline_options;
 
 /* The state passes read and write: every IR level built so far. A level is
