@@ -88,7 +88,8 @@ static int lower_lm_head(lower_ctx *c, const fe_node *n, int x)
     return ir_linear(c->g, x, ir_permute(c->g, param_node(c, n->param[0]), tr), -1);
 }
 
-/* ---- the sparse form's expert block (doc/model-semantics.md#the-sparse-lowering) ---- */
+/* ---- the sparse form's expert block ----
+ * doc/model-semantics.md#mixture-of-experts-the-sparse-lowering */
 
 /* Ops an expert block may hold for the sparse form: each maps a token's
  * row to a row (or two rows to one), so it can run on dispatched rows. */
@@ -192,36 +193,40 @@ static void set_rows_origin(lower_ctx *c, const fe_node *moe, const fe_node *n)
     ir_set_origin(c->g, n->loc, s);
 }
 
+/* Parameters 0 and 1 of block node j of every expert: [2E] PARAM nodes,
+ * every expert's param 0 first (-1 where a node has none); NULL when out
+ * of memory (reported). */
+static int *expert_params(lower_ctx *c, const fe_node *moe, int j)
+{
+    int64_t e = moe->attr_i[1];
+    int *v = moec_arena_alloc(&c->g->arena, sizeof *v * (size_t)(2 * e));
+    if (!v) return fail(c->g, "out of memory lowering %s", moe->scope ? moe->scope : "moe"), NULL;
+    for (int64_t i = 0; i < e; i++) {
+        const fe_node *n = &c->m->nodes[moe->experts[i].input + j];
+        v[i] = param_node(c, n->param[0]);
+        v[e + i] = param_node(c, n->param[1]);
+    }
+    return v;
+}
+
 /* Block node j, a linear layer, on rows: one grouped product with every
  * expert's weight (and bias). */
 static int rows_linear(lower_ctx *c, const fe_node *moe, int j, int rows, const ir_moe_plan *p)
 {
-    int64_t e = moe->attr_i[1];
-    int *w = moec_arena_alloc(&c->g->arena, sizeof *w * (size_t)(2 * e));
-    if (!w) return fail(c->g, "out of memory lowering %s", moe->scope ? moe->scope : "moe");
+    int *w = expert_params(c, moe, j);
+    if (!w) return -1;
     bool bias = c->m->nodes[moe->experts[0].input + j].param[1] >= 0;
-    for (int64_t i = 0; i < e; i++) {
-        const fe_node *n = &c->m->nodes[moe->experts[i].input + j];
-        w[i] = param_node(c, n->param[0]);
-        w[e + i] = param_node(c, n->param[1]);
-    }
-    return ir_moe_grouped_linear(c->g, p, rows, w, bias ? w + e : NULL);
+    return ir_moe_grouped_linear(c->g, p, rows, w, bias ? w + moe->attr_i[1] : NULL);
 }
 
 /* Block node j, a layernorm, on rows: each row with its expert's weight
  * and bias. */
 static int rows_layernorm(lower_ctx *c, const fe_node *moe, int j, int rows, const ir_moe_plan *p)
 {
-    int64_t e = moe->attr_i[1];
-    int *v = moec_arena_alloc(&c->g->arena, sizeof *v * (size_t)(2 * e));
-    if (!v) return fail(c->g, "out of memory lowering %s", moe->scope ? moe->scope : "moe");
-    for (int64_t i = 0; i < e; i++) {
-        const fe_node *n = &c->m->nodes[moe->experts[i].input + j];
-        v[i] = param_node(c, n->param[0]);
-        v[e + i] = param_node(c, n->param[1]);
-    }
+    int *v = expert_params(c, moe, j);
+    if (!v) return -1;
     int w = ir_moe_row_params(c->g, p, v);
-    int b = ir_moe_row_params(c->g, p, v + e);
+    int b = ir_moe_row_params(c->g, p, v + moe->attr_i[1]);
     return ir_layernorm(c->g, rows, w, b, c->m->nodes[moe->experts[0].input + j].attr_f[0]);
 }
 

@@ -1,11 +1,12 @@
 /* ir/moe_sparse.c -- the sparse form of a mixture-of-experts layer
- * (doc/model-semantics.md#the-sparse-lowering): the dispatch plan built
- * from the router's assignments with ordinary ops (one-hot, cumulative
- * sums, a gather of the exclusive scan, scatters of token and expert ids to
- * rows), the experts' stacked weights, grouped linear layers, per-row
- * dropout draws and the combine back to tokens. Reads ir_routing (ir/moe.h);
- * appends nodes. The plan's integers are i32 except the ids scattered to
- * rows, which SCATTER_ADD carries in f32 (exact: N <= 2^24 is checked). */
+ * (doc/model-semantics.md#mixture-of-experts-the-sparse-lowering): the
+ * dispatch plan built from the router's assignments with ordinary ops
+ * (one-hot, cumulative sums, a gather of the exclusive scan, scatters of
+ * token and expert ids to rows), the experts' stacked weights, grouped
+ * linear layers, per-row dropout draws and the combine back to tokens.
+ * Reads ir_routing (ir/moe.h); appends nodes. The plan's integers are i32
+ * except the ids scattered to rows, which SCATTER_ADD carries in f32
+ * (exact: N <= 2^24 is checked). */
 #include "ir/moe_sparse.h"
 
 #include <string.h>

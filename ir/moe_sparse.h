@@ -1,11 +1,11 @@
 /* ir/moe_sparse.h -- the sparse form of a mixture-of-experts layer
- * (doc/model-semantics.md#the-sparse-lowering): from the assignments a
- * router made (ir_route, ir/moe.h), a dispatch plan that puts the routed
- * token rows in expert-contiguous order in a buffer of a static row bound,
- * the experts' linear layers as grouped products over those rows, and the
- * weighted combine back to tokens. Its float work grows with the
- * assignments, not with E. ir/lower.c lowers the expert block on the rows
- * with these; the dense oracle (ir_moe_combine) is what it is tested
+ * (doc/model-semantics.md#mixture-of-experts-the-sparse-lowering): from the
+ * assignments a router made (ir_route, ir/moe.h), a dispatch plan that puts
+ * the routed token rows in expert-contiguous order in a buffer of a static
+ * row bound, the experts' linear layers as grouped products over those
+ * rows, and the weighted combine back to tokens. Its float work grows with
+ * the assignments, not with E. ir/lower.c lowers the expert block on the
+ * rows with these; the dense oracle (ir_moe_combine) is what it is tested
  * against. Shape legend as ir/moe.h; A assignments, R rows. */
 #ifndef MOEC_IR_MOE_SPARSE_H
 #define MOEC_IR_MOE_SPARSE_H

@@ -1,5 +1,6 @@
-/* tests/model/test_sparse.c -- the sparse MoE lowering (ir/moe_sparse.h,
- * doc/model-semantics.md#the-sparse-lowering) against the dense oracle.
+/* tests/model/test_sparse.c -- the sparse MoE lowering (ir/moe_sparse.h;
+ * doc/model-semantics.md#mixture-of-experts-the-sparse-lowering) against
+ * the dense oracle.
  * Whole training steps of tiny models, for every router kind, capacity,
  * routing unit, expert block and dropout, built in both forms and evaluated
  * in float64 on the same leaf values, give every named value (losses,

@@ -148,4 +148,11 @@ ok $? "load(R) on noisy top-2: eval runs, the term changes the loss ($(tr '\n' '
 ok $? "load(R) on noisy top-2: grad runs ($(cat "$tmp/lgr"))"
 "$moec" ir "$m" --stage grad --set vocab=50 --batch 2 --seq 4 > "$tmp/ir" 2>&1
 [ $? = 0 ] && grep -q "adam.m.wte.weight" "$tmp/ir"; ok $? "ir --stage grad prints the step"
+# --moe: a usage error for anything but dense|sparse; a layer past the sparse
+# plan's 2^24 tokens takes the dense form and warns (graph built, not run).
+"$moec" eval "$c" --set vocab=50 $cargs --moe blocky > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "expects dense or sparse" "$tmp/err"; ok $? "--moe blocky: exit 2, says what it takes"
+"$moec" ir "$src/tests/model/sparse_moe.moe" --stage graph --set ctx=64 --batch 300000 --seq 64 > /dev/null 2> "$tmp/fb"
+[ $? = 0 ] && [ "$(grep -c "warning: MoE layer 'h\.[01]\.mlp' .*dense form.*2^24" "$tmp/fb")" = 2 ]
+ok $? "19.2M tokens: both layers warn and take the dense form ($(head -1 "$tmp/fb"))"
 tap_done
