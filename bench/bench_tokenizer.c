@@ -36,7 +36,9 @@ static double encode_once(const rt_vocab *v, const char *buf, size_t len, size_t
 {
     rt_bpe b;
     rt_tokens t = {0};
-    rt_data_err err = {{0}};
+    moec_diag err;
+    moec_diag_init(&err, stderr, 0);
+    err.prefix = "bench_tokenizer: ";
     if (rt_bpe_init(&b, v, &err) != 0) return -1;
     double t0 = now();
     int rc = rt_bpe_encode(&b, buf, len, &t, &err);
@@ -61,9 +63,11 @@ int main(int argc, char **argv)
         return 2;
     }
     rt_vocab v;
-    rt_data_err err = {{0}};
+    moec_diag err;
+    moec_diag_init(&err, stderr, 0);
+    err.prefix = "bench_tokenizer: ";
     if (rt_vocab_load(&v, vocab, &err) != 0) {
-        fprintf(stderr, "bench_tokenizer: %s (run scripts/setup-data)\n", err.msg);
+        fprintf(stderr, "bench_tokenizer: run scripts/setup-data to install the GPT-2 vocabulary\n");
         return 1;
     }
     double all_bytes = 0, all_s = 0, all_tok = 0;

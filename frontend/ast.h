@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "frontend/lists.h"
 #include "support/arena.h"
 #include "support/diag.h"
 
@@ -28,12 +29,18 @@ typedef enum fe_expr_kind {
     FE_EXPR_COND,     /* if c then a else b     cond, lhs (then), rhs (else) */
 } fe_expr_kind;
 
-typedef enum fe_op {
-    FE_OP_ADD, FE_OP_SUB, FE_OP_MUL, FE_OP_DIV,   /* + - * /  */
-    FE_OP_IDIV, FE_OP_MOD,                        /* // %     */
-    FE_OP_EQ, FE_OP_NE, FE_OP_LT, FE_OP_LE, FE_OP_GT, FE_OP_GE,
-    FE_OP_AND, FE_OP_OR, FE_OP_NOT, FE_OP_NEG,
-} fe_op;
+/* Operators, X(ENUM, "as written"): the enum and fe_op_text come from this
+ * one list (lists.h). */
+#define FE_OPS(X) \
+    X(FE_OP_ADD, "+") X(FE_OP_SUB, "-") X(FE_OP_MUL, "*") X(FE_OP_DIV, "/") \
+    X(FE_OP_IDIV, "//") X(FE_OP_MOD, "%") \
+    X(FE_OP_EQ, "==") X(FE_OP_NE, "!=") X(FE_OP_LT, "<") X(FE_OP_LE, "<=") X(FE_OP_GT, ">") X(FE_OP_GE, ">=") \
+    X(FE_OP_AND, "and") X(FE_OP_OR, "or") X(FE_OP_NOT, "not") X(FE_OP_NEG, "-")
+typedef enum fe_op { FE_OPS(FE_LIST_ENUM) } fe_op;
+enum { FE_OP_COUNT = 0 FE_OPS(FE_LIST_COUNT) };
+
+/* The operator as written ("+", "//", "not"); "?" for a value out of range (ast_print.c). */
+const char *fe_op_text(fe_op op);
 
 /* One argument of a call: positional when `keyword` is NULL. */
 typedef struct fe_arg {

@@ -21,15 +21,12 @@ static void at(FILE *out, moec_loc loc)
     fprintf(out, " @%d:%d\n", loc.line, loc.col);
 }
 
-static const char *op_name(fe_op op)
+static const char *const OP_TEXT[] = { FE_OPS(FE_LIST_NAME) };
+_Static_assert(sizeof OP_TEXT / sizeof OP_TEXT[0] == FE_OP_COUNT, "a text for every operator");
+
+const char *fe_op_text(fe_op op)
 {
-    static const char *names[] = {
-        [FE_OP_ADD] = "+", [FE_OP_SUB] = "-", [FE_OP_MUL] = "*", [FE_OP_DIV] = "/",
-        [FE_OP_IDIV] = "//", [FE_OP_MOD] = "%", [FE_OP_EQ] = "==", [FE_OP_NE] = "!=",
-        [FE_OP_LT] = "<", [FE_OP_LE] = "<=", [FE_OP_GT] = ">", [FE_OP_GE] = ">=",
-        [FE_OP_AND] = "and", [FE_OP_OR] = "or", [FE_OP_NOT] = "not", [FE_OP_NEG] = "-",
-    };
-    return (unsigned)op < sizeof names / sizeof names[0] && names[op] ? names[op] : "?";
+    return (unsigned)op < FE_OP_COUNT ? OP_TEXT[op] : "?";
 }
 
 /* The shortest %g form that reads back as the same double, with a '.' or an
@@ -97,8 +94,8 @@ static void print_expr(FILE *out, const fe_expr *e, int level)
     case FE_EXPR_BOOL: fputs(e->bval ? "bool true" : "bool false", out); break;
     case FE_EXPR_STRING: fputs("string ", out); print_string(out, e->sval); break;
     case FE_EXPR_NAME: fprintf(out, "name %s", e->name); break;
-    case FE_EXPR_UNARY: fprintf(out, "unary %s", op_name(e->op)); break;
-    case FE_EXPR_BINARY: fprintf(out, "binary %s", op_name(e->op)); break;
+    case FE_EXPR_UNARY: fprintf(out, "unary %s", fe_op_text(e->op)); break;
+    case FE_EXPR_BINARY: fprintf(out, "binary %s", fe_op_text(e->op)); break;
     case FE_EXPR_COND: fputs("if-then-else", out); break;
     case FE_EXPR_CALL: print_call(out, e, level); return;
     }

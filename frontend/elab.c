@@ -14,7 +14,7 @@ static void train_defaults(fe_train *t)
     *t = (fe_train){ .steps = 1000, .batch = 8, .seq = 256, .lr = 3e-4, .min_lr = 0.0, .warmup = 0,
                      .schedule = FE_SCHEDULE_COSINE, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                      .weight_decay = 0.01, .clip = 1.0, .eval_every = 200, .eval_steps = 20,
-                     .seed = 1337, .precision = "fp32" };
+                     .seed = 1337, .precision = FE_PRECISION_FP32 };
 }
 
 /* A second `model`, `forward`, `loss` or `train`: an error with the first place. */
@@ -150,9 +150,9 @@ static void eval_router(el_ctx *c, el_global *g)
     c->frame_base = c->n_locals = 0;
     el_value v = fe_el_eval(c, g->item->value);
     if (v.kind != EL_ROUTER && v.kind != EL_POISON) {
-        fe_el_error(c, g->item->value->loc, "router '%s' must be made by a router kind: topk(...), "
-                    "noisy_topk(...), expert_choice(...), random(...), hash(...) or label(...); got %s",
-                    g->name, fe_el_kind_name(v.kind));
+        fe_el_error(c, g->item->value->loc, "router '%s' must be made by a router kind: %s; got %s", g->name,
+                    fe_el_join(fe_router_kind_names, FE_ROUTER_KIND_COUNT, "", "(...)", " or ").s,
+                    fe_el_kind_name(v.kind));
         v = fe_el_poison();
     }
     g->v = v;
@@ -281,7 +281,7 @@ static void run(el_ctx *c, const fe_ast *ast)
     }
     check_seq(c);
     residual_init(c);
-    fe_el_warn_unused(c, ast);
+    if (!moec_diag_stop(c->d)) fe_el_warn_unused(c, ast);   /* the sink would drop them */
 }
 
 int fe_elaborate(const fe_ast *ast, const fe_override *sets, int n_sets,

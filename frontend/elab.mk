@@ -11,4 +11,5 @@ FRONTEND_SOURCES += \
 	frontend/elab_moe.c \
 	frontend/elab_router.c \
 	frontend/elab_unused.c \
+	frontend/model_names.c \
 	frontend/model_print.c

@@ -15,16 +15,10 @@ struct el_builtin {
     const char *scope;      /* default scope; NULL: no parameters, no scope of its own */
     bool rowwise;           /* may be used inside an expert block */
     fe_node_op op;
-    int n_spec;
-    el_argspec spec[EL_MAX_SPEC];
     el_builtin_fn fn;
+    int n_spec;             /* n_spec and spec: one EL_SPEC(...) list */
+    el_argspec spec[EL_MAX_SPEC];
 };
-
-#define REQ(n, t) { n, t, true, { .kind = EL_NONE } }
-#define OPT_I(n, v) { n, ET_INT, false, { .kind = EL_INT, .i = v } }
-#define OPT_F(n, v) { n, ET_FLOAT, false, { .kind = EL_FLOAT, .f = v } }
-#define OPT_B(n, v) { n, ET_BOOL, false, { .kind = EL_BOOL, .b = v } }
-#define OPT_NONE(n, t) { n, t, false, { .kind = EL_NONE } }
 
 static const double INIT_STD = 0.02;
 
@@ -264,29 +258,30 @@ static el_value bi_lm_head(el_ctx *c, const el_builtin *b, const el_call *k)
 }
 
 static const el_builtin BUILTINS[] = {
-    { "embedding", "wte", false, FE_NODE_EMBEDDING, 3,
-      { REQ("tokens", ET_TENSOR), REQ("vocab", ET_INT), REQ("d", ET_INT) }, bi_embedding },
-    { "position_embedding", "wpe", false, FE_NODE_POS_EMBEDDING, 2,
-      { REQ("ctx", ET_INT), REQ("d", ET_INT) }, bi_position },
-    { "sinusoidal_positions", NULL, false, FE_NODE_SINUSOIDAL, 1, { REQ("d", ET_INT) }, bi_sinusoidal },
-    { "layernorm", "ln", true, FE_NODE_LAYERNORM, 2,
-      { REQ("x", ET_TENSOR), OPT_F("eps", 1e-5) }, bi_layernorm },
-    { "linear", "linear", true, FE_NODE_LINEAR, 4,
-      { REQ("x", ET_TENSOR), REQ("out", ET_INT), OPT_B("bias", true), OPT_B("residual", false) }, bi_linear },
-    { "gelu", NULL, true, FE_NODE_GELU, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "relu", NULL, true, FE_NODE_RELU, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "silu", NULL, true, FE_NODE_SILU, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "tanh", NULL, true, FE_NODE_TANH, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "exp", NULL, true, FE_NODE_EXP, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "softmax", NULL, true, FE_NODE_SOFTMAX, 1, { REQ("x", ET_TENSOR) }, bi_unary },
-    { "dropout", NULL, true, FE_NODE_DROPOUT, 2, { REQ("x", ET_TENSOR), REQ("p", ET_FLOAT) }, bi_dropout },
-    { "causal_self_attention", "attn", false, FE_NODE_ATTENTION, 3,
-      { REQ("x", ET_TENSOR), REQ("heads", ET_INT), OPT_F("dropout", 0.0) }, bi_attention },
-    { "moe", "moe", false, FE_NODE_MOE, 5,
-      { REQ("x", ET_TENSOR), REQ("experts", ET_INT), REQ("expert", ET_BLOCK), REQ("router", ET_ROUTER),
-        OPT_B("upcycle", false) }, bi_moe },
-    { "lm_head", "lm_head", false, FE_NODE_LM_HEAD, 3,
-      { REQ("x", ET_TENSOR), OPT_NONE("vocab", ET_INT), OPT_B("tied", true) }, bi_lm_head },
+    { "embedding", "wte", false, FE_NODE_EMBEDDING, bi_embedding,
+      EL_SPEC(EL_REQ("tokens", ET_TENSOR), EL_REQ("vocab", ET_INT), EL_REQ("d", ET_INT)) },
+    { "position_embedding", "wpe", false, FE_NODE_POS_EMBEDDING, bi_position,
+      EL_SPEC(EL_REQ("ctx", ET_INT), EL_REQ("d", ET_INT)) },
+    { "sinusoidal_positions", NULL, false, FE_NODE_SINUSOIDAL, bi_sinusoidal, EL_SPEC(EL_REQ("d", ET_INT)) },
+    { "layernorm", "ln", true, FE_NODE_LAYERNORM, bi_layernorm,
+      EL_SPEC(EL_REQ("x", ET_TENSOR), EL_OPT_FLOAT("eps", 1e-5)) },
+    { "linear", "linear", true, FE_NODE_LINEAR, bi_linear,
+      EL_SPEC(EL_REQ("x", ET_TENSOR), EL_REQ("out", ET_INT), EL_OPT_BOOL("bias", true),
+              EL_OPT_BOOL("residual", false)) },
+    { "gelu", NULL, true, FE_NODE_GELU, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "relu", NULL, true, FE_NODE_RELU, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "silu", NULL, true, FE_NODE_SILU, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "tanh", NULL, true, FE_NODE_TANH, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "exp", NULL, true, FE_NODE_EXP, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "softmax", NULL, true, FE_NODE_SOFTMAX, bi_unary, EL_SPEC(EL_REQ("x", ET_TENSOR)) },
+    { "dropout", NULL, true, FE_NODE_DROPOUT, bi_dropout, EL_SPEC(EL_REQ("x", ET_TENSOR), EL_REQ("p", ET_FLOAT)) },
+    { "causal_self_attention", "attn", false, FE_NODE_ATTENTION, bi_attention,
+      EL_SPEC(EL_REQ("x", ET_TENSOR), EL_REQ("heads", ET_INT), EL_OPT_FLOAT("dropout", 0.0)) },
+    { "moe", "moe", false, FE_NODE_MOE, bi_moe,
+      EL_SPEC(EL_REQ("x", ET_TENSOR), EL_REQ("experts", ET_INT), EL_REQ("expert", ET_BLOCK),
+              EL_REQ("router", ET_ROUTER), EL_OPT_BOOL("upcycle", false)) },
+    { "lm_head", "lm_head", false, FE_NODE_LM_HEAD, bi_lm_head,
+      EL_SPEC(EL_REQ("x", ET_TENSOR), EL_OPT_NONE("vocab", ET_INT), EL_OPT_BOOL("tied", true)) },
 };
 enum { N_BUILTINS = sizeof BUILTINS / sizeof BUILTINS[0] };
 

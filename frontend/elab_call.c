@@ -88,6 +88,7 @@ el_value fe_el_call_block(el_ctx *c, const fe_item *blk, const fe_expr *call,
 {
     moec_loc loc = call ? call->loc : blk->loc;
     el_value vals[EL_MAX_ARGS];
+    if (fe_el_halted(c)) return fe_el_poison();
     if (count_formals(blk) > EL_MAX_ARGS) {
         fe_el_error(c, loc, "block '%s' has more than %d arguments", blk->name, EL_MAX_ARGS);
         return fe_el_poison();

@@ -2,7 +2,8 @@
  * Names resolve to locals, then params, routers and blocks; arithmetic follows
  * doc/language.md (/ float, // and % floor, overflow and division by zero are
  * errors); calls go to blocks, builtins or router kinds; if and for unroll.
- * An erroneous value is poison: everything built from it is poison, silently. */
+ * An erroneous value is poison: everything built from it is poison, silently;
+ * an error in a loop body ends the loop (doc/language.md, Decisions). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -15,7 +16,7 @@ static x_status exec_list(el_ctx *c, const fe_stmt *s, el_value *ret);
 
 bool fe_el_step(el_ctx *c, moec_loc loc)
 {
-    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return false;
+    if (fe_el_halted(c)) return false;
     if (++c->steps <= FE_MAX_ELAB_STEPS) return true;
     c->limit_hit = true;
     fe_el_error(c, loc, "elaboration ran more than 10,000,000 steps (FE_MAX_ELAB_STEPS); "
@@ -49,8 +50,8 @@ static el_value eval_name(el_ctx *c, const fe_expr *e)
     if (g && g->kind == EG_BLOCK) return (el_value){ .kind = EL_BLOCK, .block = g->item };
     if (g && g->ready) return g->v;
     if (g) {
-        fe_el_error(c, e->loc, "%s '%s' is used before its declaration",
-                    g->kind == EG_PARAM ? "param" : "router", e->name);
+        fe_el_error(c, e->loc, "%s '%s' is used before its declaration", fe_el_global_kind_name(g->kind),
+                    e->name);
         return fe_el_poison();
     }
     const char *near = suggest_name(c, e->name);
@@ -159,26 +160,19 @@ static el_value compare(el_ctx *c, fe_op op, el_value a, el_value b, moec_loc lo
     }
 }
 
-static const char *op_text(fe_op op)
-{
-    static const char *const t[] = { "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=",
-                                     ">", ">=", "and", "or", "not", "-" };
-    return t[op];
-}
-
 static el_value logic(el_ctx *c, const fe_expr *e)
 {
     el_value a = fe_el_eval(c, e->lhs);
     if (a.kind == EL_POISON) return a;
     if (a.kind != EL_BOOL) {
-        fe_el_error(c, e->lhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(a.kind));
+        fe_el_error(c, e->lhs->loc, "'%s' needs bools, got %s", fe_op_text(e->op), fe_el_kind_name(a.kind));
         return fe_el_poison();
     }
     if (a.b == (e->op == FE_OP_OR)) return a;            /* short-circuit */
     el_value b = fe_el_eval(c, e->rhs);
     if (b.kind == EL_POISON) return b;
     if (b.kind != EL_BOOL) {
-        fe_el_error(c, e->rhs->loc, "'%s' needs bools, got %s", op_text(e->op), fe_el_kind_name(b.kind));
+        fe_el_error(c, e->rhs->loc, "'%s' needs bools, got %s", fe_op_text(e->op), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
     return b;
@@ -200,7 +194,7 @@ static el_value eval_binary(el_ctx *c, const fe_expr *e)
     }
     if (a.kind == EL_TENSOR || b.kind == EL_TENSOR) return fe_el_tensor_binary(c, e->op, a, b, e->loc);
     if (!is_num(a) || !is_num(b)) {
-        fe_el_error(c, e->loc, "'%s' needs numbers or tensors, got %s and %s", op_text(e->op),
+        fe_el_error(c, e->loc, "'%s' needs numbers or tensors, got %s and %s", fe_op_text(e->op),
                     fe_el_kind_name(a.kind), fe_el_kind_name(b.kind));
         return fe_el_poison();
     }
@@ -266,11 +260,10 @@ static el_value unknown_callee(el_ctx *c, const fe_expr *e)
 {
     const char *names[64];
     if (c->mode == EM_ROUTER) {
-        int k = fe_el_router_kind_names(names, 16);
-        const char *near = fe_el_closest(e->name, names, k);
+        const char *near = fe_el_closest(e->name, fe_router_kind_names, FE_ROUTER_KIND_COUNT);
         if (near) fe_el_error(c, e->loc, "unknown router kind '%s'; did you mean '%s'?", e->name, near);
-        else fe_el_error(c, e->loc, "unknown router kind '%s' (kinds: topk, noisy_topk, expert_choice, "
-                         "random, hash, label)", e->name);
+        else fe_el_error(c, e->loc, "unknown router kind '%s' (kinds: %s)", e->name,
+                         fe_el_join(fe_router_kind_names, FE_ROUTER_KIND_COUNT, "", "", ", ").s);
         return fe_el_poison();
     }
     int n = fe_el_builtin_names(names, 48);
@@ -327,7 +320,7 @@ bool fe_el_eval_call_args(el_ctx *c, const fe_expr *e, const el_argspec *spec, i
 
 el_value fe_el_eval(el_ctx *c, const fe_expr *e)
 {
-    if (c->limit_hit || c->oom || moec_diag_stop(c->d)) return fe_el_poison();
+    if (fe_el_halted(c)) return fe_el_poison();
     if (c->nest >= FE_MAX_EVAL_DEPTH) {
         c->limit_hit = true;
         fe_el_error(c, e->loc, "expressions nest more than %d deep across block calls "
@@ -354,6 +347,36 @@ el_value fe_el_eval(el_ctx *c, const fe_expr *e)
 
 /* ---- statements ---- */
 
+/* Binds every name the statements assign, or loop over, to poison; false when
+ * out of memory. */
+static bool poison_bound(el_ctx *c, const fe_stmt *s)
+{
+    for (; s; s = s->next) {
+        bool ok = true;
+        switch (s->kind) {
+        case FE_STMT_ASSIGN: ok = fe_el_set_local(c, s->name, fe_el_poison()) >= 0; break;
+        case FE_STMT_IF: ok = poison_bound(c, s->body) && poison_bound(c, s->orelse); break;
+        case FE_STMT_FOR:
+            ok = fe_el_set_local(c, s->name, fe_el_poison()) >= 0 && poison_bound(c, s->body);
+            break;
+        case FE_STMT_RETURN: break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* An iteration of loop `s` raised an error: the iterations left would repeat
+ * it, so the loop stops, and what it binds is poison (a partial unrolling would
+ * only give follow-on errors); the statements after it still run
+ * (doc/language.md, Decisions). */
+static x_status stop_loop(el_ctx *c, const fe_stmt *s, el_value *ret)
+{
+    if (fe_el_set_local(c, s->name, fe_el_poison()) >= 0 && poison_bound(c, s->body)) return X_NEXT;
+    *ret = fe_el_poison();
+    return X_RETURN;
+}
+
 static x_status exec_for(el_ctx *c, const fe_stmt *s, el_value *ret)
 {
     el_value lo = fe_el_eval(c, s->lo), hi = lo.kind == EL_POISON ? lo : fe_el_eval(c, s->hi);
@@ -375,7 +398,9 @@ static x_status exec_for(el_ctx *c, const fe_stmt *s, el_value *ret)
         if (!fe_el_step(c, s->loc)) return X_RETURN;
         int slot = fe_el_set_local(c, s->name, fe_el_int(lo.i + (int64_t)k));
         if (slot < 0) return X_RETURN;
+        int64_t raised = c->n_raised;
         if (exec_list(c, s->body, ret) == X_RETURN) return X_RETURN;
+        if (c->n_raised != raised) return stop_loop(c, s, ret);
     }
     return X_NEXT;
 }

@@ -14,15 +14,20 @@
 
 /* ---- values (elab_value.c) ---- */
 
-typedef enum el_kind {
-    EL_NONE,      /* no value: an optional argument left out */
-    EL_POISON,    /* the result of an error: silences follow-on errors */
-    EL_INT, EL_FLOAT, EL_BOOL, EL_STRING,
-    EL_TENSOR,    /* node id; the shape is the node's */
-    EL_ROUTER,    /* index into the model's routers */
-    EL_BLOCK,     /* a block item */
-    EL_TARGETS,   /* `targets` in the loss: the inputs shifted by one */
-} el_kind;
+/* Kinds of compile-time values, by the words messages use for them. */
+#define EL_KINDS(X) \
+    X(EL_NONE, "nothing")              /* no value: an optional argument left out */ \
+    X(EL_POISON, "an erroneous value") /* the result of an error: silences follow-on errors */ \
+    X(EL_INT, "an integer") \
+    X(EL_FLOAT, "a float") \
+    X(EL_BOOL, "a bool") \
+    X(EL_STRING, "a string") \
+    X(EL_TENSOR, "a tensor")           /* node id; the shape is the node's */ \
+    X(EL_ROUTER, "a router")           /* index into the model's routers */ \
+    X(EL_BLOCK, "a block")             /* a block item */ \
+    X(EL_TARGETS, "the targets")       /* `targets` in the loss: the inputs shifted by one */
+typedef enum el_kind { EL_KINDS(FE_LIST_ENUM) } el_kind;
+enum { EL_KIND_COUNT = 0 EL_KINDS(FE_LIST_COUNT) };
 
 typedef struct el_value {
     el_kind kind;
@@ -37,8 +42,18 @@ typedef struct el_value {
     };
 } el_value;
 
-/* What an argument slot or a setting expects. */
-typedef enum el_type { ET_TENSOR, ET_INT, ET_FLOAT, ET_BOOL, ET_STRING, ET_ROUTER, ET_BLOCK, ET_TARGETS } el_type;
+/* What an argument slot or a setting expects, by the words messages use. */
+#define EL_TYPES(X) \
+    X(ET_TENSOR, "a tensor") \
+    X(ET_INT, "an integer") \
+    X(ET_FLOAT, "a number")                /* an int is accepted too */ \
+    X(ET_BOOL, "a bool (true or false)") \
+    X(ET_STRING, "a string") \
+    X(ET_ROUTER, "a router") \
+    X(ET_BLOCK, "a block") \
+    X(ET_TARGETS, "the targets")
+typedef enum el_type { EL_TYPES(FE_LIST_ENUM) } el_type;
+enum { EL_TYPE_COUNT = 0 EL_TYPES(FE_LIST_COUNT) };
 
 /* One formal of a builtin or router kind; `def.kind == EL_NONE` and
  * !required means optional without a default. */
@@ -51,6 +66,19 @@ typedef struct el_argspec {
 
 enum { EL_MAX_SPEC = 8 };
 
+/* Entries of an argument list: required, or optional with a default. */
+#define EL_REQ(n, t) { n, t, true, { .kind = EL_NONE } }
+#define EL_OPT_NONE(n, t) { n, t, false, { .kind = EL_NONE } }
+#define EL_OPT_INT(n, v) { n, ET_INT, false, { .kind = EL_INT, .i = v } }
+#define EL_OPT_FLOAT(n, v) { n, ET_FLOAT, false, { .kind = EL_FLOAT, .f = v } }
+#define EL_OPT_BOOL(n, v) { n, ET_BOOL, false, { .kind = EL_BOOL, .b = v } }
+#define EL_OPT_STRING(n, v) { n, ET_STRING, false, { .kind = EL_STRING, .s = v } }
+/* An argument list written once, as the initializer of the members `n_spec`
+ * and `spec[EL_MAX_SPEC]`: its length is counted from the list, and a list
+ * longer than EL_MAX_SPEC does not compile (excess initializers). */
+#define EL_SPEC(...) \
+    .n_spec = (int)(sizeof (el_argspec[]){ __VA_ARGS__ } / sizeof (el_argspec)), .spec = { __VA_ARGS__ }
+
 /* An evaluated argument of a call. */
 typedef struct el_arg {
     const char *keyword;   /* NULL when positional */
@@ -60,7 +88,9 @@ typedef struct el_arg {
 
 /* ---- file scope: params, routers, blocks ---- */
 
-typedef enum el_global_kind { EG_PARAM, EG_ROUTER, EG_BLOCK } el_global_kind;
+#define EL_GLOBAL_KINDS(X) X(EG_PARAM, "param") X(EG_ROUTER, "router") X(EG_BLOCK, "block")
+typedef enum el_global_kind { EL_GLOBAL_KINDS(FE_LIST_ENUM) } el_global_kind;
+enum { EL_GLOBAL_KIND_COUNT = 0 EL_GLOBAL_KINDS(FE_LIST_COUNT) };
 
 typedef struct el_global {
     el_global_kind kind;
@@ -147,7 +177,16 @@ typedef struct el_ctx {
     bool oom, limit_hit, dup_reported;
     moec_loc *reported;       int n_reported, cap_reported;  /* places with an error already */
     bool muted;             /* the last error was a repeat: drop its notes too */
+    int64_t n_raised;       /* errors raised, repeats at a reported place included:
+                               a loop whose body raises one stops (elab_expr.c) */
 } el_ctx;
+
+/* True once elaboration must stop everywhere: a work limit was hit, memory
+ * ran out, or the sink reached its error limit. */
+static inline bool fe_el_halted(const el_ctx *c)
+{
+    return c->limit_hit || c->oom || moec_diag_stop(c->d);
+}
 
 /* ---- elab_value.c: values, environments, text ---- */
 el_value fe_el_poison(void);
@@ -157,10 +196,15 @@ el_value fe_el_bool(bool b);
 el_value fe_el_tensor(int node);
 const char *fe_el_kind_name(el_kind k);        /* "an integer", "a tensor", ... */
 const char *fe_el_type_name(el_type t);
+const char *fe_el_global_kind_name(el_global_kind k);   /* "param", "router", "block" */
+/* names[0 .. n) as one phrase: each between `pre` and `post`, joined by ", "
+ * and by `last` before the last one ("\"a\", \"b\" or \"c\""); cut at 255 bytes. */
+typedef struct el_text { char s[256]; } el_text;
+el_text fe_el_join(const char *const *names, int n, const char *pre, const char *post, const char *last);
 bool fe_el_grow(el_ctx *c, void **arr, int *cap, int need, size_t elem);
 void fe_el_oom(el_ctx *c);
 /* Errors and notes at a place; one error per place, so a mistake inside a block
- * called twelve times is reported once. */
+ * called twelve times is reported once (every error counts in n_raised). */
 void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void fe_el_note(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *fe_el_printf(el_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -223,8 +267,6 @@ el_value fe_el_moe(el_ctx *c, const el_call *k);   /* elab_moe.c */
 
 /* ---- elab_router.c: routers, loss, train ---- */
 bool fe_el_is_router_kind(const char *name);
-int fe_el_router_kind_names(const char **out, int max);
-const char *fe_el_router_kind_name(fe_router_kind k);
 el_value fe_el_make_router(el_ctx *c, const fe_expr *call, const el_arg *args, int n_args);
 bool fe_el_is_loss_term(const char *name);
 void fe_el_loss(el_ctx *c, const fe_item *loss, el_value logits);

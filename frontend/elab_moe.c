@@ -15,14 +15,27 @@ static moec_loc return_loc(const fe_item *blk, moec_loc fallback)
     return s && s->kind == FE_STMT_RETURN && s->value ? s->value->loc : fallback;
 }
 
+/* True for router kinds with a gate weight [E, d] in each layer. */
+static bool has_gate(fe_router_kind kind)
+{
+    _Static_assert(FE_ROUTER_KIND_COUNT == 6, "has_gate knows 6 router kinds");
+    switch (kind) {
+    case FE_ROUTER_TOPK:
+    case FE_ROUTER_NOISY_TOPK:
+    case FE_ROUTER_EXPERT_CHOICE: return true;
+    case FE_ROUTER_RANDOM:
+    case FE_ROUTER_HASH:
+    case FE_ROUTER_LABEL: return false;
+    default: MOEC_UNREACHABLE();
+    }
+}
+
 /* Router weights of this layer in `scope`; false after an error. */
 static bool router_params(el_ctx *c, const el_call *k, int r, int64_t E, int64_t d, int *gate, int *noise)
 {
     const fe_router *ro = &c->routers[r];
     *gate = *noise = -1;
-    bool learned = ro->kind == FE_ROUTER_TOPK || ro->kind == FE_ROUTER_NOISY_TOPK ||
-                   ro->kind == FE_ROUTER_EXPERT_CHOICE;
-    if (!learned) return true;
+    if (!has_gate(ro->kind)) return true;
     moec_loc at = k->expr->loc;
     *gate = fe_el_param(c, k->scope, "router.gate.weight", fe_el_shape(2, E, d, 0), FE_INIT_NORMAL,
                         ro->init_std, at);

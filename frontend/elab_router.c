@@ -1,6 +1,6 @@
 /* frontend/elab_router.c -- routers, the loss and the train settings.
- * Router kinds (topk, noisy_topk, expert_choice, random, hash, label) as one
- * table of settings with defaults; the loss as a weighted sum of terms; the
+ * Router kinds with their settings and defaults, expanded from model.h's
+ * FE_ROUTER_KINDS; the loss as a weighted sum of terms (FE_LOSS_KINDS); the
  * train block and --set of train settings, checked against one table.
  * Writes fe_model routers, loss and train (doc/language.md has the tables). */
 #include <stdarg.h>
@@ -9,12 +9,6 @@
 #include <string.h>
 
 #include "frontend/elab_internal.h"
-
-#define REQ(n, t) { n, t, true, { .kind = EL_NONE } }
-#define OPT_I(n, v) { n, ET_INT, false, { .kind = EL_INT, .i = v } }
-#define OPT_F(n, v) { n, ET_FLOAT, false, { .kind = EL_FLOAT, .f = v } }
-#define OPT_B(n, v) { n, ET_BOOL, false, { .kind = EL_BOOL, .b = v } }
-#define OPT_S(n, v) { n, ET_STRING, false, { .kind = EL_STRING, .s = v } }
 
 /* Reports at `loc`, or without a place when it came from the command line. */
 static void report(el_ctx *c, moec_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -31,97 +25,97 @@ static void report(el_ctx *c, moec_loc loc, const char *fmt, ...)
 
 /* ---- routers ---- */
 
+/* A router kind's settings with their defaults, from FE_ROUTER_KINDS. */
 typedef struct router_kind {
-    const char *name;
-    fe_router_kind kind;
     int n_spec;
     el_argspec spec[EL_MAX_SPEC];
 } router_kind;
 
-static const router_kind KINDS[] = {
-    { "topk", FE_ROUTER_TOPK, 8,
-      { OPT_I("k", 1), OPT_B("straight_through", false), OPT_B("renormalize", true),
-        OPT_F("noise_std", 0.0), OPT_F("noise_anneal", 0.0), OPT_F("capacity_factor", 0.0),
-        OPT_S("unit", "token"), OPT_B("frozen", false) } },
-    { "noisy_topk", FE_ROUTER_NOISY_TOPK, 4,
-      { OPT_I("k", 2), OPT_F("capacity_factor", 0.0), OPT_S("unit", "token"), OPT_B("frozen", false) } },
-    { "expert_choice", FE_ROUTER_EXPERT_CHOICE, 1, { OPT_F("capacity_factor", 2.0) } },
-    { "random", FE_ROUTER_RANDOM, 1, { OPT_I("k", 1) } },
-    { "hash", FE_ROUTER_HASH, 1, { OPT_I("k", 1) } },
-    { "label", FE_ROUTER_LABEL, 1, { OPT_I("k", 1) } },
-};
-enum { N_KINDS = sizeof KINDS / sizeof KINDS[0] };
+#define FE_SET_INT(n, v) EL_OPT_INT(#n, v)
+#define FE_SET_FLOAT(n, v) EL_OPT_FLOAT(#n, v)
+#define FE_SET_BOOL(n, v) EL_OPT_BOOL(#n, v)
+#define FE_SET_STRING(n, v) EL_OPT_STRING(#n, v)
+#define KIND_ROW(id, name, ...) [id] = { EL_SPEC(__VA_ARGS__) },
+static const router_kind KINDS[] = { FE_ROUTER_KINDS(KIND_ROW) };
+#undef KIND_ROW
+_Static_assert(sizeof KINDS / sizeof KINDS[0] == FE_ROUTER_KIND_COUNT, "settings for every router kind");
 
-static const router_kind *find_kind(const char *name)
+/* Every router setting, as named in FE_ROUTER_KINDS; apply_setting stores each. */
+#define ROUTER_SETTINGS(X) \
+    X(RS_K, "k") X(RS_STRAIGHT_THROUGH, "straight_through") X(RS_RENORMALIZE, "renormalize") \
+    X(RS_NOISE_STD, "noise_std") X(RS_NOISE_ANNEAL, "noise_anneal") \
+    X(RS_CAPACITY_FACTOR, "capacity_factor") X(RS_UNIT, "unit") X(RS_FROZEN, "frozen")
+typedef enum router_setting { ROUTER_SETTINGS(FE_LIST_ENUM) } router_setting;
+enum { RS_COUNT = 0 ROUTER_SETTINGS(FE_LIST_COUNT) };
+static const char *const SETTING_NAMES[] = { ROUTER_SETTINGS(FE_LIST_NAME) };
+_Static_assert(sizeof SETTING_NAMES / sizeof SETTING_NAMES[0] == RS_COUNT, "a name for every router setting");
+
+bool fe_el_is_router_kind(const char *name)
 {
-    for (int i = 0; i < N_KINDS; i++)
-        if (!strcmp(KINDS[i].name, name)) return &KINDS[i];
-    return NULL;
+    return fe_name_find(fe_router_kind_names, FE_ROUTER_KIND_COUNT, name) >= 0;
 }
 
-bool fe_el_is_router_kind(const char *name) { return find_kind(name) != NULL; }
-
-int fe_el_router_kind_names(const char **out, int max)
+/* A float setting >= 0 (noise_anneal also <= 1); false when out of range (reported). */
+static bool float_setting(el_ctx *c, const char *name, bool unit_interval, double f, moec_loc loc)
 {
-    int n = 0;
-    for (int i = 0; i < N_KINDS && n < max; i++) out[n++] = KINDS[i].name;
-    return n;
+    if (f >= 0.0 && !(unit_interval && f > 1.0)) return true;
+    report(c, loc, "'%s' must be %s, got %g", name, unit_interval ? "between 0 and 1" : ">= 0", f);
+    return false;
 }
 
-const char *fe_el_router_kind_name(fe_router_kind k)
-{
-    for (int i = 0; i < N_KINDS; i++)
-        if (KINDS[i].kind == k) return KINDS[i].name;
-    return "?";
-}
-
-/* Copies a bound setting into the router; false when out of range (reported). */
+/* Copies a bound setting into the router; false when out of range (reported:
+ * the caller then drops the router, so a value stored before its check is harmless). */
 static bool apply_setting(el_ctx *c, fe_router *r, const char *name, el_value v, moec_loc loc)
 {
-    if (!strcmp(name, "k")) {
-        if (v.i < 1 || v.i > 1024) { report(c, loc, "'k' must be between 1 and 1024, got %lld", (long long)v.i); return false; }
+    int unit;
+    int id = fe_name_find(SETTING_NAMES, RS_COUNT, name);
+    switch ((router_setting)id) {
+    case RS_K:
+        if (v.i < 1 || v.i > 1024) {
+            report(c, loc, "'k' must be between 1 and 1024, got %lld", (long long)v.i);
+            return false;
+        }
         r->k = (int)v.i;
-    } else if (!strcmp(name, "straight_through")) r->straight_through = v.b;
-    else if (!strcmp(name, "renormalize")) r->renormalize = v.b;
-    else if (!strcmp(name, "frozen")) r->frozen = v.b;
-    else if (!strcmp(name, "unit")) {
-        if (strcmp(v.s, "token") && strcmp(v.s, "sequence")) {
-            report(c, loc, "'unit' must be \"token\" or \"sequence\", got \"%s\"", v.s);
+        return true;
+    case RS_STRAIGHT_THROUGH: r->straight_through = v.b; return true;
+    case RS_RENORMALIZE: r->renormalize = v.b; return true;
+    case RS_FROZEN: r->frozen = v.b; return true;
+    case RS_UNIT:
+        unit = fe_name_find(fe_routing_unit_names, FE_ROUTING_UNIT_COUNT, v.s);
+        if (unit < 0) {
+            report(c, loc, "'unit' must be %s, got \"%s\"",
+                   fe_el_join(fe_routing_unit_names, FE_ROUTING_UNIT_COUNT, "\"", "\"", " or ").s, v.s);
             return false;
         }
-        r->unit = !strcmp(v.s, "token") ? FE_UNIT_TOKEN : FE_UNIT_SEQUENCE;
-    } else {
-        double f = v.f;
-        bool anneal = !strcmp(name, "noise_anneal");
-        if (f < 0.0 || (anneal && f > 1.0)) {
-            report(c, loc, "'%s' must be %s, got %g", name, anneal ? "between 0 and 1" : ">= 0", f);
-            return false;
-        }
-        if (!strcmp(name, "noise_std")) r->noise_std = f;
-        else if (anneal) r->noise_anneal = f;
-        else r->capacity_factor = f;
+        r->unit = (fe_routing_unit)unit;
+        return true;
+    case RS_NOISE_STD: r->noise_std = v.f; return float_setting(c, name, false, v.f, loc);
+    case RS_NOISE_ANNEAL: r->noise_anneal = v.f; return float_setting(c, name, true, v.f, loc);
+    case RS_CAPACITY_FACTOR: r->capacity_factor = v.f; return float_setting(c, name, false, v.f, loc);
+    default: MOEC_UNREACHABLE();   /* a setting in FE_ROUTER_KINDS missing from ROUTER_SETTINGS */
     }
-    return true;
 }
 
 el_value fe_el_make_router(el_ctx *c, const fe_expr *call, const el_arg *args, int n_args)
 {
-    const router_kind *rk = find_kind(call->name);
+    int kind = fe_name_find(fe_router_kind_names, FE_ROUTER_KIND_COUNT, call->name);
+    MOEC_ASSERT(kind >= 0);
+    const router_kind *rk = &KINDS[kind];
     el_value v[EL_MAX_SPEC];
     moec_loc at[EL_MAX_SPEC];
-    const char *what = fe_el_printf(c, "router kind '%s'", rk->name);
+    const char *what = fe_el_printf(c, "router kind '%s'", call->name);
     if (!what || !fe_el_bind(c, what, rk->spec, rk->n_spec, args, n_args, call->loc, v, at))
         return fe_el_poison();
-    fe_router r = { .name = c->router_name, .kind = rk->kind, .k = 1, .renormalize = true,
+    fe_router r = { .name = c->router_name, .kind = (fe_router_kind)kind, .k = 1, .renormalize = true,
                     .init_std = 0.02, .loc = call->loc };
-    if (rk->kind == FE_ROUTER_EXPERT_CHOICE) r.k = 0;
+    if (r.kind == FE_ROUTER_EXPERT_CHOICE) r.k = 0;
     bool ok = true;
     for (int i = 0; i < rk->n_spec; i++) ok &= apply_setting(c, &r, rk->spec[i].name, v[i], at[i]);
     if (ok && r.straight_through && r.k != 1) {
         fe_el_error(c, call->loc, "straight_through needs k = 1, got k = %d", r.k);
         ok = false;
     }
-    if (ok && rk->kind == FE_ROUTER_EXPERT_CHOICE && !(r.capacity_factor > 0.0)) {
+    if (ok && r.kind == FE_ROUTER_EXPERT_CHOICE && !(r.capacity_factor > 0.0)) {
         fe_el_error(c, call->loc, "expert_choice needs capacity_factor > 0");
         ok = false;
     }
@@ -138,20 +132,10 @@ el_value fe_el_make_router(el_ctx *c, const fe_expr *call, const el_arg *args, i
 
 /* ---- the loss: a sum of (coefficient * term) ---- */
 
-static const struct { const char *name; fe_loss_kind kind; } TERMS[] = {
-    { "cross_entropy", FE_LOSS_CROSS_ENTROPY }, { "load_balance", FE_LOSS_LOAD_BALANCE },
-    { "z_loss", FE_LOSS_Z }, { "importance", FE_LOSS_IMPORTANCE }, { "load", FE_LOSS_LOAD },
-};
-enum { N_TERMS = sizeof TERMS / sizeof TERMS[0] };
-
-static int find_term(const char *name)
+bool fe_el_is_loss_term(const char *name)
 {
-    for (int i = 0; i < N_TERMS; i++)
-        if (!strcmp(TERMS[i].name, name)) return i;
-    return -1;
+    return fe_name_find(fe_loss_kind_names, FE_LOSS_KIND_COUNT, name) >= 0;
 }
-
-bool fe_el_is_loss_term(const char *name) { return find_term(name) >= 0; }
 
 /* True when `e` contains a loss term in a position the loss walker accepts. */
 static bool has_term(const fe_expr *e)
@@ -171,12 +155,12 @@ static bool aux_router_ok(el_ctx *c, const fe_expr *e, fe_loss_kind kind, int r)
     const fe_router *ro = &c->routers[r];
     if (kind == FE_LOSS_LOAD && ro->kind != FE_ROUTER_NOISY_TOPK) {
         fe_el_error(c, e->loc, "load(...) is Shazeer's load loss of noisy top-k routing; router "
-                    "'%s' is %s", ro->name, fe_el_router_kind_name(ro->kind));
+                    "'%s' is %s", ro->name, fe_router_kind_names[ro->kind]);
         return false;
     }
     if (ro->kind == FE_ROUTER_HASH || ro->kind == FE_ROUTER_LABEL) {
         fe_el_error(c, e->loc, "'%s' needs router probabilities; router '%s' is %s, which has none",
-                    e->name, ro->name, fe_el_router_kind_name(ro->kind));
+                    e->name, ro->name, fe_router_kind_names[ro->kind]);
         return false;
     }
     if (ro->n_layers == 0 && c->m->output >= 0) {
@@ -189,9 +173,11 @@ static bool aux_router_ok(el_ctx *c, const fe_expr *e, fe_loss_kind kind, int r)
 
 static void add_term(el_ctx *c, const fe_expr *e, double coef)
 {
-    static const el_argspec CE[2] = { REQ("logits", ET_TENSOR), REQ("targets", ET_TARGETS) };
-    static const el_argspec AUX[1] = { REQ("router", ET_ROUTER) };
-    fe_loss_kind kind = TERMS[find_term(e->name)].kind;
+    static const el_argspec CE[2] = { EL_REQ("logits", ET_TENSOR), EL_REQ("targets", ET_TARGETS) };
+    static const el_argspec AUX[1] = { EL_REQ("router", ET_ROUTER) };
+    int term = fe_name_find(fe_loss_kind_names, FE_LOSS_KIND_COUNT, e->name);
+    MOEC_ASSERT(term >= 0);
+    fe_loss_kind kind = (fe_loss_kind)term;
     bool ce = kind == FE_LOSS_CROSS_ENTROPY;
     el_arg args[EL_MAX_ARGS];
     el_value v[2];
@@ -278,20 +264,30 @@ void fe_el_loss(el_ctx *c, const fe_item *loss, el_value logits)
 
 /* ---- train settings ---- */
 
+/* What a train setting accepts: numbers in a range (the text names it), or a name of a list. */
+#define TRAIN_CHECKS(X) \
+    X(TC_AT_LEAST_1, ">= 1") X(TC_AT_LEAST_0, ">= 0") X(TC_BETA, "in [0, 1)") X(TC_POSITIVE, "> 0") \
+    X(TC_SCHEDULE, "a schedule") X(TC_PRECISION, "a precision")
+typedef enum train_check { TRAIN_CHECKS(FE_LIST_ENUM) } train_check;
+enum { TC_COUNT = 0 TRAIN_CHECKS(FE_LIST_COUNT) };
+static const char *const CHECK_TEXT[] = { TRAIN_CHECKS(FE_LIST_NAME) };
+_Static_assert(sizeof CHECK_TEXT / sizeof CHECK_TEXT[0] == TC_COUNT, "a text for every train check");
+
 typedef struct train_key {
     const char *name;
     el_type type;
-    size_t off;          /* into fe_train; schedule and precision are strings checked by name */
-    double min;          /* smallest value allowed */
+    size_t off;          /* into fe_train (numbers; names are stored by check) */
+    train_check check;
 } train_key;
 
-#define TK(n, t, m) { #n, t, offsetof(fe_train, n), m }
+#define TK(n, t, chk) { #n, t, offsetof(fe_train, n), chk }
 static const train_key KEYS[] = {
-    TK(steps, ET_INT, 1), TK(batch, ET_INT, 1), TK(seq, ET_INT, 1), TK(lr, ET_FLOAT, 0),
-    TK(min_lr, ET_FLOAT, 0), TK(warmup, ET_INT, 0), TK(schedule, ET_STRING, 0),
-    TK(beta1, ET_FLOAT, 0), TK(beta2, ET_FLOAT, 0), TK(eps, ET_FLOAT, 0),
-    TK(weight_decay, ET_FLOAT, 0), TK(clip, ET_FLOAT, 0), TK(eval_every, ET_INT, 1),
-    TK(eval_steps, ET_INT, 0), TK(seed, ET_INT, 0), TK(precision, ET_STRING, 0),
+    TK(steps, ET_INT, TC_AT_LEAST_1), TK(batch, ET_INT, TC_AT_LEAST_1), TK(seq, ET_INT, TC_AT_LEAST_1),
+    TK(lr, ET_FLOAT, TC_AT_LEAST_0), TK(min_lr, ET_FLOAT, TC_AT_LEAST_0), TK(warmup, ET_INT, TC_AT_LEAST_0),
+    TK(schedule, ET_STRING, TC_SCHEDULE), TK(beta1, ET_FLOAT, TC_BETA), TK(beta2, ET_FLOAT, TC_BETA),
+    TK(eps, ET_FLOAT, TC_POSITIVE), TK(weight_decay, ET_FLOAT, TC_AT_LEAST_0), TK(clip, ET_FLOAT, TC_AT_LEAST_0),
+    TK(eval_every, ET_INT, TC_AT_LEAST_1), TK(eval_steps, ET_INT, TC_AT_LEAST_0), TK(seed, ET_INT, TC_AT_LEAST_0),
+    TK(precision, ET_STRING, TC_PRECISION),
 };
 enum { N_KEYS = sizeof KEYS / sizeof KEYS[0] };
 
@@ -311,41 +307,67 @@ int fe_el_train_keys(const char **out, int max)
     return n;
 }
 
-static bool set_string_key(el_ctx *c, const train_key *k, const char *s, moec_loc loc)
+/* The index of `s` in names[0 .. n), or -1 (reported). */
+static int find_choice(el_ctx *c, const train_key *k, const char *const *names, int n, const char *s,
+                       moec_loc loc)
 {
-    fe_train *t = &c->m->train;
-    if (!strcmp(k->name, "precision")) {
-        if (strcmp(s, "fp32") && strcmp(s, "bf16")) {
-            report(c, loc, "train setting 'precision' must be \"fp32\" or \"bf16\", got \"%s\"", s);
-            return false;
-        }
-        t->precision = s;
-        return true;
-    }
-    static const char *const sched[] = { "cosine", "constant", "linear" };
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(s, sched[i])) { t->schedule = (fe_schedule)i; return true; }
-    report(c, loc, "train setting 'schedule' must be \"cosine\", \"constant\" or \"linear\", got \"%s\"", s);
-    return false;
+    int i = fe_name_find(names, n, s);
+    if (i < 0)
+        report(c, loc, "train setting '%s' must be %s, got \"%s\"", k->name,
+               fe_el_join(names, n, "\"", "\"", " or ").s, s);
+    return i;
 }
 
-/* Stores a value of the right kind, checking its range. */
-static bool store_key(el_ctx *c, const train_key *k, el_value v, moec_loc loc)
+static bool in_range(train_check check, double x)
+{
+    switch (check) {
+    case TC_AT_LEAST_1: return x >= 1;
+    case TC_AT_LEAST_0: return x >= 0;
+    case TC_BETA: return x >= 0 && x < 1.0;
+    case TC_POSITIVE: return x > 0.0;
+    case TC_SCHEDULE:
+    case TC_PRECISION:
+    default: MOEC_UNREACHABLE();    /* names are not numbers */
+    }
+}
+
+/* Stores a number of the right kind, checking its range. */
+static bool store_number(el_ctx *c, const train_key *k, el_value v, moec_loc loc)
 {
     char *base = (char *)&c->m->train;
-    if (k->type == ET_STRING) return set_string_key(c, k, v.s, loc);
     double x = k->type == ET_INT ? (double)v.i : v.f;
-    bool beta = !strncmp(k->name, "beta", 4);
-    if (x < k->min || (beta && x >= 1.0) || (!strcmp(k->name, "eps") && x <= 0.0)) {
-        report(c, loc, "train setting '%s' must be %s, got %g", k->name,
-               beta ? "in [0, 1)" : !strcmp(k->name, "eps") ? "> 0" : k->min > 0 ? ">= 1" : ">= 0", x);
+    if (!in_range(k->check, x)) {
+        report(c, loc, "train setting '%s' must be %s, got %g", k->name, CHECK_TEXT[k->check], x);
         return false;
     }
-    if (!strcmp(k->name, "seq") && !fe_el_check_dim(c, v.i, "train setting 'seq'", loc)) return false;
+    bool seq = k->off == offsetof(fe_train, seq);
+    if (seq && !fe_el_check_dim(c, v.i, "train setting 'seq'", loc)) return false;
     if (k->type == ET_INT) memcpy(base + k->off, &v.i, sizeof v.i);
     else memcpy(base + k->off, &v.f, sizeof v.f);
-    if (!strcmp(k->name, "seq")) { c->train_seq_loc = loc; c->seq_set = true; }
+    if (seq) { c->train_seq_loc = loc; c->seq_set = true; }
     return true;
+}
+
+/* Stores a value of the right kind, checking it. */
+static bool store_key(el_ctx *c, const train_key *k, el_value v, moec_loc loc)
+{
+    fe_train *t = &c->m->train;
+    int i;
+    switch (k->check) {
+    case TC_AT_LEAST_1:
+    case TC_AT_LEAST_0:
+    case TC_BETA:
+    case TC_POSITIVE: return store_number(c, k, v, loc);
+    case TC_SCHEDULE:
+        if ((i = find_choice(c, k, fe_schedule_names, FE_SCHEDULE_COUNT, v.s, loc)) < 0) return false;
+        t->schedule = (fe_schedule)i;
+        return true;
+    case TC_PRECISION:
+        if ((i = find_choice(c, k, fe_precision_names, FE_PRECISION_COUNT, v.s, loc)) < 0) return false;
+        t->precision = (fe_precision)i;
+        return true;
+    default: MOEC_UNREACHABLE();
+    }
 }
 
 static void unknown_key(el_ctx *c, const char *name, moec_loc loc)

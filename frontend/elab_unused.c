@@ -53,10 +53,10 @@ void fe_el_warn_unused(el_ctx *c, const fe_ast *ast)
         walk_stmts(c, it->body, it);
         for (const fe_setting *s = it->settings; s; s = s->next) walk_expr(c, s->value, it);
     }
-    static const char *const what[] = { [EG_PARAM] = "param", [EG_ROUTER] = "router", [EG_BLOCK] = "block" };
     for (int i = 0; i < c->n_globals; i++) {
         const el_global *g = &c->globals[i];
         if (!g->used && !(g->ready && g->v.kind == EL_POISON))   /* its error says enough */
-            moec_warning_at(c->d, g->item->name_loc, "%s '%s' is never used", what[g->kind], g->name);
+            moec_warning_at(c->d, g->item->name_loc, "%s '%s' is never used", fe_el_global_kind_name(g->kind),
+                          g->name);
     }
 }

@@ -17,31 +17,42 @@ el_value fe_el_float(double f) { return (el_value){ .kind = EL_FLOAT, .f = f }; 
 el_value fe_el_bool(bool b) { return (el_value){ .kind = EL_BOOL, .b = b }; }
 el_value fe_el_tensor(int node) { return (el_value){ .kind = EL_TENSOR, .node = node }; }
 
+static const char *const KIND_NAMES[] = { EL_KINDS(FE_LIST_NAME) };
+_Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == EL_KIND_COUNT, "a name for every value kind");
+static const char *const TYPE_NAMES[] = { EL_TYPES(FE_LIST_NAME) };
+_Static_assert(sizeof TYPE_NAMES / sizeof TYPE_NAMES[0] == EL_TYPE_COUNT, "a name for every type");
+static const char *const GLOBAL_NAMES[] = { EL_GLOBAL_KINDS(FE_LIST_NAME) };
+_Static_assert(sizeof GLOBAL_NAMES / sizeof GLOBAL_NAMES[0] == EL_GLOBAL_KIND_COUNT, "a name for every global kind");
+
 const char *fe_el_kind_name(el_kind k)
 {
-    switch (k) {
-    case EL_NONE: return "nothing";
-    case EL_POISON: return "an erroneous value";
-    case EL_INT: return "an integer";
-    case EL_FLOAT: return "a float";
-    case EL_BOOL: return "a bool";
-    case EL_STRING: return "a string";
-    case EL_TENSOR: return "a tensor";
-    case EL_ROUTER: return "a router";
-    case EL_BLOCK: return "a block";
-    case EL_TARGETS: return "the targets";
-    }
-    return "a value";
+    MOEC_ASSERT((unsigned)k < EL_KIND_COUNT);
+    return KIND_NAMES[k];
 }
 
 const char *fe_el_type_name(el_type t)
 {
-    static const char *const names[] = {
-        [ET_TENSOR] = "a tensor", [ET_INT] = "an integer", [ET_FLOAT] = "a number",
-        [ET_BOOL] = "a bool (true or false)", [ET_STRING] = "a string",
-        [ET_ROUTER] = "a router", [ET_BLOCK] = "a block", [ET_TARGETS] = "the targets",
-    };
-    return names[t];
+    MOEC_ASSERT((unsigned)t < EL_TYPE_COUNT);
+    return TYPE_NAMES[t];
+}
+
+const char *fe_el_global_kind_name(el_global_kind k)
+{
+    MOEC_ASSERT((unsigned)k < EL_GLOBAL_KIND_COUNT);
+    return GLOBAL_NAMES[k];
+}
+
+el_text fe_el_join(const char *const *names, int n, const char *pre, const char *post, const char *last)
+{
+    el_text t = { "" };
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof t.s; i++) {
+        const char *sep = i == 0 ? "" : i == n - 1 ? last : ", ";
+        int w = snprintf(t.s + len, sizeof t.s - len, "%s%s%s%s", sep, pre, names[i], post);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    return t;
 }
 
 void fe_el_oom(el_ctx *c)
@@ -52,6 +63,7 @@ void fe_el_oom(el_ctx *c)
 
 void fe_el_error(el_ctx *c, moec_loc loc, const char *fmt, ...)
 {
+    c->n_raised++;
     for (int i = 0; i < c->n_reported && loc.line > 0; i++)
         if (c->reported[i].line == loc.line && c->reported[i].col == loc.col) {
             c->muted = true;

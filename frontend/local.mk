@@ -4,7 +4,7 @@
 # FRONTEND_SOURCES (sources in the tree) and FRONTEND_GENERATED (built here),
 # which the sanitized test drivers compile again.
 FRONTEND_SOURCES = \
-	frontend/ast.h frontend/model.h frontend/frontend.h
+	frontend/lists.h frontend/ast.h frontend/model.h frontend/frontend.h
 FRONTEND_GENERATED =
 include frontend/parse.mk
 include frontend/elab.mk

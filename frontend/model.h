@@ -9,7 +9,10 @@
  *   train    the training settings
  * Shape legend: B batch, T sequence length (both bound at compile time from
  * the train settings or the command line), d model width, V vocabulary,
- * E experts. Symbolic dims are stored as FE_DIM_B / FE_DIM_T. */
+ * E experts. Symbolic dims are stored as FE_DIM_B / FE_DIM_T.
+ * Every enum with names (node ops, init kinds, router kinds, routing units,
+ * loss kinds, schedules, precisions) is written once, as an X-macro list
+ * (lists.h): the enum, its count and its names come from the list. */
 #ifndef MOEC_MODEL_H
 #define MOEC_MODEL_H
 
@@ -17,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "frontend/lists.h"
 #include "support/diag.h"
 
 enum { FE_MAX_RANK = 4, FE_MAX_NODE_INPUTS = 3, FE_MAX_NODE_PARAMS = 4 };
@@ -40,11 +44,13 @@ typedef struct fe_shape {
     int64_t dim[FE_MAX_RANK];
 } fe_shape;
 
-typedef enum fe_init_kind {
-    FE_INIT_NORMAL,   /* N(0, std^2) */
-    FE_INIT_ZEROS,
-    FE_INIT_ONES,
-} fe_init_kind;
+#define FE_INIT_KINDS(X) \
+    X(FE_INIT_NORMAL, "normal")   /* N(0, std^2) */ \
+    X(FE_INIT_ZEROS, "zeros") \
+    X(FE_INIT_ONES, "ones")
+typedef enum fe_init_kind { FE_INIT_KINDS(FE_LIST_ENUM) } fe_init_kind;
+enum { FE_INIT_KIND_COUNT = 0 FE_INIT_KINDS(FE_LIST_COUNT) };
+extern const char *const fe_init_kind_names[];
 
 typedef struct fe_param {
     const char *name;        /* dotted, e.g. "h.3.mlp.c_fc.weight" */
@@ -58,16 +64,36 @@ typedef struct fe_param {
     moec_loc loc;              /* the call that created it */
 } fe_param;
 
-typedef enum fe_router_kind {
-    FE_ROUTER_TOPK,           /* softmax, top-k; learned gate [E, d] */
-    FE_ROUTER_NOISY_TOPK,     /* Shazeer 2017: gate and noise [E, d] */
-    FE_ROUTER_EXPERT_CHOICE,  /* Zhou 2022: each expert takes its top-C tokens */
-    FE_ROUTER_RANDOM,         /* gate weights re-drawn every step; no parameter */
-    FE_ROUTER_HASH,           /* expert = hash(token id) mod E; no parameter */
-    FE_ROUTER_LABEL,          /* expert chosen from the data's domain label; no parameter */
-} fe_router_kind;
+/* Router kinds: X(ENUM, "name", settings...). The settings a kind accepts,
+ * with their defaults, are written FE_SET_INT/FLOAT/BOOL/STRING(name, default);
+ * elab_router.c defines those macros to bind a declaration's arguments
+ * (doc/language.md, Routers). Every other reader ignores them. */
+#define FE_ROUTER_KINDS(X) \
+    X(FE_ROUTER_TOPK, "topk",                  /* softmax, top-k; learned gate [E, d] */ \
+      FE_SET_INT(k, 1), FE_SET_BOOL(straight_through, false), FE_SET_BOOL(renormalize, true), \
+      FE_SET_FLOAT(noise_std, 0.0), FE_SET_FLOAT(noise_anneal, 0.0), \
+      FE_SET_FLOAT(capacity_factor, 0.0), FE_SET_STRING(unit, "token"), FE_SET_BOOL(frozen, false)) \
+    X(FE_ROUTER_NOISY_TOPK, "noisy_topk",      /* Shazeer 2017: gate and noise [E, d] */ \
+      FE_SET_INT(k, 2), FE_SET_FLOAT(capacity_factor, 0.0), FE_SET_STRING(unit, "token"), \
+      FE_SET_BOOL(frozen, false)) \
+    X(FE_ROUTER_EXPERT_CHOICE, "expert_choice", /* Zhou 2022: each expert takes its top-C tokens */ \
+      FE_SET_FLOAT(capacity_factor, 2.0)) \
+    X(FE_ROUTER_RANDOM, "random",              /* gate weights re-drawn every step; no parameter */ \
+      FE_SET_INT(k, 1)) \
+    X(FE_ROUTER_HASH, "hash",                  /* expert = hash(token id) mod E; no parameter */ \
+      FE_SET_INT(k, 1)) \
+    X(FE_ROUTER_LABEL, "label",                /* expert chosen from the data's domain label; no parameter */ \
+      FE_SET_INT(k, 1))
+typedef enum fe_router_kind { FE_ROUTER_KINDS(FE_LIST_ENUM) } fe_router_kind;
+enum { FE_ROUTER_KIND_COUNT = 0 FE_ROUTER_KINDS(FE_LIST_COUNT) };
+extern const char *const fe_router_kind_names[];
 
-typedef enum fe_routing_unit { FE_UNIT_TOKEN, FE_UNIT_SEQUENCE } fe_routing_unit;
+#define FE_ROUTING_UNITS(X) \
+    X(FE_UNIT_TOKEN, "token")          /* one decision per token */ \
+    X(FE_UNIT_SEQUENCE, "sequence")    /* one decision per sequence, from its mean */
+typedef enum fe_routing_unit { FE_ROUTING_UNITS(FE_LIST_ENUM) } fe_routing_unit;
+enum { FE_ROUTING_UNIT_COUNT = 0 FE_ROUTING_UNITS(FE_LIST_COUNT) };
+extern const char *const fe_routing_unit_names[];
 
 typedef struct fe_router {
     const char *name;
@@ -86,30 +112,38 @@ typedef struct fe_router {
     moec_loc loc;
 } fe_router;
 
-typedef enum fe_node_op {
-    /* inputs */
-    FE_NODE_TOKENS,        /* [B, T] int token ids */
-    FE_NODE_EXPERT_INPUT,  /* rows given to one expert: shape of the moe input */
-    /* GPT-2 builtins */
-    FE_NODE_EMBEDDING,     /* in: tokens [B,T]            params: weight [V,d]        -> [B,T,d] */
-    FE_NODE_POS_EMBEDDING, /* no input                     params: weight [ctx,d]      -> [T,d] */
-    FE_NODE_SINUSOIDAL,    /* no input; attr_i[0] = d                                  -> [T,d] */
-    FE_NODE_LAYERNORM,     /* in: x [...,d]                params: weight, bias [d]    -> [...,d]; attr_f[0] eps */
-    FE_NODE_LINEAR,        /* in: x [...,in]               params: weight [in,out], bias [out] (optional) -> [...,out] */
-    FE_NODE_GELU, FE_NODE_RELU, FE_NODE_SILU, FE_NODE_TANH, FE_NODE_EXP, FE_NODE_SOFTMAX,
-    FE_NODE_DROPOUT,       /* in: x; attr_f[0] = p (training only) */
-    FE_NODE_ATTENTION,     /* in: x [B,T,d]  params: c_attn.weight [d,3d], c_attn.bias [3d],
-                              c_proj.weight [d,d], c_proj.bias [d]; attr_i[0] heads, attr_f[0] dropout p */
-    FE_NODE_LM_HEAD,       /* in: x [B,T,d]  params: weight [V,d] (the embedding's when tied) -> [B,T,V] */
-    /* arithmetic with broadcasting (numpy rules over the shapes) */
-    FE_NODE_ADD, FE_NODE_SUB, FE_NODE_MUL, FE_NODE_DIV,
-    FE_NODE_SCALE,         /* in: x; attr_f[0] = constant factor (tensor * number) */
-    FE_NODE_OFFSET,        /* in: x; attr_f[0] = constant term (tensor + number) */
-    /* mixture of experts */
-    FE_NODE_MOE,           /* in: x [B,T,d]; attr_i[0] router index, attr_i[1] E;
-                              params: router gate [E,d] (+ noise [E,d]); experts[] below -> [B,T,d] */
-    FE_NODE_OP_COUNT
-} fe_node_op;
+/* Graph node ops, by the name `moec ir --stage elab` prints. */
+#define FE_NODE_OPS(X) \
+    /* inputs */ \
+    X(FE_NODE_TOKENS, "tokens")                 /* [B, T] int token ids */ \
+    X(FE_NODE_EXPERT_INPUT, "expert_input")     /* rows given to one expert: shape of the moe input */ \
+    /* GPT-2 builtins */ \
+    X(FE_NODE_EMBEDDING, "embedding")           /* in: tokens [B,T]  params: weight [V,d] -> [B,T,d] */ \
+    X(FE_NODE_POS_EMBEDDING, "position_embedding") /* no input  params: weight [ctx,d] -> [T,d] */ \
+    X(FE_NODE_SINUSOIDAL, "sinusoidal_positions")  /* no input; attr_i[0] = d -> [T,d] */ \
+    X(FE_NODE_LAYERNORM, "layernorm")           /* in: x [...,d]  params: weight, bias [d] -> [...,d]; \
+                                                   attr_f[0] eps */ \
+    X(FE_NODE_LINEAR, "linear")                 /* in: x [...,in]  params: weight [in,out], bias [out] \
+                                                   (optional) -> [...,out] */ \
+    X(FE_NODE_GELU, "gelu") X(FE_NODE_RELU, "relu") X(FE_NODE_SILU, "silu") \
+    X(FE_NODE_TANH, "tanh") X(FE_NODE_EXP, "exp") X(FE_NODE_SOFTMAX, "softmax") \
+    X(FE_NODE_DROPOUT, "dropout")               /* in: x; attr_f[0] = p (training only) */ \
+    X(FE_NODE_ATTENTION, "causal_self_attention") /* in: x [B,T,d]  params: c_attn.weight [d,3d], \
+                                                   c_attn.bias [3d], c_proj.weight [d,d], c_proj.bias [d]; \
+                                                   attr_i[0] heads, attr_f[0] dropout p */ \
+    X(FE_NODE_LM_HEAD, "lm_head")               /* in: x [B,T,d]  params: weight [V,d] (the embedding's \
+                                                   when tied) -> [B,T,V] */ \
+    /* arithmetic with broadcasting (numpy rules over the shapes) */ \
+    X(FE_NODE_ADD, "add") X(FE_NODE_SUB, "sub") X(FE_NODE_MUL, "mul") X(FE_NODE_DIV, "div") \
+    X(FE_NODE_SCALE, "scale")                   /* in: x; attr_f[0] = constant factor (tensor * number) */ \
+    X(FE_NODE_OFFSET, "offset")                 /* in: x; attr_f[0] = constant term (tensor + number) */ \
+    /* mixture of experts */ \
+    X(FE_NODE_MOE, "moe")                       /* in: x [B,T,d]; attr_i[0] router index, attr_i[1] E; \
+                                                   params: router gate [E,d] (+ noise [E,d]); \
+                                                   experts[] below -> [B,T,d] */
+typedef enum fe_node_op { FE_NODE_OPS(FE_LIST_ENUM) } fe_node_op;
+enum { FE_NODE_OP_COUNT = 0 FE_NODE_OPS(FE_LIST_COUNT) };
+extern const char *const fe_node_op_names[];
 
 /* One expert of a MoE node: its subgraph runs from `input` (an EXPERT_INPUT
  * node) to `output`; the subgraph's nodes have `expert_of` set to the MoE node. */
@@ -133,13 +167,16 @@ typedef struct fe_node {
     moec_loc loc;                       /* the model-file call */
 } fe_node;
 
-typedef enum fe_loss_kind {
-    FE_LOSS_CROSS_ENTROPY,   /* mean over predicted tokens */
-    FE_LOSS_LOAD_BALANCE,    /* E * sum_e f_e P_e, averaged over the router's MoE layers */
-    FE_LOSS_Z,               /* mean logsumexp(z)^2, averaged over layers */
-    FE_LOSS_IMPORTANCE,      /* CV^2 of per-expert summed probabilities */
-    FE_LOSS_LOAD,            /* Shazeer's smooth load loss (noisy top-k) */
-} fe_loss_kind;
+/* Loss terms, by the name they are called by in `loss = ...`. */
+#define FE_LOSS_KINDS(X) \
+    X(FE_LOSS_CROSS_ENTROPY, "cross_entropy")  /* mean over predicted tokens */ \
+    X(FE_LOSS_LOAD_BALANCE, "load_balance")    /* E * sum_e f_e P_e, averaged over the router's MoE layers */ \
+    X(FE_LOSS_Z, "z_loss")                     /* mean logsumexp(z)^2, averaged over layers */ \
+    X(FE_LOSS_IMPORTANCE, "importance")        /* CV^2 of per-expert summed probabilities */ \
+    X(FE_LOSS_LOAD, "load")                    /* Shazeer's smooth load loss (noisy top-k) */
+typedef enum fe_loss_kind { FE_LOSS_KINDS(FE_LIST_ENUM) } fe_loss_kind;
+enum { FE_LOSS_KIND_COUNT = 0 FE_LOSS_KINDS(FE_LIST_COUNT) };
+extern const char *const fe_loss_kind_names[];
 
 typedef struct fe_loss_term {
     fe_loss_kind kind;
@@ -149,13 +186,28 @@ typedef struct fe_loss_term {
     moec_loc loc;
 } fe_loss_term;
 
-typedef enum fe_schedule { FE_SCHEDULE_COSINE, FE_SCHEDULE_CONSTANT, FE_SCHEDULE_LINEAR } fe_schedule;
+/* Learning-rate schedules after the warmup (train setting `schedule`). */
+#define FE_SCHEDULES(X) \
+    X(FE_SCHEDULE_COSINE, "cosine")       /* lr to min_lr along half a cosine */ \
+    X(FE_SCHEDULE_CONSTANT, "constant")   /* lr throughout */ \
+    X(FE_SCHEDULE_LINEAR, "linear")       /* lr to min_lr along a straight line */
+typedef enum fe_schedule { FE_SCHEDULES(FE_LIST_ENUM) } fe_schedule;
+enum { FE_SCHEDULE_COUNT = 0 FE_SCHEDULES(FE_LIST_COUNT) };
+extern const char *const fe_schedule_names[];
+
+/* Training precisions (train setting `precision`). */
+#define FE_PRECISIONS(X) \
+    X(FE_PRECISION_FP32, "fp32")   /* IEEE binary32 */ \
+    X(FE_PRECISION_BF16, "bf16")   /* bfloat16 */
+typedef enum fe_precision { FE_PRECISIONS(FE_LIST_ENUM) } fe_precision;
+enum { FE_PRECISION_COUNT = 0 FE_PRECISIONS(FE_LIST_COUNT) };
+extern const char *const fe_precision_names[];
 
 typedef struct fe_train {
     int64_t steps, batch, seq, warmup, eval_every, eval_steps, seed;
     double lr, min_lr, beta1, beta2, eps, weight_decay, clip;
     fe_schedule schedule;
-    const char *precision;   /* "fp32" | "bf16" */
+    fe_precision precision;
 } fe_train;
 
 /* A resolved model param (after --set), for config.json and the elab dump. */

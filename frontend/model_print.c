@@ -10,30 +10,6 @@
 
 #include "frontend/frontend.h"
 
-static const char *const OP_NAMES[] = {
-    [FE_NODE_TOKENS] = "tokens", [FE_NODE_EXPERT_INPUT] = "expert_input",
-    [FE_NODE_EMBEDDING] = "embedding", [FE_NODE_POS_EMBEDDING] = "position_embedding",
-    [FE_NODE_SINUSOIDAL] = "sinusoidal_positions", [FE_NODE_LAYERNORM] = "layernorm",
-    [FE_NODE_LINEAR] = "linear", [FE_NODE_GELU] = "gelu", [FE_NODE_RELU] = "relu",
-    [FE_NODE_SILU] = "silu", [FE_NODE_TANH] = "tanh", [FE_NODE_EXP] = "exp",
-    [FE_NODE_SOFTMAX] = "softmax", [FE_NODE_DROPOUT] = "dropout",
-    [FE_NODE_ATTENTION] = "causal_self_attention", [FE_NODE_LM_HEAD] = "lm_head",
-    [FE_NODE_ADD] = "add", [FE_NODE_SUB] = "sub", [FE_NODE_MUL] = "mul", [FE_NODE_DIV] = "div",
-    [FE_NODE_SCALE] = "scale", [FE_NODE_OFFSET] = "offset", [FE_NODE_MOE] = "moe",
-};
-_Static_assert(sizeof OP_NAMES / sizeof OP_NAMES[0] == FE_NODE_OP_COUNT, "a name for every node op");
-
-static const char *const ROUTER_KINDS[] = {
-    [FE_ROUTER_TOPK] = "topk", [FE_ROUTER_NOISY_TOPK] = "noisy_topk",
-    [FE_ROUTER_EXPERT_CHOICE] = "expert_choice", [FE_ROUTER_RANDOM] = "random",
-    [FE_ROUTER_HASH] = "hash", [FE_ROUTER_LABEL] = "label",
-};
-
-static const char *const LOSS_KINDS[] = {
-    [FE_LOSS_CROSS_ENTROPY] = "cross_entropy", [FE_LOSS_LOAD_BALANCE] = "load_balance",
-    [FE_LOSS_Z] = "z_loss", [FE_LOSS_IMPORTANCE] = "importance", [FE_LOSS_LOAD] = "load",
-};
-
 static void print_shape(FILE *out, const fe_shape *s)
 {
     fputc('[', out);
@@ -106,8 +82,8 @@ static void print_params(FILE *out, const fe_model *m)
         const fe_param *p = &m->params[i];
         fprintf(out, "  %-*s  ", w, p->name);
         print_shape(out, &p->shape);
-        if (p->init == FE_INIT_NORMAL) fprintf(out, "  normal(%.6g)", p->init_std);
-        else fputs(p->init == FE_INIT_ZEROS ? "  zeros" : "  ones", out);
+        fprintf(out, "  %s", fe_init_kind_names[p->init]);
+        if (p->init == FE_INIT_NORMAL) fprintf(out, "(%.6g)", p->init_std);
         if (p->residual) fputs("  residual", out);
         if (p->router >= 0) fprintf(out, "  router %s", m->routers[p->router].name);
         if (!p->trainable) fputs("  (frozen)", out);
@@ -118,21 +94,25 @@ static void print_params(FILE *out, const fe_model *m)
 
 static void print_router(FILE *out, const fe_router *r)
 {
-    fprintf(out, "  %s = %s(", r->name, ROUTER_KINDS[r->kind]);
+    const char *unit = fe_routing_unit_names[r->unit];
+    fprintf(out, "  %s = %s(", r->name, fe_router_kind_names[r->kind]);
+    _Static_assert(FE_ROUTER_KIND_COUNT == 6, "print_router prints the settings of 6 router kinds");
     switch (r->kind) {
     case FE_ROUTER_TOPK:
         fprintf(out, "k = %d, straight_through = %s, renormalize = %s, noise_std = %g, "
                 "noise_anneal = %g, capacity_factor = %g, unit = \"%s\", frozen = %s", r->k,
                 r->straight_through ? "true" : "false", r->renormalize ? "true" : "false",
-                r->noise_std, r->noise_anneal, r->capacity_factor,
-                r->unit == FE_UNIT_TOKEN ? "token" : "sequence", r->frozen ? "true" : "false");
+                r->noise_std, r->noise_anneal, r->capacity_factor, unit, r->frozen ? "true" : "false");
         break;
     case FE_ROUTER_NOISY_TOPK:
         fprintf(out, "k = %d, capacity_factor = %g, unit = \"%s\", frozen = %s", r->k, r->capacity_factor,
-                r->unit == FE_UNIT_TOKEN ? "token" : "sequence", r->frozen ? "true" : "false");
+                unit, r->frozen ? "true" : "false");
         break;
     case FE_ROUTER_EXPERT_CHOICE: fprintf(out, "capacity_factor = %g", r->capacity_factor); break;
-    default: fprintf(out, "k = %d", r->k); break;
+    case FE_ROUTER_RANDOM:
+    case FE_ROUTER_HASH:
+    case FE_ROUTER_LABEL: fprintf(out, "k = %d", r->k); break;
+    default: MOEC_UNREACHABLE();
     }
     fprintf(out, ")  gate init normal(%g)  used by %d moe layer%s\n", r->init_std, r->n_layers,
             r->n_layers == 1 ? "" : "s");
@@ -141,7 +121,7 @@ static void print_router(FILE *out, const fe_router *r)
 static void print_node(FILE *out, const fe_model *m, int i)
 {
     const fe_node *n = &m->nodes[i];
-    fprintf(out, "  %s%%%d = %s", n->expert_of >= 0 ? "  " : "", i, OP_NAMES[n->op]);
+    fprintf(out, "  %s%%%d = %s", n->expert_of >= 0 ? "  " : "", i, fe_node_op_names[n->op]);
     for (int k = 0; k < n->n_in; k++) fprintf(out, " %%%d", n->in[k]);
     switch (n->op) {
     case FE_NODE_LAYERNORM: fprintf(out, " eps=%g", n->attr_f[0]); break;
@@ -188,7 +168,7 @@ static void print_loss(FILE *out, const fe_model *m)
     fputs("\nloss:\n", out);
     for (int i = 0; i < m->n_loss; i++) {
         const fe_loss_term *t = &m->loss[i];
-        fprintf(out, "  %g * %s(", t->coef, LOSS_KINDS[t->kind]);
+        fprintf(out, "  %g * %s(", t->coef, fe_loss_kind_names[t->kind]);
         if (t->kind == FE_LOSS_CROSS_ENTROPY) fprintf(out, "%%%d, targets)\n", t->logits);
         else fprintf(out, "%s)\n", m->routers[t->router].name);
     }
@@ -197,15 +177,15 @@ static void print_loss(FILE *out, const fe_model *m)
 static void print_train(FILE *out, const fe_model *m)
 {
     const fe_train *t = &m->train;
-    static const char *const sched[] = { "cosine", "constant", "linear" };
     fprintf(out, "\ntrain:\n  steps = %" PRId64 "\n  batch = %" PRId64 "\n  seq = %" PRId64 "\n",
             t->steps, t->batch, t->seq);
     fprintf(out, "  lr = %g\n  min_lr = %g\n  warmup = %" PRId64 "\n  schedule = \"%s\"\n",
-            t->lr, t->min_lr, t->warmup, sched[t->schedule]);
+            t->lr, t->min_lr, t->warmup, fe_schedule_names[t->schedule]);
     fprintf(out, "  beta1 = %g\n  beta2 = %g\n  eps = %g\n  weight_decay = %g\n  clip = %g\n",
             t->beta1, t->beta2, t->eps, t->weight_decay, t->clip);
     fprintf(out, "  eval_every = %" PRId64 "\n  eval_steps = %" PRId64 "\n  seed = %" PRId64 "\n"
-            "  precision = \"%s\"\n", t->eval_every, t->eval_steps, t->seed, t->precision);
+            "  precision = \"%s\"\n", t->eval_every, t->eval_steps, t->seed,
+            fe_precision_names[t->precision]);
 }
 
 void fe_model_print(FILE *out, const fe_model *m)

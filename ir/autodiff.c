@@ -66,15 +66,14 @@ static int backprop(ir_graph *g, int loss, const bool *dep, int *adj)
 static int check_args(ir_graph *g, int loss, const int *wrt, int n_wrt)
 {
     if (loss == -1) return -1;   /* poison */
-    ir_node none = {.op = IR_SUM};
-    if (loss < 0 || loss >= g->n_nodes) return ir_fail(g, g->n_nodes, &none, "ir_grad: loss %%%d is not a node", loss);
+    if (loss < 0 || loss >= g->n_nodes) return ir_graph_fail(g, "ir_grad: loss %%%d is not a node", loss);
     const ir_node *l = &g->nodes[loss];
     if (l->shape.rank != 0 || l->dtype != IR_F32)
         return ir_fail(g, loss, l, "ir_grad: the loss must be an f32 scalar");
     for (int i = 0; i < n_wrt; i++) {
         if (wrt[i] == -1) return -1;
         if (wrt[i] < 0 || wrt[i] >= g->n_nodes)
-            return ir_fail(g, g->n_nodes, &none, "ir_grad: wrt[%d] = %%%d is not a node", i, wrt[i]);
+            return ir_graph_fail(g, "ir_grad: wrt[%d] = %%%d is not a node", i, wrt[i]);
     }
     return 0;
 }
@@ -89,8 +88,7 @@ int ir_grad(ir_graph *g, int loss, const int *wrt, int n_wrt, int *grad)
     moec_loc loc = g->cur_loc;
     const char *scope = g->cur_scope;
     if (!dep || !adj) {
-        ir_node none = {.op = IR_SUM};
-        ir_fail(g, g->n_nodes, &none, "ir_grad: out of memory");
+        ir_graph_fail(g, "ir_grad: out of memory");
         goto done;
     }
     for (int i = 0; i < n0; i++) adj[i] = IR_NO_GRAD;

@@ -4,8 +4,8 @@
  * loss must be a scalar (rank 0) f32 node. A wrt node the loss does not
  * depend on gets a CONST 0 of its shape (so an unused expert's gradient is
  * exactly zero). STOP_GRAD, CMP, TOPK, ONE_HOT and i32 values pass no
- * gradient. Returns 0, or -1 with g->error set (an op without a VJP rule
- * names the op). */
+ * gradient. Returns 0, or -1 after reporting through g->diag (an op without
+ * a VJP rule names the op). */
 #ifndef MOEC_IR_AUTODIFF_H
 #define MOEC_IR_AUTODIFF_H
 

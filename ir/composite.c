@@ -215,10 +215,8 @@ int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
                  double dropout, const ir_rng *rng)
 {
     ir_shape xs = shape_of(g, x);
-    if (x < 0 || xs.rank != 3 || heads < 1 || xs.dim[2] % heads) {
-        if (!g->error[0]) snprintf(g->error, sizeof g->error, "attention: input must be [B,T,d] with d divisible by heads");
-        return -1;
-    }
+    if (x < 0 || xs.rank != 3 || heads < 1 || xs.dim[2] % heads)
+        return ir_graph_fail(g, "attention: input must be [B,T,d] with d divisible by heads");
     int64_t b = xs.dim[0], t = xs.dim[1], d = xs.dim[2];
     int qkv = ir_linear(g, x, p->c_attn_w, p->c_attn_b);                     /* [B,T,3d] */
     int q = split_heads(g, qkv, 0, b, t, d, heads);                          /* [B,H,T,hd] */
@@ -252,10 +250,7 @@ int ir_cross_entropy(ir_graph *g, int logits, int targets)
 
 int ir_sinusoidal(ir_graph *g, int64_t t, int64_t d)
 {
-    if (d % 2) {
-        if (!g->error[0]) snprintf(g->error, sizeof g->error, "sinusoidal positions need an even width, got %lld", (long long)d);
-        return -1;
-    }
+    if (d % 2) return ir_graph_fail(g, "sinusoidal positions need an even width, got %lld", (long long)d);
     int64_t half[2] = {t, d / 2}, split[3] = {t, d / 2, 1}, full[2] = {t, d};
     ir_shape hs = ir_shape_of(2, half), ss = ir_shape_of(3, split);
     int w = ir_unary(g, IR_EXP, ir_mul_scalar(g, ir_iota(g, hs, 1), -2.0 * log(10000.0) / (double)d));

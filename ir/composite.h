@@ -1,7 +1,7 @@
 /* ir/composite.h -- GPT-2's layers as subgraphs of primitive graph-IR ops.
  * Each builder appends primitive nodes (ir/graph.h) to a graph and returns
- * the id of its result, or -1 when a builder below failed (g->error says
- * why). Composites are decomposed here, before autodiff, so every gradient
+ * the id of its result, or -1 when a builder below failed (reported through
+ * g->diag). Composites are decomposed here, before autodiff, so every gradient
  * comes from the primitives' VJP rules (doc/architecture.md#autodiff-on-the-graph).
  * Shape legend: [...] any leading dims; B batch, T sequence, d width,
  * V vocabulary, H heads, hd = d/H. */

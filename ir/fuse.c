@@ -365,23 +365,27 @@ static int emit_value(fctx *c, int id, const affine *at)
     return v;
 }
 
+/* v + term, or term alone when v is -1 (nothing yet). */
+static int plus(fctx *c, int v, int term)
+{
+    return v < 0 || term < 0 ? term : ir_k_alu(c->p, c->l, c->pass, IR_ADD, 0, v, term, -1);
+}
+
+/* k * x as f32, or x when k is 1. */
+static int times(fctx *c, int x, int64_t k)
+{
+    if (k == 1 || x < 0) return x;
+    return ir_k_alu(c->p, c->l, c->pass, IR_MUL, 0, x, ir_k_const(c->p, c->l, c->pass, IR_F32, (double)k), -1);
+}
+
 /* The value of a position as an f32 number (iota, one_hot). */
 static int position_value(fctx *c, const affine *a)
 {
-    ir_kprogram *p = c->p;
-    int v = ir_k_const(p, c->l, c->pass, IR_F32, (double)a->base);
-    for (int ax = 0; ax < IR_K_AXES && v >= 0; ax++) {
-        if (!a->c[ax]) continue;
-        int term = ir_k_axis(p, c->l, c->pass, ax);
-        if (a->c[ax] != 1) term = ir_k_alu(p, c->l, c->pass, IR_MUL, 0, term,
-                                           ir_k_const(p, c->l, c->pass, IR_F32, (double)a->c[ax]), -1);
-        v = ir_k_alu(p, c->l, c->pass, IR_ADD, 0, v, term, -1);
-    }
-    if (a->gv >= 0 && v >= 0) {
-        int g = ir_k_alu(p, c->l, c->pass, IR_CAST, IR_F32, a->gv, -1, -1);
-        if (a->gc != 1) g = ir_k_alu(p, c->l, c->pass, IR_MUL, 0, g, ir_k_const(p, c->l, c->pass, IR_F32, (double)a->gc), -1);
-        v = ir_k_alu(p, c->l, c->pass, IR_ADD, 0, v, g, -1);
-    }
+    int v = -1;
+    for (int ax = 0; ax < IR_K_AXES; ax++)
+        if (a->c[ax]) v = plus(c, v, times(c, ir_k_axis(c->p, c->l, c->pass, ax), a->c[ax]));
+    if (a->gv >= 0) v = plus(c, v, times(c, ir_k_alu(c->p, c->l, c->pass, IR_CAST, IR_F32, a->gv, -1, -1), a->gc));
+    if (a->base || v < 0) v = plus(c, v, ir_k_const(c->p, c->l, c->pass, IR_F32, (double)a->base));
     return v;
 }
 

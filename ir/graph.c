@@ -42,19 +42,31 @@ char *ir_shape_str(const ir_shape *s, char *buf, size_t size)
 
 int ir_fail(ir_graph *g, int id, const ir_node *n, const char *fmt, ...)
 {
-    if (g->error[0]) return -1;   /* the first failure is the one worth reading */
-    int k = snprintf(g->error, sizeof g->error, "%%%d %s", id, ir_op_name(n->op));
-    if (n->scope && k >= 0 && (size_t)k < sizeof g->error)
-        k += snprintf(g->error + k, sizeof g->error - (size_t)k, " in %s", n->scope);
-    if (n->loc.line && k >= 0 && (size_t)k < sizeof g->error)
-        k += snprintf(g->error + k, sizeof g->error - (size_t)k, " @%d:%d", n->loc.line, n->loc.col);
-    if (k >= 0 && (size_t)k + 2 < sizeof g->error) {
-        va_list ap;
-        va_start(ap, fmt);
-        strcpy(g->error + k, ": ");
-        vsnprintf(g->error + k + 2, sizeof g->error - (size_t)k - 2, fmt, ap);
-        va_end(ap);
-    }
+    if (g->failed) return -1;   /* the first failure is the one worth reading */
+    g->failed = true;
+    char msg[512], place[32] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n->loc.line) snprintf(place, sizeof place, " @%d:%d", n->loc.line, n->loc.col);
+    return moec_error_node(g->diag, (moec_loc){0}, id, "%s%s%s%s: %s", ir_op_name(n->op), n->scope ? " in " : "",
+                           n->scope ? n->scope : "", place, msg);
+}
+
+int ir_graph_vfail(ir_graph *g, const char *fmt, va_list ap)
+{
+    if (g->failed) return -1;
+    g->failed = true;
+    return moec_verror(g->diag, (moec_loc){0}, -1, fmt, ap);
+}
+
+int ir_graph_fail(ir_graph *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ir_graph_vfail(g, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -195,7 +207,7 @@ static int add_node(ir_graph *g, ir_node *n)
 {
     int id = g->n_nodes;
     for (int i = 0; i < n->n_in; i++)
-        if (n->in[i] == -1) return -1;   /* poison: the operand's failure is already in g->error */
+        if (n->in[i] == -1) return -1;   /* poison: the operand's failure is already reported */
     n->loc = g->cur_loc;
     n->scope = g->cur_scope;
     if (check_operands(g, id, n) || ir_ops[n->op].shape(g, id, n)) return -1;
@@ -447,10 +459,7 @@ int ir_one_hot(ir_graph *g, int idx, int64_t len)
 static int verify_node(ir_graph *g, int id)
 {
     const ir_node *n = &g->nodes[id];
-    if ((unsigned)n->op >= IR_OP_COUNT) {
-        snprintf(g->error, sizeof g->error, "%%%d: no op %d", id, (int)n->op);
-        return -1;
-    }
+    if ((unsigned)n->op >= IR_OP_COUNT) return ir_graph_fail(g, "%%%d: no op %d", id, (int)n->op);
     if ((unsigned)n->dtype >= IR_DTYPE_COUNT) return ir_fail(g, id, n, "no dtype %d", (int)n->dtype);
     if (!ir_dtype_computed(n->dtype))
         return ir_fail(g, id, n, "dtype %s is not supported by the graph IR yet (f32 and i32 are)",
@@ -468,10 +477,8 @@ static int verify_node(ir_graph *g, int id)
 
 int ir_verify(ir_graph *g)
 {
-    if (g->n_nodes < 0 || g->n_nodes > g->cap) {
-        snprintf(g->error, sizeof g->error, "graph: %d nodes in room for %d", g->n_nodes, g->cap);
-        return -1;
-    }
+    if (g->n_nodes < 0 || g->n_nodes > g->cap)
+        return ir_graph_fail(g, "graph: %d nodes in room for %d", g->n_nodes, g->cap);
     for (int id = 0; id < g->n_nodes; id++)
         if (verify_node(g, id)) return -1;
     return 0;

@@ -5,9 +5,11 @@
  *
  * Nodes are immutable and appended in topological order; a node's id is its
  * index. Builders check shapes with the op's shape rule and return the new
- * node's id, or -1 when an operand is -1 or the rule fails; the first failure
- * is kept in g->error (naming the node, the op and the shapes), so a lowering
- * can build a whole subgraph and check once at the end.
+ * node's id, or -1 when an operand is -1 or the rule fails. The first failure
+ * is reported through the error sink the graph's owner attaches (g->diag),
+ * naming the node, the op, the shapes and the node's model-file place, and
+ * g->failed stays set: a lowering can build a whole subgraph and check once
+ * at the end.
  * Every node records the model-file place and scope it came from
  * (ir_set_origin before building a call's nodes).
  * Shape legend: B batch, T sequence, d width, V vocabulary, E experts,
@@ -15,6 +17,7 @@
 #ifndef MOEC_IR_GRAPH_H
 #define MOEC_IR_GRAPH_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,7 +95,8 @@ typedef struct ir_graph {
     const char *cur_scope;
     bool cse;                    /* builders return an existing equal node (default true) */
     void *cse_table;             /* owned by graph.c */
-    char error[512];             /* first builder failure, "" if none */
+    moec_diag *diag;             /* where failures go: the owner sets it after ir_graph_init (NULL: not printed) */
+    bool failed;                 /* a failure was reported; later ones are not (the first is worth reading) */
 } ir_graph;
 
 /* ---- attributes (ops.def) ----
@@ -192,7 +196,7 @@ const char *ir_cmp_name(ir_cmp c);
 const char *ir_random_dist_name(ir_random_dist d);
 const char *ir_input_slot_name(ir_input_slot s);
 
-int  ir_graph_init(ir_graph *g);          /* 0, or -1 out of memory */
+int  ir_graph_init(ir_graph *g);          /* 0, or -1 out of memory; then attach g->diag */
 void ir_graph_free(ir_graph *g);
 void ir_set_origin(ir_graph *g, moec_loc loc, const char *scope);
 static inline const ir_node *ir_node_at(const ir_graph *g, int id) { return &g->nodes[id]; }
@@ -202,6 +206,11 @@ ir_shape ir_shape_of(int rank, const int64_t *dims);
 char *ir_shape_str(const ir_shape *s, char *buf, size_t size);
 const char *ir_op_name(ir_op op);
 ir_kind ir_op_kind(ir_op op);
+/* Reports a failure that belongs to no node (a lowering setting, a bad
+ * argument) through g->diag, unless an earlier one was reported; sets
+ * g->failed and returns -1. */
+int ir_graph_fail(ir_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ir_graph_vfail(ir_graph *g, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* ---- leaves ---- */
 int ir_input(ir_graph *g, ir_input_slot slot, ir_shape shape);
@@ -246,8 +255,8 @@ int ir_put(ir_graph *g, int src, int idx, int64_t n);
 int ir_one_hot(ir_graph *g, int idx, int64_t n);
 
 /* Checks every node against its op's rules (operand ids, arity, dtypes,
- * shapes). Returns 0, or -1 with the first failure in g->error. Run after
- * every pass in tests. */
+ * shapes). Returns 0, or -1 after reporting the first failure (ir_graph_fail's
+ * rules). Run after every pass in tests. */
 int ir_verify(ir_graph *g);
 
 /* One node a line: "%12 = add %10 %11 : f32[2, 8, 64]  h.0.attn  @14:5". */

@@ -79,21 +79,16 @@ static int eval_node(ir_interp *it, int id, const ir_kctx *c)
 {
     const ir_node *n = &it->g->nodes[id];
     int64_t numel = ir_shape_numel(&n->shape);
-    if (!ir_dtype_computed(n->dtype)) {   /* the verifier rejects these too */
-        snprintf(c->err, c->err_size, "%%%d %s: the interpreter computes in f32 and i32, not %s", id,
-                 ir_op_name(n->op), ir_dtype_name(n->dtype));
-        return -1;
-    }
-    if (!it->value[id] && !(it->value[id] = alloc_values(n))) {
-        snprintf(c->err, c->err_size, "%%%d %s: out of memory", id, ir_op_name(n->op));
-        return -1;
-    }
+    if (!ir_dtype_computed(n->dtype))   /* the verifier rejects these too */
+        return moec_error_node(c->diag, (moec_loc){0}, id, "%s: the interpreter computes in f32 and i32, not %s",
+                               ir_op_name(n->op), ir_dtype_name(n->dtype));
+    if (!it->value[id] && !(it->value[id] = alloc_values(n)))
+        return moec_error_node(c->diag, (moec_loc){0}, id, "%s: out of memory", ir_op_name(n->op));
     double *out = it->value[id];
     if (n->op == IR_INPUT || n->op == IR_PARAM) {
-        if (!it->bound[id]) {
-            snprintf(c->err, c->err_size, "%%%d %s '%s' is not bound", id, ir_op_name(n->op), n->label ? n->label : "");
-            return -1;
-        }
+        if (!it->bound[id])
+            return moec_error_node(c->diag, (moec_loc){0}, id, "%s '%s' is not bound", ir_op_name(n->op),
+                                   n->label ? n->label : "");
         memcpy(out, it->bound[id], (size_t)numel * sizeof *out);
     } else {
         const double *in[IR_MAX_INPUTS] = {NULL};
@@ -105,20 +100,12 @@ static int eval_node(ir_interp *it, int id, const ir_kctx *c)
     return 0;
 }
 
-int ir_interp_run(ir_interp *it, int wanted, char *err, size_t err_size)
+int ir_interp_run(ir_interp *it, int wanted, moec_diag *d)
 {
-    char scratch[1];
-    ir_kctx c = {it->g, it->prec, err ? err : scratch, err ? err_size : sizeof scratch};
-    if (c.err_size) c.err[0] = '\0';
-    if (wanted >= it->n) {
-        snprintf(c.err, c.err_size, "node %d is not in the graph the interpreter was made for", wanted);
-        return -1;
-    }
+    ir_kctx c = {it->g, it->prec, d};
+    if (wanted >= it->n) return moec_error(d, "node %d is not in the graph the interpreter was made for", wanted);
     bool *need = calloc((size_t)it->n + 1, sizeof *need);
-    if (!need) {
-        snprintf(c.err, c.err_size, "out of memory");
-        return -1;
-    }
+    if (!need) return moec_error(d, "out of memory");
     mark_needed(it, wanted, need);
     int rc = 0;
     for (int id = 0; id < it->n && rc == 0; id++)

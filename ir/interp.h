@@ -26,12 +26,19 @@ void ir_interp_free(ir_interp *it);
 int ir_interp_bind(ir_interp *it, int node, const double *values);
 
 /* Evaluates every node (or only those `wanted` needs, when wanted >= 0, with
- * its operands). Returns 0, or -1 with a message in err: an unbound leaf, an
- * index out of range (a token id >= vocab), out of memory. */
-int ir_interp_run(ir_interp *it, int wanted, char *err, size_t err_size);
+ * its operands). Returns 0, or -1 after reporting through d (which may be
+ * NULL) what stopped it, naming the node: an unbound leaf, an index out of
+ * range (a token id >= vocab), out of memory. */
+int ir_interp_run(ir_interp *it, int wanted, moec_diag *d);
 
 /* The value of a node after a run: numel(node) doubles, or NULL if it was not
  * evaluated. Owned by the interpreter. */
 const double *ir_interp_value(const ir_interp *it, int node);
+
+/* The interpreter's scalar semantics, shared with constant folding
+ * (ir/simplify.c) so that a folded constant is what the interpreter computes:
+ * an elementwise unary op (NEG .. STOP_GRAD, not CAST), and a comparison. */
+double ir_eval_unary(ir_op op, double x);
+bool ir_eval_compare(ir_cmp cmp, double a, double b);
 
 #endif

@@ -18,15 +18,12 @@ static const ir_shape *shape_of(const ir_kctx *c, const ir_node *n, int i) { ret
 static int run_error(const ir_kctx *c, const ir_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int run_error(const ir_kctx *c, const ir_node *n, const char *fmt, ...)
 {
-    int id = (int)(n - c->g->nodes);
-    int k = snprintf(c->err, c->err_size, "%%%d %s: ", id, ir_op_name(n->op));
-    if (k >= 0 && (size_t)k < c->err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err + k, c->err_size - (size_t)k, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return moec_error_node(c->diag, (moec_loc){0}, (int)(n - c->g->nodes), "%s: %s", ir_op_name(n->op), msg);
 }
 
 /* Strides of `in` when indexed by `out`'s multi-index: shapes aligned on the
@@ -119,7 +116,7 @@ int ir_kern_random(const ir_kctx *c, const ir_node *n, const double *const in[IR
 
 /* ---- elementwise ---- */
 
-static double unary(ir_op op, double x)
+double ir_eval_unary(ir_op op, double x)
 {
     switch (op) {
     case IR_NEG: return -x;
@@ -137,7 +134,7 @@ static double unary(ir_op op, double x)
 int ir_kern_unary(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
 {
     (void)c;
-    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = unary(n->op, in[0][i]);
+    for (int64_t i = 0, e = ir_shape_numel(&n->shape); i < e; i++) out[i] = ir_eval_unary(n->op, in[0][i]);
     return 0;
 }
 
@@ -162,7 +159,7 @@ int ir_kern_cast(const ir_kctx *c, const ir_node *n, const double *const in[IR_M
     return 0;
 }
 
-static bool compare(ir_cmp cmp, double a, double b)
+bool ir_eval_compare(ir_cmp cmp, double a, double b)
 {
     switch (cmp) {
     case IR_CMP_LT: return a < b;
@@ -187,7 +184,7 @@ static int binary(const ir_kctx *c, const ir_node *n, double a, double b, double
         *out = i32 ? trunc(a / b) : a / b;
         break;
     case IR_MAX: *out = a >= b ? a : b; break;   /* ties: the first operand, as the gradient */
-    case IR_CMP: *out = compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; break;
+    case IR_CMP: *out = ir_eval_compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; break;
     default: MOEC_UNREACHABLE();
     }
     return 0;

@@ -229,6 +229,10 @@ int ir_kprogram_verify(const ir_kprogram *p, moec_diag *d);
  * lines (`moec ir --stage kernels`); with `body`, every instruction too. */
 void ir_kprogram_print(FILE *out, const ir_kprogram *p, bool body);
 
+/* The program as C-like text (ir/kernel_listing.c): buffers, then every
+ * launch as the loop nest, product or template call it stands for. */
+void ir_kprogram_listing(FILE *out, const ir_kprogram *p);
+
 /* Elements a buffer's arena bytes hold, and its byte size. */
 int64_t ir_kbuf_bytes(const ir_kbuf *b);
 

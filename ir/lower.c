@@ -30,10 +30,9 @@ enum { SKIPPED = -2 };
 static int fail(ir_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(ir_graph *g, const char *fmt, ...)
 {
-    if (g->error[0]) return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    ir_graph_vfail(g, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -386,14 +385,15 @@ static int load_term(lower_ctx *c, int r)
 
 static int loss_term(lower_ctx *c, const fe_loss_term *t)
 {
+    _Static_assert(FE_LOSS_KIND_COUNT == 5, "loss_term lowers 5 loss kinds");
     switch (t->kind) {
     case FE_LOSS_CROSS_ENTROPY: return ir_cross_entropy(c->g, c->map[t->logits], c->out->targets);
     case FE_LOSS_LOAD_BALANCE: return layer_mean(c, t->router, offsetof(ir_routing, lb));
     case FE_LOSS_Z: return layer_mean(c, t->router, offsetof(ir_routing, z));
     case FE_LOSS_IMPORTANCE: return layer_mean(c, t->router, offsetof(ir_routing, importance));
     case FE_LOSS_LOAD: return load_term(c, t->router);
+    default: MOEC_UNREACHABLE();
     }
-    return fail(c->g, "lowering: unknown loss term %d", (int)t->kind);
 }
 
 /* loss = sum coef * term, lm_loss = the cross-entropy; a term with

@@ -58,7 +58,7 @@ typedef struct ir_lowered {
 } ir_lowered;
 
 /* Lowers m into g (an initialised, empty or not, graph). Arrays of *out live
- * in g's arena. Returns 0, or -1 with the reason in g->error. */
+ * in g's arena. Returns 0, or -1 after reporting why through g->diag. */
 int ir_lower(ir_graph *g, const fe_model *m, const ir_lower_options *opt, ir_lowered *out);
 
 /* Philox stream bases (doc/model-semantics.md#random-numbers): init uses

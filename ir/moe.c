@@ -14,8 +14,7 @@
 
 static int fail(ir_graph *g, const char *msg)
 {
-    if (!g->error[0]) snprintf(g->error, sizeof g->error, "%s", msg);
-    return -1;
+    return ir_graph_fail(g, "%s", msg);
 }
 
 static ir_shape shape2(int64_t a, int64_t b)
@@ -327,14 +326,15 @@ int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int6
     if (slots && (r->k < 1 || r->k > e)) return fail(g, "moe: the router's k must be between 1 and the number of experts");
     if ((r->kind == FE_ROUTER_HASH || r->kind == FE_ROUTER_LABEL) && r->k != 1)
         return fail(g, "moe: hash and label routers choose one expert (k = 1)");
+    _Static_assert(FE_ROUTER_KIND_COUNT == 6, "ir_route routes 6 router kinds");
     switch (r->kind) {
-    case FE_ROUTER_EXPERT_CHOICE: return route_expert_choice(g, r, x, gate, e, out);
-    case FE_ROUTER_HASH: return route_hash(g, r, x, e, ctx, out);
-    case FE_ROUTER_LABEL: return route_label(g, r, x, e, ctx, out);
     case FE_ROUTER_TOPK:
     case FE_ROUTER_NOISY_TOPK:
     case FE_ROUTER_RANDOM: return route_topk(g, r, x, gate, noise_w, e, ctx, out);
-    default: MOEC_UNREACHABLE();   /* the front end knows no other router kind */
+    case FE_ROUTER_EXPERT_CHOICE: return route_expert_choice(g, r, x, gate, e, out);
+    case FE_ROUTER_HASH: return route_hash(g, r, x, e, ctx, out);
+    case FE_ROUTER_LABEL: return route_label(g, r, x, e, ctx, out);
+    default: MOEC_UNREACHABLE();
     }
 }
 

@@ -58,8 +58,9 @@ typedef struct ir_routing {
 } ir_routing;
 
 /* Routes x [B,T,d] with router r over E experts. gate [E,d] and noise_w
- * [E,d] are PARAM nodes or -1 (routers without them). Returns 0, or -1 with
- * g->error set (a builder failed, or a setting the lowering cannot do). */
+ * [E,d] are PARAM nodes or -1 (routers without them). Returns 0, or -1 after
+ * reporting through g->diag (a builder failed, or a setting the lowering
+ * cannot do). */
 int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int64_t E,
              const ir_moe_ctx *ctx, ir_routing *out);
 

@@ -26,8 +26,7 @@ static int i32_scalar(ir_graph *g, int64_t v) { return ir_cast(g, ir_scalar(g, (
 
 static int fail(ir_graph *g, const char *msg)
 {
-    if (!g->error[0]) snprintf(g->error, sizeof g->error, "%s", msg);
-    return -1;
+    return ir_graph_fail(g, "%s", msg);
 }
 
 const char *ir_moe_sparse_unsupported(const fe_router *r, int64_t b, int64_t t, int64_t e)

@@ -20,13 +20,12 @@ enum { IR_NO_GRAD = -2 };
 typedef struct ir_kctx {
     const ir_graph *g;
     ir_precision prec;
-    char *err;
-    size_t err_size;
+    moec_diag *diag;             /* run errors (may be NULL) */
 } ir_kctx;
 
 /* Shape rule: checks n's operands and attributes, and sets n->shape (unless
  * the op takes its shape from the builder: leaves, RESHAPE, BROADCAST) and
- * n->dtype. On failure sets g->error (ir_fail) and returns -1. id is the
+ * n->dtype. On failure reports it (ir_fail) and returns -1. id is the
  * node's id (the next id while building). */
 typedef int ir_shape_fn(ir_graph *g, int id, ir_node *n);
 /* VJP rule: given gout = d loss / d node (the node's shape), appends nodes
@@ -35,7 +34,8 @@ typedef int ir_shape_fn(ir_graph *g, int id, ir_node *n);
 typedef int ir_vjp_fn(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS]);
 /* Kernel: writes numel(n) values to out from its operands' values. The
  * interpreter rounds out to float32 afterwards in f32 mode; kernels round
- * only their intermediates (ir_kround). Returns 0, or -1 with c->err set. */
+ * only their intermediates (ir_kround). Returns 0, or -1 after reporting
+ * through c->diag. */
 typedef int ir_kernel_fn(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out);
 
 typedef struct ir_op_info {
@@ -58,8 +58,9 @@ typedef struct ir_input_slot_info {
 
 extern const ir_input_slot_info ir_input_slots[IR_INPUT_SLOT_COUNT];
 
-/* Sets g->error to "%id op in scope @line:col: message" unless an earlier
- * error is kept there; returns -1 so rules can `return ir_fail(...)`. */
+/* Reports "%id op in scope @line:col: message" about node n (numbered id)
+ * through g->diag unless an earlier failure was reported; sets g->failed and
+ * returns -1, so rules can `return ir_fail(...)`. */
 int ir_fail(ir_graph *g, int id, const ir_node *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Numpy broadcasting of two shapes (right-aligned; a 1 stretches). 0 or -1. */
 int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out);

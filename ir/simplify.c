@@ -4,6 +4,8 @@
  * is rebuilt by its op's builder, which merges it with an equal node. */
 #include "ir/simplify.h"
 
+#include "ir/interp.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,35 +28,7 @@ static bool is_const(const sctx *c, int id, double *v)
     return true;
 }
 
-/* ---- constant folding: the interpreter's scalar semantics ---- */
-
-static bool fold_unary(ir_op op, double x, double *r)
-{
-    switch (op) {
-    case IR_NEG: *r = -x; return true;
-    case IR_EXP: *r = exp(x); return true;
-    case IR_LOG: *r = log(x); return true;
-    case IR_TANH: *r = tanh(x); return true;
-    case IR_SQRT: *r = sqrt(x); return true;
-    case IR_RSQRT: *r = 1.0 / sqrt(x); return true;
-    case IR_ERF: *r = erf(x); return true;
-    case IR_STOP_GRAD: *r = x; return true;
-    default: return false;
-    }
-}
-
-static bool fold_cmp(int64_t cmp, double a, double b)
-{
-    switch (cmp) {
-    case IR_CMP_LT: return a < b;
-    case IR_CMP_LE: return a <= b;
-    case IR_CMP_GT: return a > b;
-    case IR_CMP_GE: return a >= b;
-    case IR_CMP_EQ: return a == b;
-    case IR_CMP_NE: return a != b;
-    default: MOEC_UNREACHABLE();
-    }
-}
+/* ---- constant folding: the interpreter's scalar semantics (ir/interp.h) ---- */
 
 static bool fold_binary(const ir_node *n, double a, double b, double *r)
 {
@@ -68,7 +42,7 @@ static bool fold_binary(const ir_node *n, double a, double b, double *r)
         *r = i32 ? trunc(a / b) : a / b;
         return true;
     case IR_MAX: *r = a >= b ? a : b; return true;
-    case IR_CMP: *r = fold_cmp(ir_attr_cmp(n), a, b) ? 1.0 : 0.0; return true;
+    case IR_CMP: *r = ir_eval_compare((ir_cmp)ir_attr_cmp(n), a, b) ? 1.0 : 0.0; return true;
     default: return false;
     }
 }
@@ -85,7 +59,8 @@ static bool fold(const sctx *c, const ir_node *n, const int *op, double *r)
             *r = ir_attr_to(n) == IR_I32 ? trunc(x) : x;
             return true;
         }
-        return fold_unary(n->op, x, r);
+        *r = ir_eval_unary(n->op, x);
+        return true;
     case IR_KIND_BINARY: return is_const(c, op[0], &x) && is_const(c, op[1], &y) && fold_binary(n, x, y, r);
     case IR_KIND_WHERE:
         if (!is_const(c, op[0], &x) || !is_const(c, op[1], &y) || !is_const(c, op[2], &z)) return false;
@@ -251,11 +226,13 @@ int ir_simplify(const ir_graph *in, const int *roots, int n_roots, ir_graph *out
     memset(stats, 0, sizeof *stats);
     stats->nodes_in = in->n_nodes;
     ir_graph mid;
-    if (ir_graph_init(&mid) < 0) return -1;
+    if (ir_graph_init(&mid) < 0) return ir_graph_fail(out, "simplify: out of memory");
+    mid.diag = out->diag;     /* a rebuild that fails reports where the caller listens */
     int *map2 = NULL, *roots2 = malloc(sizeof(int) * (size_t)(n_roots + 1));
     sctx first = { .in = in, .out = &mid, .map = map, .st = stats, .rewrite = true };
     int rc = roots2 ? sweep(&first, roots, n_roots) : -1;
-    if (rc < 0) snprintf(out->error, sizeof out->error, "%s", mid.error[0] ? mid.error : "out of memory");
+    if (rc < 0 && !mid.failed) ir_graph_fail(out, "simplify: out of memory");
+    if (rc < 0) out->failed = true;
     for (int i = 0; rc == 0 && i < in->n_nodes; i++) stats->dead += map[i] < 0;
     for (int i = 0; rc == 0 && i < n_roots; i++) roots2[i] = roots[i] < 0 ? -1 : map[roots[i]];
     if (rc == 0 && !(map2 = malloc(sizeof(int) * ((size_t)mid.n_nodes + 1)))) rc = -1;

@@ -27,17 +27,26 @@ static int clamp01(ir_graph *g, int x)
     return ir_min(g, nonneg, ir_scalar(g, 1.0));
 }
 
+/* The decay fraction at `progress` (0 .. 1): 1 at the start of the decay, 0 at its end. */
+static int decay_frac(ir_graph *g, int progress, fe_schedule s)
+{
+    _Static_assert(FE_SCHEDULE_COUNT == 3, "ir_lr_schedule builds 3 schedules");
+    switch (s) {
+    case FE_SCHEDULE_COSINE:
+        return ir_mul_scalar(g, ir_add_scalar(g, ir_cos(g, ir_mul_scalar(g, progress, M_PI)), 1.0), 0.5);
+    case FE_SCHEDULE_LINEAR: return ir_add_scalar(g, ir_unary(g, IR_NEG, progress), 1.0);
+    case FE_SCHEDULE_CONSTANT:   /* no decay: ir_lr_schedule does not ask */
+    default: MOEC_UNREACHABLE();
+    }
+}
+
 int ir_lr_schedule(ir_graph *g, int step, const fe_train *t)
 {
     double warm = (double)t->warmup, rest = (double)(t->steps - t->warmup);
     int decay = ir_scalar(g, t->lr);
     if (t->schedule != FE_SCHEDULE_CONSTANT) {
         int progress = clamp01(g, ir_mul_scalar(g, ir_add_scalar(g, step, -warm), 1.0 / (rest > 1 ? rest : 1)));
-        int frac;  /* 1 at the start of the decay, 0 at its end */
-        if (t->schedule == FE_SCHEDULE_COSINE)
-            frac = ir_mul_scalar(g, ir_add_scalar(g, ir_cos(g, ir_mul_scalar(g, progress, M_PI)), 1.0), 0.5);
-        else
-            frac = ir_add_scalar(g, ir_unary(g, IR_NEG, progress), 1.0);
+        int frac = decay_frac(g, progress, t->schedule);
         decay = ir_add_scalar(g, ir_mul_scalar(g, frac, t->lr - t->min_lr), t->min_lr);
     }
     if (t->warmup <= 0) return decay;

@@ -28,17 +28,17 @@ typedef struct ir_step_graph {
 
 /* The autodiff pass: s->fwd holds what ir_lower(g, m, ...) built; appends
  * d loss / d param for every parameter (CONST 0 for frozen ones) and sets
- * s->grad. Returns 0, or -1 with g->error. Arrays live in g's arena. */
+ * s->grad. Returns 0, or -1 after reporting through g->diag. Arrays live in g's arena. */
 int ir_step_grad(ir_graph *g, const fe_model *m, ir_step_graph *s);
 
 /* The optimizer pass, after ir_step_grad: appends global-norm clipping, the
  * learning rate at STEP and AdamW, and sets the fields below `optimizer`.
- * Returns 0, or -1 with g->error. */
+ * Returns 0, or -1 after reporting through g->diag. */
 int ir_step_optimizer(ir_graph *g, const fe_model *m, ir_step_graph *s);
 
 /* The three in a row: lowers m with opt (opt->training should be true for a
  * training step), differentiates the loss and, when `optimizer`, appends
- * clipping and AdamW. Returns 0, or -1 with g->error. */
+ * clipping and AdamW. Returns 0, or -1 after reporting through g->diag. */
 int ir_step_build(ir_graph *g, const fe_model *m, const ir_lower_options *opt, bool optimizer,
                   ir_step_graph *out);
 

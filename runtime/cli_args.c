@@ -110,20 +110,15 @@ int rt_cli_parse_moe(const char *text, ir_moe_form *out)
     return -1;
 }
 
-void rt_cli_print_werr(rt_werr *err)
-{
-    rt_werr_finish(err);
-    for (const char *line = err->msg; *line;) {
-        size_t n = strcspn(line, "\n");
-        fprintf(stderr, "moec: %.*s\n", (int)n, line);
-        line += n + (line[n] == '\n');
-    }
-}
-
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
+    return rt_frontend_parse_to(r, path, max_errors, no_warnings, stderr);
+}
+
+int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors)
+{
     memset(r, 0, sizeof *r);
-    moec_diag_init(&r->diag, stderr, max_errors);
+    moec_diag_init(&r->diag, errors, max_errors);
     r->diag.no_warnings = no_warnings;
     moec_arena_init(&r->arena);
     if (moec_source_load(&r->src, path, &r->diag) < 0) return 1;
@@ -144,6 +139,21 @@ int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *s
     return status ? status : rt_frontend_finish(r, sets, n_sets);
 }
 
+int rt_frontend_elaborate_sets(rt_frontend *r, const char *path, const char *const *sets, int n_sets)
+{
+    fe_override *ov = calloc((size_t)n_sets + 1, sizeof *ov);
+    char **text = calloc((size_t)n_sets + 1, sizeof *text);
+    int status = ov && text ? 0 : 1;
+    for (int i = 0; status == 0 && i < n_sets; i++)
+        status = !(text[i] = strdup(sets[i])) || rt_cli_parse_set(text[i], &ov[i]) < 0;
+    if (status) fprintf(stderr, "moec: bad --set list or out of memory\n");
+    else status = rt_frontend_elaborate(r, path, ov, n_sets, 0);
+    for (int i = 0; text && i < n_sets; i++) free(text[i]);
+    free(text);
+    free(ov);
+    return status;
+}
+
 void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l)
 {
     for (int i = 0; i < l->n_moe; i++) {
@@ -159,4 +169,10 @@ void rt_frontend_free(rt_frontend *r)
 {
     moec_arena_free(&r->arena);
     moec_source_free(&r->src);
+}
+
+const char *rt_frontend_model_lead(rt_frontend *r)
+{
+    const char *lead = moec_arena_printf(&r->arena, "moec: %s: ", r->src.path ? r->src.path : "");
+    return lead ? lead : "moec: ";
 }

@@ -11,7 +11,6 @@
 
 #include "frontend/frontend.h"
 #include "ir/lower.h"
-#include "runtime/weights/werr.h"
 
 enum { RT_MAX_SETS = 256 };
 
@@ -47,10 +46,9 @@ int rt_cli_parse_double(const char *option, const char *text, double *out);
  * returns -1 for anything else. */
 int rt_cli_parse_moe(const char *text, ir_moe_form *out);
 
-/* Prints every error collected in err, each on its own "moec: " line. */
-void rt_cli_print_werr(rt_werr *err);
-
-/* The front end's state for one model file, freed as a whole. */
+/* The front end's state for one model file, freed as a whole. Its sink is
+ * the command's one error sink: the later stages (graph, interpreter,
+ * weights, data) report through it too, with their own lead (diag.prefix). */
 typedef struct rt_frontend {
     moec_diag diag;
     moec_source src;
@@ -63,11 +61,18 @@ typedef struct rt_frontend {
  * default), warnings unless no_warnings. Returns 0, or 1 when errors were
  * reported. Call rt_frontend_free either way. */
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings);
+/* The same with the sink writing to `errors` instead of stderr. */
+int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors);
 /* Elaborates what rt_frontend_parse read, with `sets`. Returns 0 or 1. */
 int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
 /* Both steps. Returns 0 or 1; call rt_frontend_free either way. */
 int rt_frontend_elaborate(rt_frontend *r, const char *path, const fe_override *sets, int n_sets, int max_errors);
+/* The same with the --set values as "name=value" strings (tests, tools). */
+int rt_frontend_elaborate_sets(rt_frontend *r, const char *path, const char *const *sets, int n_sets);
 void rt_frontend_free(rt_frontend *r);
+/* "moec: MODEL: ", the lead of graph and interpreter errors about r's model
+ * file (kept in r's arena; "moec: " when out of memory). */
+const char *rt_frontend_model_lead(rt_frontend *r);
 /* A warning at each MoE layer of l that was asked for in the sparse form but
  * lowered densely (ir_moe_layer.dense_why), saying why. */
 void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l);

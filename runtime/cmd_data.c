@@ -16,9 +16,10 @@
 #include "runtime/data/build.h"
 #include "runtime/data/corpus.h"
 #include "runtime/data/vocab.h"
+#include "support/file.h"
 
 /* Where the vocabulary lives: --vocab, else $MOEC_VOCAB, else ./data/gpt2. */
-static int load_vocab(rt_vocab *v, const char *opt)
+static int load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
 {
     const char *path = opt ? opt : getenv("MOEC_VOCAB");
     if (!path || !*path) {
@@ -32,12 +33,8 @@ static int load_vocab(rt_vocab *v, const char *opt)
         }
         path = "data/gpt2";
     }
-    rt_data_err err = {{0}};
-    if (rt_vocab_load(v, path, &err) != 0) {
-        fprintf(stderr, "moec: cannot load the vocabulary: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    diag->prefix = "moec: cannot load the vocabulary: ";
+    return rt_vocab_load(v, path, diag) != 0 ? 1 : 0;
 }
 
 static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t *out)
@@ -134,9 +131,10 @@ static int parse_data_args(int argc, char **argv, data_args *a)
 }
 
 /* Reads NAME=PATH arguments into domains, in order of first appearance. */
-static int read_domains(data_args *a, rt_domain *doms, size_t *n_doms)
+static int read_domains(data_args *a, rt_domain *doms, size_t *n_doms, moec_diag *diag)
 {
-    rt_data_err err = {{0}};
+    int rc = 0;
+    diag->prefix = "moec: ";
     *n_doms = 0;
     for (int i = 0; i < a->n_specs; i++) {
         char *eq = strchr(a->specs[i], '=');
@@ -144,12 +142,11 @@ static int read_domains(data_args *a, rt_domain *doms, size_t *n_doms)
         const char *name = a->specs[i], *path = eq + 1;
         size_t d = 0;
         while (d < *n_doms && strcmp(doms[d].name, name) != 0) d++;
-        if (d == *n_doms && rt_domain_init(&doms[(*n_doms)++], name, &err) != 0) break;
-        if (rt_domain_add_path(&doms[d], path, a->separator, &err) != 0) break;
+        if (d == *n_doms && (rc = rt_domain_init(&doms[(*n_doms)++], name, diag)) != 0) break;
+        if ((rc = rt_domain_add_path(&doms[d], path, a->separator, diag)) != 0) break;
         *eq = '=';
     }
-    if (err.msg[0]) fprintf(stderr, "moec: %s\n", err.msg);
-    return err.msg[0] ? 1 : 0;
+    return rc ? 1 : 0;
 }
 
 static char *join_args(int argc, char **argv)
@@ -176,12 +173,12 @@ static void print_summary(const data_args *a, const rt_domain *doms, const rt_da
 }
 
 /* Reads the domains and builds; the vocabulary is loaded. */
-static int data_build(data_args *a, const rt_vocab *v, int argc, char **argv)
+static int data_build(data_args *a, const rt_vocab *v, int argc, char **argv, moec_diag *diag)
 {
     rt_domain *doms = calloc((size_t)a->n_specs + 1, sizeof *doms);
     size_t n_doms = 0;
     if (!doms) return fprintf(stderr, "moec: out of memory\n"), 1;
-    int rc = read_domains(a, doms, &n_doms);
+    int rc = read_domains(a, doms, &n_doms, diag);
     if (rc == 0) {
         progress_state ps = {0};
         clock_gettime(CLOCK_MONOTONIC, &ps.t0);
@@ -191,9 +188,8 @@ static int data_build(data_args *a, const rt_vocab *v, int argc, char **argv)
         a->o.progress = a->quiet ? NULL : show_progress;
         a->o.progress_ctx = &ps;
         rt_data_summary sum;
-        rt_data_err err = {{0}};
-        if (rt_data_build(v, doms, n_doms, &a->o, &sum, &err) != 0) {
-            fprintf(stderr, "moec data: %s\n", err.msg);
+        diag->prefix = "moec data: ";
+        if (rt_data_build(v, doms, n_doms, &a->o, &sum, diag) != 0) {
             rc = 1;
         } else {
             if (!a->quiet) print_summary(a, doms, &sum);
@@ -211,8 +207,10 @@ int rt_cmd_data(int argc, char **argv)
     data_args a;
     int rc = parse_data_args(argc, argv, &a);
     rt_vocab v;
-    if (rc == 0 && (rc = load_vocab(&v, a.vocab)) == 0) {
-        rc = data_build(&a, &v, argc, argv);
+    moec_diag diag;
+    moec_diag_init(&diag, stderr, 0);
+    if (rc == 0 && (rc = load_vocab(&v, a.vocab, &diag)) == 0) {
+        rc = data_build(&a, &v, argc, argv, &diag);
         rt_vocab_free(&v);
     }
     free(a.specs);
@@ -254,7 +252,7 @@ typedef struct tok_ctx {
     rt_bpe *bpe;
     const tok_args *a;
     rt_tokens ids;
-    rt_data_err err;
+    moec_diag *diag;
 } tok_ctx;
 
 /* Encodes one text and prints it: "ID<TAB>"TEXT"" lines, or (--ids) one line of ids. */
@@ -262,7 +260,7 @@ static int tokenize_text(void *ctx, const char *p, size_t n)
 {
     tok_ctx *c = ctx;
     c->ids.n = 0;
-    if (rt_bpe_encode(c->bpe, p, n, &c->ids, &c->err) != 0) return -1;
+    if (rt_bpe_encode(c->bpe, p, n, &c->ids, c->diag) != 0) return -1;
     for (size_t i = 0; i < c->ids.n; i++) {
         if (c->a->ids_only) {
             printf(i ? " %u" : "%u", c->ids.ids[i]);
@@ -299,25 +297,11 @@ static int parse_tok_args(int argc, char **argv, tok_args *a)
 }
 
 /* Reads all of FILE ("-": standard input). */
-static char *slurp(const char *path, size_t *len)
+static int read_input(const char *path, char **buf, size_t *len, moec_diag *diag)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap) {
-            char *p = realloc(buf, cap *= 2);
-            if (!p) free(buf);
-            buf = p;
-        }
-    }
-    int bad = ferror(f);
-    if (f != stdin) fclose(f);
-    if (bad) free(buf), buf = NULL;
-    *len = n;
-    return buf;
+    if (strcmp(path, "-") == 0)
+        return moec_file_read_stream(stdin, "standard input", MOEC_FILE_NO_LIMIT, NULL, buf, len, diag);
+    return moec_file_read_all(path, MOEC_FILE_NO_LIMIT, NULL, buf, len, diag);
 }
 
 int rt_cmd_tokenize(int argc, char **argv)
@@ -325,20 +309,24 @@ int rt_cmd_tokenize(int argc, char **argv)
     tok_args a;
     int rc = parse_tok_args(argc, argv, &a);
     if (rc != 0) return rc;
+    moec_diag diag;
+    moec_diag_init(&diag, stderr, 0);
+    diag.prefix = "moec tokenize: ";
     size_t len = a.text ? strlen(a.text) : 0;
-    char *buf = a.file ? slurp(a.file, &len) : NULL;
-    if (a.file && !buf) return fprintf(stderr, "moec tokenize: cannot read '%s'\n", a.file), 1;
+    char *buf = NULL;
+    if (a.file && read_input(a.file, &buf, &len, &diag) != 0) return 1;
     rt_vocab v;
-    if ((rc = load_vocab(&v, a.vocab)) == 0) {
+    if ((rc = load_vocab(&v, a.vocab, &diag)) == 0) {
         rt_bpe bpe;
-        tok_ctx c = {.bpe = &bpe, .a = &a};
-        if (rt_bpe_init(&bpe, &v, &c.err) == 0) {
+        tok_ctx c = {.bpe = &bpe, .a = &a, .diag = &diag};
+        diag.prefix = "moec tokenize: ";
+        if (rt_bpe_init(&bpe, &v, &diag) == 0) {
             if (rt_split_texts(a.text ? a.text : buf, len, a.separator, tokenize_text, &c) != 0) rc = 1;
             rt_bpe_free(&bpe);
         } else {
             rc = 1;
         }
-        if (rc) fprintf(stderr, "moec tokenize: %s\n", c.err.msg[0] ? c.err.msg : "failed");
+        if (rc && moec_diag_errors(&diag) == 0) moec_error(&diag, "failed");
         rt_tokens_free(&c.ids);
         rt_vocab_free(&v);
     }

@@ -149,26 +149,21 @@ static void read_domains(const char *shard_path, int64_t b, int64_t t, double *d
 }
 
 /* Sequence s uses tokens [s T, s T + T) as inputs and the next ones as targets. */
-static int load_batch(const eval_args *a, const fe_model *m, int64_t b, int64_t t, batch_data *d)
+static int load_batch(const eval_args *a, const fe_model *m, int64_t b, int64_t t, batch_data *d, moec_diag *diag)
 {
     rt_shard shard = {0};
-    rt_data_err err = {{0}};
     uint32_t vocab = m->vocab > RT_SHARD_MAX_VOCAB ? RT_SHARD_MAX_VOCAB : (uint32_t)m->vocab;
-    if (rt_shard_read(a->data, vocab, &shard, &err) < 0) return fprintf(stderr, "moec: %s\n", err.msg), -1;
+    if (rt_shard_read(a->data, vocab, &shard, diag) < 0) return -1;
     size_t need = (size_t)(b * t + 1);
     int status = 0;
     if (shard.n_tokens < need) {
-        fprintf(stderr, "moec: %s holds %zu tokens; --batch %lld --seq %lld needs %zu (B*T+1)\n", a->data,
-                shard.n_tokens, (long long)b, (long long)t, need);
-        status = -1;
+        status = moec_error(diag, "%s holds %zu tokens; --batch %lld --seq %lld needs %zu (B*T+1)", a->data,
+                            shard.n_tokens, (long long)b, (long long)t, need);
     } else {
         d->tokens = calloc(need, sizeof(double));
         d->targets = calloc(need, sizeof(double));
         d->domain = calloc((size_t)b, sizeof(double));
-        if (!d->tokens || !d->targets || !d->domain) {
-            fprintf(stderr, "moec: out of memory reading %s\n", a->data);
-            status = -1;
-        }
+        if (!d->tokens || !d->targets || !d->domain) status = moec_error(diag, "out of memory reading %s", a->data);
         for (size_t i = 0; status == 0 && i + 1 < need; i++) {
             d->tokens[i] = shard.tokens[i];
             d->targets[i] = shard.tokens[i + 1];
@@ -231,46 +226,49 @@ static void print_losses(const eval_args *a, ir_interp *it, const ir_lowered *l)
 }
 
 /* Every gradient, rounded to float32, into a weights-shaped file. */
-static int save_grads(const eval_args *a, ir_interp *it, const ir_step_graph *s, const fe_model *m)
+static int save_grads(const eval_args *a, ir_interp *it, const ir_step_graph *s, const fe_model *m,
+                      moec_diag *diag)
 {
     rt_weights gw = {0};
-    rt_werr err = {0};
-    int status = rt_weights_alloc(&gw, m, &err);
+    int status = rt_weights_alloc(&gw, m, diag);
     for (int i = 0; status == 0 && i < gw.n; i++) {
         const double *v = ir_interp_value(it, s->grad[i]);
         for (int64_t j = 0; v && j < gw.numel[i]; j++) gw.data[i][j] = (float)v[j];
     }
     rt_meta meta[2] = {{"moec_model", m->name}, {"moec_kind", "gradients"}};
-    if (status == 0) status = rt_weights_save(&gw, a->out, meta, 2, &err);
-    if (status < 0) rt_cli_print_werr(&err);
+    if (status == 0) status = rt_weights_save(&gw, a->out, meta, 2, diag);
+    if (status < 0) moec_diag_finish(diag);
     rt_weights_free(&gw);
     return status;
 }
 
 /* Builds the graph (forward for eval, forward + gradients for grad), runs it
- * on the interpreter and prints. Returns the exit status. */
-static int run_graph(const eval_args *a, rt_frontend *fe, const rt_weights *w, const batch_data *d,
-                     int64_t b, int64_t t)
+ * on the interpreter and prints. Graph and run errors are led by
+ * "moec: MODEL: ", the others by "moec: ". Returns the exit status. */
+static int run_graph(const eval_args *a, rt_frontend *fe, const rt_weights *w, const batch_data *d, int64_t b,
+                     int64_t t)
 {
     const fe_model *m = &fe->model;
+    moec_diag *diag = &fe->diag;
     ir_graph g;
-    if (ir_graph_init(&g) < 0) return fprintf(stderr, "moec: out of memory\n"), 1;
+    if (ir_graph_init(&g) < 0) return moec_error(diag, "out of memory"), 1;
+    g.diag = diag;
+    diag->prefix = rt_frontend_model_lead(fe);
     ir_lower_options opt = {b, t, a->grad, a->moe};
     ir_step_graph s = {0};
     int rc = a->grad ? ir_step_build(&g, m, &opt, false, &s) : ir_lower(&g, m, &opt, &s.fwd);
     if (rc == 0) rt_frontend_warn_dense_moe(fe, &s.fwd);
     int status = 1;
     ir_interp *it = rc == 0 ? ir_interp_new(&g, a->prec) : NULL;
-    char err[512] = "";
     if (rc < 0) {
-        fprintf(stderr, "moec: %s: %s\n", a->m.model, g.error[0] ? g.error : "could not build the graph");
+        if (!g.failed) moec_error(diag, "could not build the graph");
     } else if (!it || bind_all(it, &s.fwd, w, d) < 0) {
-        fprintf(stderr, "moec: out of memory\n");
-    } else if (ir_interp_run(it, -1, err, sizeof err) < 0) {
-        fprintf(stderr, "moec: %s: %s\n", a->m.model, err);
-    } else {
+        diag->prefix = "moec: ";
+        moec_error(diag, "out of memory");
+    } else if (ir_interp_run(it, -1, diag) == 0) {
+        diag->prefix = "moec: ";
         print_losses(a, it, &s.fwd);
-        status = a->grad && save_grads(a, it, &s, m) < 0 ? 1 : 0;
+        status = a->grad && save_grads(a, it, &s, m, diag) < 0 ? 1 : 0;
     }
     ir_interp_free(it);
     ir_graph_free(&g);
@@ -286,13 +284,13 @@ static int run(int argc, char **argv, bool grad)
     const fe_model *m = &fe.model;
     int64_t b = a.batch ? (int64_t)a.batch : m->train.batch, t = a.seq ? (int64_t)a.seq : m->train.seq;
     rt_weights w = {0};
-    rt_werr werr = {0};
     batch_data d = {0};
-    if (status == 0 && (rt_weights_alloc(&w, m, &werr) < 0 || rt_weights_load(&w, a.weights, NULL, &werr) < 0)) {
-        rt_cli_print_werr(&werr);
+    fe.diag.prefix = "moec: ";
+    if (status == 0 && (rt_weights_alloc(&w, m, &fe.diag) < 0 || rt_weights_load(&w, a.weights, NULL, &fe.diag) < 0)) {
+        moec_diag_finish(&fe.diag);
         status = 1;
     }
-    if (status == 0 && load_batch(&a, m, b, t, &d) < 0) status = 1;
+    if (status == 0 && load_batch(&a, m, b, t, &d, &fe.diag) < 0) status = 1;
     if (status == 0) status = run_graph(&a, &fe, &w, &d, b, t);
     free_batch(&d);
     rt_weights_free(&w);

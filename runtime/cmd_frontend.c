@@ -147,7 +147,8 @@ int rt_cmd_ir(int argc, char **argv)
     if (status) return status;
     const char *env = getenv("MOEC_VERIFY");
     rt_pipeline_options opt = {a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors, a.no_warnings,
-                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse, a.moe};
+                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse, NULL,
+                               a.moe};
     rt_pipeline p;
     rt_pipeline_init(&p, &opt);
     status = rt_pipeline_run(&p, t, n, &req) < 0 ? 1 : 0;

@@ -71,23 +71,23 @@ static int parse_args(int argc, char **argv, init_args *a)
 }
 
 /* Fills w: init from the seed, or upcycle the dense file (which inits first). */
-static int fill_weights(rt_weights *w, const init_args *a, rt_werr *err)
+static int fill_weights(rt_weights *w, const init_args *a, moec_diag *diag)
 {
     if (!a->upcycle) {
         rt_weights_init(w, a->seed);
         return 0;
     }
     rt_load_options opt = {.upcycle = true, .perturb = a->perturb, .seed = a->seed};
-    return rt_weights_load(w, a->upcycle, &opt, err);
+    return rt_weights_load(w, a->upcycle, &opt, diag);
 }
 
 /* Writes the file with metadata saying where it came from. */
-static int save_weights(const rt_weights *w, const init_args *a, rt_werr *err)
+static int save_weights(const rt_weights *w, const init_args *a, moec_diag *diag)
 {
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, a->seed);
     rt_meta meta[3] = {{"moec_model", w->model->name}, {"moec_seed", seed}, {"moec_upcycle", a->upcycle}};
-    return rt_weights_save(w, a->out, meta, a->upcycle ? 3 : 2, err);
+    return rt_weights_save(w, a->out, meta, a->upcycle ? 3 : 2, diag);
 }
 
 int rt_cmd_init(int argc, char **argv)
@@ -100,10 +100,10 @@ int rt_cmd_init(int argc, char **argv)
     rt_frontend fe;
     int status = rt_frontend_elaborate(&fe, a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors);
     rt_weights w = {0};
-    rt_werr err = {.max_lines = a.m.max_errors};
-    if (status == 0 && (rt_weights_alloc(&w, &fe.model, &err) < 0 || fill_weights(&w, &a, &err) < 0 ||
-                        save_weights(&w, &a, &err) < 0)) {
-        rt_cli_print_werr(&err);
+    fe.diag.prefix = "moec: ";
+    if (status == 0 && (rt_weights_alloc(&w, &fe.model, &fe.diag) < 0 || fill_weights(&w, &a, &fe.diag) < 0 ||
+                        save_weights(&w, &a, &fe.diag) < 0)) {
+        moec_diag_finish(&fe.diag);
         status = 1;
     }
     if (status == 0)

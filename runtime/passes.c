@@ -16,7 +16,8 @@
 
 static int run_parse(rt_pipeline *p)
 {
-    return rt_frontend_parse(&p->fe, p->opt.model, p->opt.max_errors, p->opt.no_warnings) ? -1 : 0;
+    FILE *errors = p->opt.errors ? p->opt.errors : stderr;
+    return rt_frontend_parse_to(&p->fe, p->opt.model, p->opt.max_errors, p->opt.no_warnings, errors) ? -1 : 0;
 }
 
 static int run_elaborate(rt_pipeline *p)
@@ -34,12 +35,12 @@ static void print_model(FILE *out, const rt_pipeline *p)
     fe_model_print(out, &p->fe.model);
 }
 
-/* ---- the graph: failures leave their reason in p->graph.error ---- */
+/* ---- the graph: failures are reported through p->graph.diag (the front end's sink) ---- */
 
 /* A graph pass's result: rc as is, with p->why set when it failed. */
 static int graph_result(rt_pipeline *p, int rc)
 {
-    if (rc < 0) p->why = p->graph.error[0] ? p->graph.error : "could not build the graph";
+    if (rc < 0 && !p->graph.failed) p->why = "could not build the graph";
     return rc < 0 ? -1 : 0;
 }
 
@@ -50,6 +51,8 @@ static int run_lower(rt_pipeline *p)
     const fe_model *m = &p->fe.model;
     if (ir_graph_init(&p->graph) < 0) return p->why = "out of memory", -1;
     p->have_graph = true;
+    p->graph.diag = &p->fe.diag;
+    p->fe.diag.prefix = rt_frontend_model_lead(&p->fe);   /* graph failures: "moec: MODEL: %12 add ..." */
     ir_lower_options opt = {p->opt.batch ? p->opt.batch : m->train.batch,
                             p->opt.seq ? p->opt.seq : m->train.seq, true, p->opt.moe};
     memset(&p->step, 0, sizeof p->step);
@@ -86,6 +89,7 @@ static int run_simplify(rt_pipeline *p)
     int *map = malloc(sizeof(int) * ((size_t)p->graph.n_nodes + 1));
     ir_graph out;
     if (n_roots < 0 || !map || ir_graph_init(&out) < 0) return free(map), p->why = "out of memory", -1;
+    out.diag = &p->fe.diag;
     int rc = ir_simplify(&p->graph, roots, n_roots, &out, map, &p->simplified);
     p->source_graph = p->graph;
     p->have_source_graph = true;
@@ -126,7 +130,7 @@ static int run_fuse(rt_pipeline *p)
         return p->why = "out of memory", -1;
     ir_fuse_options fo = { .fuse = !p->opt.no_fuse };
     if (ir_fuse(&p->graph, want, n_want, &fo, &p->kernels, &p->fe.diag) < 0)
-        return p->why = "could not fuse the step (reported above)", -1;
+        return -1;   /* reported */
     return 0;
 }
 
@@ -137,7 +141,7 @@ static void print_kernels(FILE *out, const rt_pipeline *p)
 
 static int verify_kernels(rt_pipeline *p)
 {
-    if (ir_kprogram_verify(&p->kernels, &p->fe.diag) < 0) return p->why = "see the error above", -1;
+    if (ir_kprogram_verify(&p->kernels, &p->fe.diag) < 0) return -1;   /* reported */
     return 0;
 }
 

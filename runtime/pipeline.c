@@ -46,7 +46,13 @@ void rt_pipeline_init(rt_pipeline *p, const rt_pipeline_options *opt)
 /* Runs pass i's verifier when it has one; 0 or -1 with the failure recorded. */
 static int verify_pass(rt_pipeline *p, const rt_pass *t, int i)
 {
-    if (!t[i].verify || t[i].verify(p) == 0) return 0;
+    if (!t[i].verify) return 0;
+    const char *lead = p->fe.diag.prefix;   /* what the checker reports is the pass's fault */
+    snprintf(p->lead, sizeof p->lead, "%sthe IR after pass '%s' is malformed: ", lead ? lead : "moec: ", t[i].name);
+    p->fe.diag.prefix = p->lead;
+    int rc = t[i].verify(p);
+    p->fe.diag.prefix = lead;
+    if (rc == 0) return 0;
     p->failed = i;
     p->failed_verify = true;
     return -1;

@@ -30,6 +30,7 @@ typedef struct rt_pipeline_options {
     int64_t batch, seq;            /* B and T bound by `lower`; 0: the train settings' */
     bool verify;                   /* verify after every pass, not only the last one */
     bool no_fuse;                  /* every value its own launch (--no-fuse) */
+    FILE *errors;                  /* where the sink writes; NULL: stderr */
     ir_moe_form moe;               /* --moe: MoE layers sparse (the default) or dense */
 } rt_pipeline_options;
 
@@ -52,7 +53,9 @@ typedef struct rt_pipeline {
     bool failed_verify;            /* the pass ran; its verifier refused the result */
     const char *why;               /* the reason when not yet reported (front-end errors went
                                       to the diagnostics sink): points into the level's own
-                                      record, e.g. graph.error, or is a literal; NULL otherwise */
+                                      record or is a literal; NULL when the sink reported it */
+    char lead[512];                /* the sink's lead while a verifier runs: "moec: MODEL: the IR
+                                      after pass 'NAME' is malformed: " */
 } rt_pipeline;
 
 /* One row of the table: a pass, and the stage its result is when it has one.

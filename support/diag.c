@@ -1,18 +1,57 @@
-/* support/diag.c -- loads model files and prints diagnostics with a caret. */
+/* support/diag.c -- the error sink (diag.h): counts and limits, the lead of
+ * each message, the source line with a caret, the collecting mode; and model
+ * files loaded whole (support/file.h reads them). */
 #include "support/diag.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "support/file.h"
 
 void moec_diag_init(moec_diag *d, FILE *out, int max_errors)
 {
     memset(d, 0, sizeof *d);
     d->out = out;
     d->max_errors = max_errors > 0 ? max_errors : MOEC_MAX_ERRORS_DEFAULT;
+}
+
+int moec_diag_collect(moec_diag *d, int max_errors)
+{
+    moec_diag_init(d, NULL, max_errors);
+    d->out = open_memstream(&d->mem, &d->mem_len);
+    d->collecting = d->out != NULL;
+    return d->out ? 0 : -1;
+}
+
+const char *moec_diag_text(moec_diag *d)
+{
+    if (!d->collecting) return "";
+    fflush(d->out);
+    return d->mem ? d->mem : "";
+}
+
+void moec_diag_free(moec_diag *d)
+{
+    if (!d->collecting) return;
+    fclose(d->out);
+    free(d->mem);
+    d->out = NULL;
+    d->mem = NULL;
+    d->mem_len = 0;
+    d->collecting = false;
+}
+
+int moec_diag_reset(moec_diag *d)
+{
+    d->n_errors = d->n_more = d->n_warnings = 0;
+    d->stopped = d->announced = false;
+    if (!d->collecting) return 0;
+    moec_diag_free(d);
+    d->out = open_memstream(&d->mem, &d->mem_len);
+    d->collecting = d->out != NULL;
+    return d->out ? 0 : -1;
 }
 
 /* Records where each line starts, so a location can show its line. */
@@ -47,57 +86,12 @@ oom:
     return -1;
 }
 
-/* Reads all of f, at most MOEC_MAX_SOURCE_BYTES + 1 bytes (so a bigger file is
- * seen to be bigger), into a NUL-terminated buffer. NULL when out of memory. */
-static char *read_all(FILE *f, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            if (cap > MOEC_MAX_SOURCE_BYTES) break;
-            char *bigger = realloc(buf, cap * 2 + 1);
-            if (!bigger) { free(buf); return NULL; }
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 int moec_source_load(moec_source *src, const char *path, moec_diag *d)
 {
     memset(src, 0, sizeof *src);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        moec_error(d, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        moec_error(d, "'%s' is a directory; give a model file (.moe)", path);
-        return -1;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        moec_error(d, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
+    char *buf;
     size_t len;
-    char *buf = read_all(f, &len);
-    int read_error = ferror(f);
-    fclose(f);
-    const char *why = !buf ? "out of memory while reading" : read_error ? "read error" : NULL;
-    if (!why && len > MOEC_MAX_SOURCE_BYTES) why = "larger than 64 MiB (MOEC_MAX_SOURCE_BYTES); a model file is small text";
-    if (why) {
-        free(buf);
-        moec_error(d, "cannot load '%s': %s", path, why);
-        return -1;
-    }
+    if (moec_file_read_all(path, MOEC_MAX_SOURCE_BYTES, "give a model file (.moe)", &buf, &len, d) < 0) return -1;
     src->text = buf;
     src->len = len;
     src->path = strdup(path);
@@ -151,60 +145,101 @@ static void show_line(moec_diag *d, moec_loc loc)
     fputs("^\n", d->out);
 }
 
-static void vreport(moec_diag *d, moec_loc loc, const char *kind, const char *fmt, va_list ap)
+typedef enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE } severity;
+
+/* Prints one message: its lead (a place, or the sink's lead), the node, the
+ * text, and for a place the source line with a caret. */
+static void print(moec_diag *d, severity sev, moec_loc loc, int node, const char *fmt, va_list ap)
 {
-    if (d->src && loc.line > 0)
-        fprintf(d->out, "%s:%d:%d: %s: ", d->src->path, loc.line, loc.col, kind);
-    else
-        fprintf(d->out, "moec: %s: ", kind);
+    static const char *const kind[] = {"error", "warning", "note"};
+    bool placed = d->src && loc.line > 0;
+    if (!d->out) return;   /* a collecting sink whose reset ran out of memory */
+    if (placed) fprintf(d->out, "%s:%d:%d: %s: ", d->src->path, loc.line, loc.col, kind[sev]);
+    else if (sev == SEV_ERROR && d->prefix) fputs(d->prefix, d->out);
+    else fprintf(d->out, "moec: %s: ", kind[sev]);
+    if (node >= 0) fprintf(d->out, "%%%d ", node);
     vfprintf(d->out, fmt, ap);
     fputc('\n', d->out);
-    if (loc.line > 0) show_line(d, loc);
+    if (placed) show_line(d, loc);
 }
 
-void moec_error_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
+/* One error: printed within the limit, counted past it. Reaching the limit
+ * stops the sink; `announce` says so at once (the front end's way). */
+static int report_error(moec_diag *d, moec_loc loc, int node, bool announce, const char *fmt, va_list ap)
 {
-    if (d->stopped) return;
+    if (!d || d->announced) return -1;
+    if (d->stopped) {
+        d->n_more++;
+        return -1;
+    }
+    print(d, SEV_ERROR, loc, node, fmt, ap);
+    if (++d->n_errors < d->max_errors) return -1;
+    d->stopped = true;
+    if (announce) {
+        d->announced = true;
+        if (d->out)
+            fprintf(d->out, "%s: error: too many errors (limit %d), stopping here\n",
+                    d->src ? d->src->path : "moec", d->max_errors);
+    }
+    return -1;
+}
+
+int moec_error_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vreport(d, loc, "error", fmt, ap);
+    report_error(d, loc, -1, true, fmt, ap);
     va_end(ap);
-    if (++d->n_errors >= d->max_errors) {
-        d->stopped = true;
-        fprintf(d->out, "%s: error: too many errors (limit %d), stopping here\n",
-                d->src ? d->src->path : "moec", d->max_errors);
-    }
+    return -1;
+}
+
+int moec_error(moec_diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_error(d, (moec_loc){0}, -1, false, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int moec_error_node(moec_diag *d, moec_loc loc, int node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_error(d, loc, node, false, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int moec_verror(moec_diag *d, moec_loc loc, int node, const char *fmt, va_list ap)
+{
+    return report_error(d, loc, node, false, fmt, ap);
 }
 
 void moec_warning_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
 {
-    if (d->stopped || d->no_warnings) return;
+    if (!d || d->stopped || d->no_warnings) return;
     va_list ap;
     va_start(ap, fmt);
-    vreport(d, loc, "warning", fmt, ap);
+    print(d, SEV_WARNING, loc, -1, fmt, ap);
     va_end(ap);
     d->n_warnings++;
 }
 
 void moec_note_at(moec_diag *d, moec_loc loc, const char *fmt, ...)
 {
-    if (d->stopped) return;
+    if (!d || d->stopped) return;
     va_list ap;
     va_start(ap, fmt);
-    vreport(d, loc, "note", fmt, ap);
+    print(d, SEV_NOTE, loc, -1, fmt, ap);
     va_end(ap);
 }
 
-void moec_error(moec_diag *d, const char *fmt, ...)
+void moec_diag_finish(moec_diag *d)
 {
-    if (d->stopped) return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("moec: error: ", d->out);
-    vfprintf(d->out, fmt, ap);
-    fputc('\n', d->out);
-    va_end(ap);
-    if (++d->n_errors >= d->max_errors) d->stopped = true;
+    if (!d || !d->out || d->n_more == 0) return;
+    fprintf(d->out, "%s... and %d more error%s\n", d->prefix ? d->prefix : "moec: error: ", d->n_more,
+            d->n_more == 1 ? "" : "s");
 }
 
 int moec_edit_distance(const char *a, const char *b)

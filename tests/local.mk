@@ -1,6 +1,6 @@
 # tests/local.mk -- the test suite: `make check` (or scripts/test) runs it.
 # Each module keeps its tests in a folder with its own fragment; every test prints TAP.
-EXTRA_DIST += tests/tap.h tests/tap.sh
+EXTRA_DIST += tests/tap.h tests/tap.sh tests/sink.h
 
 # The CLI contract: --help lists every subcommand, --version names the backends.
 TESTS += tests/cli.sh
@@ -10,6 +10,7 @@ dist_check_SCRIPTS += tests/cli.sh
 TESTS += tests/models.sh
 dist_check_SCRIPTS += tests/models.sh
 
+include tests/support/local.mk
 include tests/frontend/local.mk
 include tests/elab/local.mk
 include tests/data/local.mk

@@ -254,25 +254,25 @@ static int encode_piece(rt_bpe *b, const unsigned char *p, size_t n, rt_tokens *
     return push_all(out, b->work, m);
 }
 
-int rt_bpe_encode(rt_bpe *b, const void *text, size_t len, rt_tokens *out, rt_data_err *err)
+int rt_bpe_encode(rt_bpe *b, const void *text, size_t len, rt_tokens *out, moec_diag *diag)
 {
     const unsigned char *s = text;
     for (size_t i = 0; i < len;) {
         size_t e = rt_bpe_piece_end(b, s, len, i);
-        if (encode_piece(b, s + i, e - i, out) != 0) return rt_data_errf(err, "out of memory while encoding");
+        if (encode_piece(b, s + i, e - i, out) != 0) return moec_error(diag, "out of memory while encoding");
         i = e;
     }
     return 0;
 }
 
-int rt_bpe_init(rt_bpe *b, const rt_vocab *v, rt_data_err *err)
+int rt_bpe_init(rt_bpe *b, const rt_vocab *v, moec_diag *diag)
 {
     memset(b, 0, sizeof *b);
     b->v = v;
     for (int c = 0; c < 128; c++) b->ascii_class[c] = (uint8_t)rt_char_class_of(c);
     if (cache_init(&b->cache) != 0) {
         rt_bpe_free(b);
-        return rt_data_errf(err, "out of memory for the tokenizer's cache");
+        return moec_error(diag, "out of memory for the tokenizer's cache");
     }
     return 0;
 }
@@ -284,16 +284,16 @@ void rt_bpe_free(rt_bpe *b)
     memset(b, 0, sizeof *b);
 }
 
-int rt_bpe_decode(const rt_vocab *v, const uint32_t *ids, size_t n, char **out, size_t *len, rt_data_err *err)
+int rt_bpe_decode(const rt_vocab *v, const uint32_t *ids, size_t n, char **out, size_t *len, moec_diag *diag)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= v->n_ids)
-            return rt_data_errf(err, "token %zu: id %u is outside the vocabulary (0..%u)", i, ids[i], v->n_ids - 1);
+            return moec_error(diag, "token %zu: id %u is outside the vocabulary (0..%u)", i, ids[i], v->n_ids - 1);
         total += v->tok_off[ids[i] + 1] - v->tok_off[ids[i]];
     }
     char *buf = malloc(total + 1);
-    if (!buf) return rt_data_errf(err, "out of memory decoding %zu tokens", n);
+    if (!buf) return moec_error(diag, "out of memory decoding %zu tokens", n);
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         size_t k;

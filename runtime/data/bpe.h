@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/data/err.h"
+#include "support/diag.h"
 #include "runtime/data/vocab.h"
 
 /* A growable list of token ids. */
@@ -60,11 +60,11 @@ typedef struct rt_bpe {
     size_t work_cap;
 } rt_bpe;
 
-int rt_bpe_init(rt_bpe *b, const rt_vocab *v, rt_data_err *err);
+int rt_bpe_init(rt_bpe *b, const rt_vocab *v, moec_diag *diag);
 void rt_bpe_free(rt_bpe *b);
 
 /* Appends the tokens of `text` (len bytes, any bytes) to *out. */
-int rt_bpe_encode(rt_bpe *b, const void *text, size_t len, rt_tokens *out, rt_data_err *err);
+int rt_bpe_encode(rt_bpe *b, const void *text, size_t len, rt_tokens *out, moec_diag *diag);
 
 /* The end of the pre-token that starts at `pos` (< len): the rule alone, for tests. */
 size_t rt_bpe_piece_end(const rt_bpe *b, const unsigned char *s, size_t len, size_t pos);
@@ -73,6 +73,6 @@ size_t rt_bpe_piece_end(const rt_bpe *b, const unsigned char *s, size_t len, siz
 enum rt_char_class rt_char_class_of(int32_t cp);
 
 /* Decodes ids into a new buffer (*out, *len; NUL-terminated for convenience). */
-int rt_bpe_decode(const rt_vocab *v, const uint32_t *ids, size_t n, char **out, size_t *len, rt_data_err *err);
+int rt_bpe_decode(const rt_vocab *v, const uint32_t *ids, size_t n, char **out, size_t *len, moec_diag *diag);
 
 #endif

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "runtime/data/atomic.h"
+#include "support/atomic.h"
 #include "runtime/data/bpe.h"
 #include "runtime/data/shard.h"
 
@@ -73,11 +73,11 @@ static void progress(build *b, size_t add)
 
 /* Shuffles domain d's texts by the seed, holds the first rt_eval_count out
  * for eval, and encodes every text followed by EOS into its split. */
-static int encode_domain(build *b, rt_bpe *bpe, size_t d, rt_data_err *err)
+static int encode_domain(build *b, rt_bpe *bpe, size_t d, moec_diag *diag)
 {
     const rt_domain *dom = &b->doms[d];
     uint32_t *order = malloc((dom->n_texts ? dom->n_texts : 1) * sizeof *order);
-    if (!order) return rt_data_errf(err, "out of memory");
+    if (!order) return moec_error(diag, "out of memory");
     for (size_t i = 0; i < dom->n_texts; i++) order[i] = (uint32_t)i;
     rt_shuffle_u32(order, dom->n_texts, b->o->seed);
     size_t n_eval = rt_eval_count(dom->n_texts, b->o->eval_fraction);
@@ -87,9 +87,9 @@ static int encode_domain(build *b, rt_bpe *bpe, size_t d, rt_data_err *err)
         const rt_text *t = &dom->texts[order[k]];
         int s = k < n_eval ? EVAL : TRAIN;
         ids.n = 0;
-        rc = rt_bpe_encode(bpe, t->p, t->len, &ids, err);
+        rc = rt_bpe_encode(bpe, t->p, t->len, &ids, diag);
         if (rc == 0 && tokvec_append(&b->tok[d][s], ids.ids, ids.n, b->v->eos) != 0)
-            rc = rt_data_errf(err, "out of memory for the tokens of domain '%s'", dom->name);
+            rc = moec_error(diag, "out of memory for the tokens of domain '%s'", dom->name);
         if (s == EVAL) b->sum->eval[d].texts++; else b->sum->train[d].texts++;
         progress(b, t->len);
     }
@@ -144,21 +144,21 @@ static block_ref *block_order(build *b, int s, uint64_t *n_out)
     return out;
 }
 
-static int join_path(char *out, size_t cap, const char *dir, const char *name, rt_data_err *err)
+static int join_path(char *out, size_t cap, const char *dir, const char *name, moec_diag *diag)
 {
-    if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap) return rt_data_errf(err, "%s/%s: path too long", dir, name);
+    if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap) return moec_error(diag, "%s/%s: path too long", dir, name);
     return 0;
 }
 
 /* Records a written file in the manifest's outputs, with its sha256. */
-static int note_output(build *b, const char *name, uint64_t tokens, rt_data_err *err)
+static int note_output(build *b, const char *name, uint64_t tokens, moec_diag *diag)
 {
     char path[4096], hex[65];
     uint64_t bytes;
-    if (join_path(path, sizeof path, b->o->out_dir, name, err) != 0) return -1;
-    if (rt_sha256_file(path, hex, &bytes, err) != 0) return -1;
+    if (join_path(path, sizeof path, b->o->out_dir, name, diag) != 0) return -1;
+    if (rt_sha256_file(path, hex, &bytes, diag) != 0) return -1;
     json_t *o = json_pack("{s:s, s:I, s:s}", "path", name, "bytes", (json_int_t)bytes, "sha256", hex);
-    if (!o) return rt_data_errf(err, "out of memory");
+    if (!o) return moec_error(diag, "out of memory");
     if (tokens != UINT64_MAX) json_object_set_new(o, "tokens", json_integer((json_int_t)tokens));
     json_array_append_new(b->outputs, o);
     return 0;
@@ -166,14 +166,14 @@ static int note_output(build *b, const char *name, uint64_t tokens, rt_data_err 
 
 /* Writes split s's blocks in `order` as shards of at most shard_tokens tokens
  * (whole blocks; an empty split still gets one empty shard). */
-static int write_shards(build *b, int s, const block_ref *order, uint64_t n, rt_data_err *err)
+static int write_shards(build *b, int s, const block_ref *order, uint64_t n, moec_diag *diag)
 {
     uint64_t seq = b->o->seq, per = b->o->shard_tokens / seq;
     if (per == 0) per = 1;
     if (per * seq > RT_SHARD_MAX_TOKENS) per = RT_SHARD_MAX_TOKENS / seq;
     uint64_t n_shards = n ? (n + per - 1) / per : 1;
     uint16_t *buf = malloc((size_t)((n < per ? n : per) * seq + 1) * sizeof *buf);
-    if (!buf) return rt_data_errf(err, "out of memory");
+    if (!buf) return moec_error(diag, "out of memory");
     int rc = 0;
     for (uint64_t shard = 0; rc == 0 && shard < n_shards; shard++) {
         uint64_t first = shard * per, last = first + per < n ? first + per : n;
@@ -183,9 +183,9 @@ static int write_shards(build *b, int s, const block_ref *order, uint64_t n, rt_
         char name[64], path[4096];
         snprintf(name, sizeof name, "%s_%06u.bin", SPLIT_NAME[s], (unsigned)shard);
         uint64_t ntok = (last - first) * seq;
-        rc = join_path(path, sizeof path, b->o->out_dir, name, err);
-        if (rc == 0) rc = rt_shard_write(path, buf, (size_t)ntok, err);
-        if (rc == 0) rc = note_output(b, name, ntok, err);
+        rc = join_path(path, sizeof path, b->o->out_dir, name, diag);
+        if (rc == 0) rc = rt_shard_write(path, buf, (size_t)ntok, diag);
+        if (rc == 0) rc = note_output(b, name, ntok, diag);
         if (rc == 0)
             json_array_append_new(b->shards[s], json_pack("{s:s, s:I}", "path", name, "tokens", (json_int_t)ntok));
     }
@@ -241,22 +241,22 @@ static json_t *stat_json(const rt_split_stat *st)
                      "blocks", (json_int_t)st->blocks, "dropped_tokens", (json_int_t)st->dropped);
 }
 
-static int write_json(build *b, const char *name, json_t *root, size_t flags, rt_data_err *err)
+static int write_json(build *b, const char *name, json_t *root, size_t flags, moec_diag *diag)
 {
     char path[4096];
-    if (!root) return rt_data_errf(err, "out of memory building %s", name);
+    if (!root) return moec_error(diag, "out of memory building %s", name);
     char *text = json_dumps(root, flags | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (!text) return rt_data_errf(err, "out of memory building %s", name);
+    if (!text) return moec_error(diag, "out of memory building %s", name);
     size_t len = strlen(text);
     text[len] = '\n'; /* json_dumps leaves room for the NUL; a file ends with a newline */
-    int rc = join_path(path, sizeof path, b->o->out_dir, name, err);
-    if (rc == 0) rc = rt_atomic_write(path, text, len + 1, err);
+    int rc = join_path(path, sizeof path, b->o->out_dir, name, diag);
+    if (rc == 0) rc = moec_atomic_write(path, text, len + 1, diag);
     free(text);
     return rc;
 }
 
-static int write_domains(build *b, const block_ref *ord[N_SPLITS], const uint64_t n[N_SPLITS], rt_data_err *err)
+static int write_domains(build *b, const block_ref *ord[N_SPLITS], const uint64_t n[N_SPLITS], moec_diag *diag)
 {
     json_t *names = json_array(), *per = json_object();
     for (size_t d = 0; d < b->n; d++) {
@@ -270,17 +270,17 @@ static int write_domains(build *b, const block_ref *ord[N_SPLITS], const uint64_
                              (int)b->v->eos, "domains", names, "per_domain", per, "splits", "train",
                              split_json(b, TRAIN, ord[TRAIN], n[TRAIN]), "eval", split_json(b, EVAL, ord[EVAL], n[EVAL]));
     /* compact: one entry per block would make thousands of indented lines */
-    int rc = write_json(b, "domains.json", root, JSON_COMPACT, err);
-    return rc == 0 ? note_output(b, "domains.json", UINT64_MAX, err) : -1;
+    int rc = write_json(b, "domains.json", root, JSON_COMPACT, diag);
+    return rc == 0 ? note_output(b, "domains.json", UINT64_MAX, diag) : -1;
 }
 
-static json_t *tokenizer_json(build *b, rt_data_err *err)
+static json_t *tokenizer_json(build *b, moec_diag *diag)
 {
     json_t *files = json_array();
     for (int i = 0; i < 2 && b->v->files[i]; i++) {
         char hex[65];
         uint64_t bytes;
-        if (rt_sha256_file(b->v->files[i], hex, &bytes, err) != 0) return json_decref(files), NULL;
+        if (rt_sha256_file(b->v->files[i], hex, &bytes, diag) != 0) return json_decref(files), NULL;
         json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", b->v->files[i], "bytes",
                                                (json_int_t)bytes, "sha256", hex));
     }
@@ -288,7 +288,7 @@ static json_t *tokenizer_json(build *b, rt_data_err *err)
                      "merges", (int)b->v->n_merges, "eos", (int)b->v->eos, "files", files);
 }
 
-static int write_manifest(build *b, rt_data_err *err)
+static int write_manifest(build *b, moec_diag *diag)
 {
     json_t *doms = json_array();
     for (size_t d = 0; d < b->n; d++) {
@@ -302,7 +302,7 @@ static int write_manifest(build *b, rt_data_err *err)
                                                (json_int_t)b->doms[d].n_texts, "bytes",
                                                (json_int_t)b->doms[d].bytes, "sources", srcs));
     }
-    json_t *tok = tokenizer_json(b, err);
+    json_t *tok = tokenizer_json(b, diag);
     if (!tok) return json_decref(doms), -1;
     json_t *opts = json_pack("{s:i, s:f, s:b, s:I, s:I, s:s?}", "seq", (int)b->o->seq, "eval_fraction",
                              b->o->eval_fraction, "balance", b->o->balance, "seed", (json_int_t)b->o->seed,
@@ -310,62 +310,62 @@ static int write_manifest(build *b, rt_data_err *err)
     json_t *root = json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:o, s:O}", "format", "moec-data-manifest",
                              "version", 1, "created_by", "moec " PACKAGE_VERSION, "command", b->o->command,
                              "tokenizer", tok, "options", opts, "domains", doms, "outputs", b->outputs);
-    return write_json(b, "manifest.json", root, JSON_INDENT(1), err);
+    return write_json(b, "manifest.json", root, JSON_INDENT(1), diag);
 }
 
-static int mkdir_p(const char *dir, rt_data_err *err)
+static int mkdir_p(const char *dir, moec_diag *diag)
 {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return rt_data_errf(err, "%s: path too long", dir);
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return moec_error(diag, "%s: path too long", dir);
     for (char *p = path + 1;; p++) {
         if (*p != '/' && *p != '\0') continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return rt_data_errf(err, "%s: %s", path, strerror(errno));
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) return moec_error(diag, "%s: %s", path, strerror(errno));
         *p = c;
         if (c == '\0') break;
     }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return rt_data_errf(err, "%s: not a directory", dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return moec_error(diag, "%s: not a directory", dir);
     return 0;
 }
 
-static int check_inputs(const rt_vocab *v, rt_domain *doms, size_t n, const rt_data_opts *o, rt_data_err *err)
+static int check_inputs(const rt_vocab *v, rt_domain *doms, size_t n, const rt_data_opts *o, moec_diag *diag)
 {
-    if (n == 0) return rt_data_errf(err, "no domains given (NAME=PATH...)");
+    if (n == 0) return moec_error(diag, "no domains given (NAME=PATH...)");
     if (v->n_ids > RT_SHARD_MAX_VOCAB)
-        return rt_data_errf(err, "a vocabulary of %u tokens does not fit uint16 shards", v->n_ids);
-    if (v->eos == RT_VOCAB_NONE) return rt_data_errf(err, "the vocabulary has no <|endoftext|> token");
-    if (o->seq < 2) return rt_data_errf(err, "--seq %u: a block needs at least 2 tokens", o->seq);
+        return moec_error(diag, "a vocabulary of %u tokens does not fit uint16 shards", v->n_ids);
+    if (v->eos == RT_VOCAB_NONE) return moec_error(diag, "the vocabulary has no <|endoftext|> token");
+    if (o->seq < 2) return moec_error(diag, "--seq %u: a block needs at least 2 tokens", o->seq);
     if (!(o->eval_fraction >= 0 && o->eval_fraction < 1))
-        return rt_data_errf(err, "--eval-fraction %g: expected 0 <= F < 1", o->eval_fraction);
+        return moec_error(diag, "--eval-fraction %g: expected 0 <= F < 1", o->eval_fraction);
     for (size_t d = 0; d < n; d++) {
-        if (doms[d].n_texts == 0) return rt_data_errf(err, "domain '%s' has no texts", doms[d].name);
-        if (doms[d].n_texts > UINT32_MAX) return rt_data_errf(err, "domain '%s' has too many texts", doms[d].name);
+        if (doms[d].n_texts == 0) return moec_error(diag, "domain '%s' has no texts", doms[d].name);
+        if (doms[d].n_texts > UINT32_MAX) return moec_error(diag, "domain '%s' has too many texts", doms[d].name);
         for (size_t e = 0; e < d; e++)
-            if (strcmp(doms[d].name, doms[e].name) == 0) return rt_data_errf(err, "domain '%s' given twice", doms[d].name);
+            if (strcmp(doms[d].name, doms[e].name) == 0) return moec_error(diag, "domain '%s' given twice", doms[d].name);
     }
     return 0;
 }
 
-static int run(build *b, rt_data_err *err)
+static int run(build *b, moec_diag *diag)
 {
     rt_bpe bpe;
-    if (rt_bpe_init(&bpe, b->v, err) != 0) return -1;
+    if (rt_bpe_init(&bpe, b->v, diag) != 0) return -1;
     int rc = 0;
-    for (size_t d = 0; rc == 0 && d < b->n; d++) rc = encode_domain(b, &bpe, d, err);
+    for (size_t d = 0; rc == 0 && d < b->n; d++) rc = encode_domain(b, &bpe, d, diag);
     rt_bpe_free(&bpe);
     if (rc != 0) return -1;
     count_blocks(b);
     const block_ref *ord[N_SPLITS] = {0};
     uint64_t n[N_SPLITS] = {0};
     for (int s = 0; rc == 0 && s < N_SPLITS; s++)
-        if (!(ord[s] = block_order(b, s, &n[s]))) rc = rt_data_errf(err, "out of memory ordering blocks");
-    if (rc == 0) rc = mkdir_p(b->o->out_dir, err);
-    for (int s = 0; rc == 0 && s < N_SPLITS; s++) rc = write_shards(b, s, ord[s], n[s], err);
+        if (!(ord[s] = block_order(b, s, &n[s]))) rc = moec_error(diag, "out of memory ordering blocks");
+    if (rc == 0) rc = mkdir_p(b->o->out_dir, diag);
+    for (int s = 0; rc == 0 && s < N_SPLITS; s++) rc = write_shards(b, s, ord[s], n[s], diag);
     if (rc == 0) remove_stale(b);
-    if (rc == 0) rc = write_domains(b, ord, n, err);
-    if (rc == 0) rc = write_manifest(b, err);
+    if (rc == 0) rc = write_domains(b, ord, n, diag);
+    if (rc == 0) rc = write_manifest(b, diag);
     b->sum->train_blocks = n[TRAIN];
     b->sum->eval_blocks = n[EVAL];
     free((void *)ord[TRAIN]);
@@ -374,10 +374,10 @@ static int run(build *b, rt_data_err *err)
 }
 
 int rt_data_build(const rt_vocab *v, rt_domain *doms, size_t n, const rt_data_opts *o, rt_data_summary *sum,
-                  rt_data_err *err)
+                  moec_diag *diag)
 {
     memset(sum, 0, sizeof *sum);
-    if (check_inputs(v, doms, n, o, err) != 0) return -1;
+    if (check_inputs(v, doms, n, o, diag) != 0) return -1;
     build b = {.v = v, .doms = doms, .n = n, .o = o, .sum = sum};
     sum->n_domains = n;
     sum->train = calloc(n, sizeof *sum->train);
@@ -388,8 +388,8 @@ int rt_data_build(const rt_vocab *v, rt_domain *doms, size_t n, const rt_data_op
     b.shards[EVAL] = json_array();
     for (size_t d = 0; d < n; d++) b.total += doms[d].bytes;
     int rc = sum->train && sum->eval && b.tok && b.outputs && b.shards[0] && b.shards[1]
-                 ? run(&b, err)
-                 : rt_data_errf(err, "out of memory");
+                 ? run(&b, diag)
+                 : moec_error(diag, "out of memory");
     for (size_t d = 0; b.tok && d < n; d++) free(b.tok[d][TRAIN].t), free(b.tok[d][EVAL].t);
     free(b.tok);
     json_decref(b.outputs);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "runtime/data/corpus.h"
-#include "runtime/data/err.h"
+#include "support/diag.h"
 #include "runtime/data/vocab.h"
 
 typedef struct rt_data_opts {
@@ -43,7 +43,7 @@ typedef struct rt_data_summary {
 } rt_data_summary;
 
 int rt_data_build(const rt_vocab *v, rt_domain *doms, size_t n_doms, const rt_data_opts *o,
-                  rt_data_summary *sum, rt_data_err *err);
+                  rt_data_summary *sum, moec_diag *diag);
 void rt_data_summary_free(rt_data_summary *s);
 
 #endif

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int rt_domain_init(rt_domain *d, const char *name, rt_data_err *err)
+#include "support/file.h"
+
+int rt_domain_init(rt_domain *d, const char *name, moec_diag *diag)
 {
     memset(d, 0, sizeof *d);
     d->name = strdup(name);
-    return d->name ? 0 : rt_data_errf(err, "out of memory");
+    return d->name ? 0 : moec_error(diag, "out of memory");
 }
 
 void rt_domain_free(rt_domain *d)
@@ -66,44 +68,28 @@ static int add_text(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-static char *read_file(const char *path, size_t *len, rt_data_err *err)
+static char *read_file(const char *path, size_t *len, moec_diag *diag)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_data_errf(err, "%s: %s", path, strerror(errno)), NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return rt_data_errf(err, "%s: not a regular file", path), NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || got != (size_t)st.st_size || bad) {
-        free(buf);
-        return rt_data_errf(err, "%s: cannot read the whole file", path), NULL;
-    }
-    buf[got] = '\0';
-    *len = got;
-    return buf;
+    char *buf;
+    return moec_file_read_all(path, MOEC_FILE_NO_LIMIT, NULL, &buf, len, diag) == 0 ? buf : NULL;
 }
 
-static int add_file(rt_domain *d, const char *path, const char *sep, rt_data_err *err)
+static int add_file(rt_domain *d, const char *path, const char *sep, moec_diag *diag)
 {
     if (d->n_src == d->cap_src) {
         size_t cap = d->cap_src ? d->cap_src * 2 : 64;
         rt_source *s = realloc(d->src, cap * sizeof *s);
-        if (!s) return rt_data_errf(err, "out of memory");
+        if (!s) return moec_error(diag, "out of memory");
         d->src = s;
         d->cap_src = cap;
     }
     rt_source *s = &d->src[d->n_src];
     memset(s, 0, sizeof *s);
-    if (!(s->path = strdup(path))) return rt_data_errf(err, "out of memory");
-    if (!(s->data = read_file(path, &s->bytes, err))) return free(s->path), -1;
+    if (!(s->path = strdup(path))) return moec_error(diag, "out of memory");
+    if (!(s->data = read_file(path, &s->bytes, diag))) return free(s->path), -1;
     d->n_src++;
-    if (rt_sha256_hex(s->data, s->bytes, s->sha256, err) != 0) return -1;
-    if (rt_split_texts(s->data, s->bytes, sep, add_text, d) != 0) return rt_data_errf(err, "out of memory");
+    if (rt_sha256_hex(s->data, s->bytes, s->sha256, diag) != 0) return -1;
+    if (rt_split_texts(s->data, s->bytes, sep, add_text, d) != 0) return moec_error(diag, "out of memory");
     return 0;
 }
 
@@ -112,27 +98,27 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name); /* bytes, not the locale: the same order everywhere */
 }
 
-static int add_dir(rt_domain *d, const char *dir, const char *sep, int depth, rt_data_err *err)
+static int add_dir(rt_domain *d, const char *dir, const char *sep, int depth, moec_diag *diag)
 {
     if (depth > RT_CORPUS_MAX_DEPTH)
-        return rt_data_errf(err, "%s: directories nested deeper than %d (RT_CORPUS_MAX_DEPTH)", dir,
-                            RT_CORPUS_MAX_DEPTH);
+        return moec_error(diag, "%s: directories nested deeper than %d (RT_CORPUS_MAX_DEPTH)", dir,
+                          RT_CORPUS_MAX_DEPTH);
     struct dirent **ents;
     int n = scandir(dir, &ents, NULL, by_name);
-    if (n < 0) return rt_data_errf(err, "%s: %s", dir, strerror(errno));
+    if (n < 0) return moec_error(diag, "%s: %s", dir, strerror(errno));
     int rc = 0;
     for (int i = 0; i < n; i++) {
         char path[4096];
         struct stat st;
         if (rc == 0 && ents[i]->d_name[0] != '.') {
             if (snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name) >= (int)sizeof path)
-                rc = rt_data_errf(err, "%s/%s: path too long", dir, ents[i]->d_name);
+                rc = moec_error(diag, "%s/%s: path too long", dir, ents[i]->d_name);
             else if (lstat(path, &st) != 0)
-                rc = rt_data_errf(err, "%s: %s", path, strerror(errno));
+                rc = moec_error(diag, "%s: %s", path, strerror(errno));
             else if (S_ISDIR(st.st_mode))
-                rc = add_dir(d, path, sep, depth + 1, err);
+                rc = add_dir(d, path, sep, depth + 1, diag);
             else if (S_ISREG(st.st_mode))
-                rc = add_file(d, path, sep, err);
+                rc = add_file(d, path, sep, diag);
         }
         free(ents[i]);
     }
@@ -140,12 +126,12 @@ static int add_dir(rt_domain *d, const char *dir, const char *sep, int depth, rt
     return rc;
 }
 
-int rt_domain_add_path(rt_domain *d, const char *path, const char *sep, rt_data_err *err)
+int rt_domain_add_path(rt_domain *d, const char *path, const char *sep, moec_diag *diag)
 {
     struct stat st;
-    if (stat(path, &st) != 0) return rt_data_errf(err, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return add_dir(d, path, sep, 0, err);
-    return add_file(d, path, sep, err);
+    if (stat(path, &st) != 0) return moec_error(diag, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return add_dir(d, path, sep, 0, diag);
+    return add_file(d, path, sep, diag);
 }
 
 size_t rt_eval_count(size_t n, double f)
@@ -178,22 +164,22 @@ void rt_shuffle_u32(uint32_t *idx, size_t n, uint64_t seed)
     }
 }
 
-int rt_sha256_hex(const void *data, size_t len, char out[65], rt_data_err *err)
+int rt_sha256_hex(const void *data, size_t len, char out[65], moec_diag *diag)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return rt_data_errf(err, "sha256 failed (libcrypto)");
+        return moec_error(diag, "sha256 failed (libcrypto)");
     for (unsigned i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
     return 0;
 }
 
-int rt_sha256_file(const char *path, char out[65], uint64_t *bytes, rt_data_err *err)
+int rt_sha256_file(const char *path, char out[65], uint64_t *bytes, moec_diag *diag)
 {
     size_t len;
-    char *buf = read_file(path, &len, err);
+    char *buf = read_file(path, &len, diag);
     if (!buf) return -1;
-    int rc = rt_sha256_hex(buf, len, out, err);
+    int rc = rt_sha256_hex(buf, len, out, diag);
     free(buf);
     if (bytes) *bytes = len;
     return rc;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/data/err.h"
+#include "support/diag.h"
 
 enum { RT_CORPUS_MAX_DEPTH = 32 }; /* directory nesting followed at most */
 
@@ -34,12 +34,12 @@ typedef struct rt_domain {
     uint64_t bytes; /* of all texts */
 } rt_domain;
 
-int rt_domain_init(rt_domain *d, const char *name, rt_data_err *err);
+int rt_domain_init(rt_domain *d, const char *name, moec_diag *diag);
 /* Adds a file, or every regular file under a directory (sorted by name, hidden
  * names and symbolic links inside directories skipped). With `separator`
  * non-NULL, a line equal to it ends a text (fortune files use "%"); without,
  * each file is one text. Empty texts are dropped. */
-int rt_domain_add_path(rt_domain *d, const char *path, const char *separator, rt_data_err *err);
+int rt_domain_add_path(rt_domain *d, const char *path, const char *separator, moec_diag *diag);
 void rt_domain_free(rt_domain *d);
 
 /* Splits buf into texts at lines equal to sep, calling fn for each non-empty
@@ -59,8 +59,8 @@ uint64_t rt_rng_next(uint64_t *state);
 void rt_shuffle_u32(uint32_t *idx, size_t n, uint64_t seed);
 
 /* sha256 of data as 64 lower-case hex digits plus NUL (libcrypto). */
-int rt_sha256_hex(const void *data, size_t len, char out[65], rt_data_err *err);
+int rt_sha256_hex(const void *data, size_t len, char out[65], moec_diag *diag);
 /* sha256 of a file's content. */
-int rt_sha256_file(const char *path, char out[65], uint64_t *bytes, rt_data_err *err);
+int rt_sha256_file(const char *path, char out[65], uint64_t *bytes, moec_diag *diag);
 
 #endif

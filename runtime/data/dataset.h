@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/data/err.h"
+#include "support/diag.h"
 
 enum { RT_DATASET_MAX_DOMAINS = 256 };
 
@@ -23,7 +23,7 @@ typedef struct rt_split_data {
 } rt_split_data;
 
 /* Loads split "train" or "eval" of DIR; tokens must be < vocab_size. */
-int rt_split_load(const char *dir, const char *split, uint32_t vocab_size, rt_split_data *out, rt_data_err *err);
+int rt_split_load(const char *dir, const char *split, uint32_t vocab_size, rt_split_data *out, moec_diag *diag);
 void rt_split_free(rt_split_data *s);
 
 #endif

@@ -1,9 +1,8 @@
 # runtime/data/local.mk -- tokenizer, token shards, domains.
 # GPT-2 byte-level BPE (vocab, bpe), llm.c shards (shard), domains and the
-# `moec data` build (corpus, build), all-or-nothing writes (atomic).
+# `moec data` build (corpus, build). Errors go to the sink, files are read
+# and written through support/ (file, atomic).
 libmoec_runtime_a_SOURCES += \
-	runtime/data/err.c runtime/data/err.h \
-	runtime/data/atomic.c runtime/data/atomic.h \
 	runtime/data/vocab.c runtime/data/vocab.h \
 	runtime/data/bpe.c runtime/data/bpe.h \
 	runtime/data/shard.c runtime/data/shard.h \

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/data/err.h"
+#include "support/diag.h"
 
 enum {
     RT_SHARD_MAGIC = 20240520,
@@ -26,9 +26,9 @@ typedef struct rt_shard {
 } rt_shard;
 
 /* Writes tokens[0..n) as an llm.c shard at path, atomically. */
-int rt_shard_write(const char *path, const uint16_t *tokens, size_t n, rt_data_err *err);
+int rt_shard_write(const char *path, const uint16_t *tokens, size_t n, moec_diag *diag);
 /* Reads a shard; every token must be < vocab_size. */
-int rt_shard_read(const char *path, uint32_t vocab_size, rt_shard *out, rt_data_err *err);
+int rt_shard_read(const char *path, uint32_t vocab_size, rt_shard *out, moec_diag *diag);
 void rt_shard_free(rt_shard *s);
 
 #endif

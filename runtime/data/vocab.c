@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <utf8proc.h>
 
+#include "support/file.h"
+
 /* A merges file bigger than this is not a vocabulary (GPT-2's is 456 KB). */
 enum { MERGES_MAX_BYTES = 256 << 20, BYTE_ALPHABET = 324 };
 
@@ -58,17 +60,17 @@ static void loader_free(loader *ld)
 
 /* Decodes GPT-2's spelling `s` (UTF-8, `n` bytes) into raw bytes appended to
  * the pool; *off and *len say where. */
-static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *len, rt_data_err *err)
+static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *len, moec_diag *diag)
 {
-    if (n == 0) return rt_data_errf(err, "%s: an empty token", ld->file);
+    if (n == 0) return moec_error(diag, "%s: an empty token", ld->file);
     if (n > 4 * RT_VOCAB_MAX_TOKEN_BYTES)
-        return rt_data_errf(err, "%s: a token longer than %d bytes (RT_VOCAB_MAX_TOKEN_BYTES)", ld->file,
-                            RT_VOCAB_MAX_TOKEN_BYTES);
+        return moec_error(diag, "%s: a token longer than %d bytes (RT_VOCAB_MAX_TOKEN_BYTES)", ld->file,
+                          RT_VOCAB_MAX_TOKEN_BYTES);
     if (ld->pool_len + n > ld->pool_cap) {
         size_t cap = ld->pool_cap ? ld->pool_cap * 2 : 1 << 20;
         while (cap < ld->pool_len + n) cap *= 2;
         unsigned char *p = realloc(ld->pool, cap);
-        if (!p) return rt_data_errf(err, "%s: out of memory", ld->file);
+        if (!p) return moec_error(diag, "%s: out of memory", ld->file);
         ld->pool = p;
         ld->pool_cap = cap;
     }
@@ -76,10 +78,10 @@ static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *
     for (size_t i = 0; i < n;) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k <= 0) return rt_data_errf(err, "%s: a token is not valid UTF-8", ld->file);
+        if (k <= 0) return moec_error(diag, "%s: a token is not valid UTF-8", ld->file);
         if (cp >= BYTE_ALPHABET || ld->cp_byte[cp] < 0)
-            return rt_data_errf(err, "%s: token '%.*s' has character U+%04X, outside GPT-2's byte alphabet",
-                                ld->file, (int)n, s, (unsigned)cp);
+            return moec_error(diag, "%s: token '%.*s' has character U+%04X, outside GPT-2's byte alphabet",
+                              ld->file, (int)n, s, (unsigned)cp);
         ld->pool[ld->pool_len++] = (unsigned char)ld->cp_byte[cp];
         i += (size_t)k;
     }
@@ -88,36 +90,36 @@ static int unbyte(loader *ld, const char *s, size_t n, uint32_t *off, uint32_t *
 }
 
 /* Records token `s` with `id`. */
-static int add_entry(loader *ld, const char *s, size_t n, json_int_t id, rt_data_err *err)
+static int add_entry(loader *ld, const char *s, size_t n, json_int_t id, moec_diag *diag)
 {
     if (id < 0 || id >= RT_VOCAB_MAX_IDS)
-        return rt_data_errf(err, "%s: token '%.*s' has id %lld, outside 0..%d", ld->file, (int)n, s,
-                            (long long)id, RT_VOCAB_MAX_IDS - 1);
+        return moec_error(diag, "%s: token '%.*s' has id %lld, outside 0..%d", ld->file, (int)n, s,
+                          (long long)id, RT_VOCAB_MAX_IDS - 1);
     if (ld->n_ent == ld->cap_ent) {
         size_t cap = ld->cap_ent ? ld->cap_ent * 2 : 1 << 16;
         entry *e = realloc(ld->ent, cap * sizeof *e);
-        if (!e) return rt_data_errf(err, "%s: out of memory", ld->file);
+        if (!e) return moec_error(diag, "%s: out of memory", ld->file);
         ld->ent = e;
         ld->cap_ent = cap;
     }
     entry *e = &ld->ent[ld->n_ent];
     e->id = (uint32_t)id;
-    if (unbyte(ld, s, n, &e->off, &e->len, err) != 0) return -1;
+    if (unbyte(ld, s, n, &e->off, &e->len, diag) != 0) return -1;
     ld->n_ent++;
     return 0;
 }
 
 /* Reads a JSON object token -> id into the loader. */
-static int add_object(loader *ld, json_t *obj, rt_data_err *err)
+static int add_object(loader *ld, json_t *obj, moec_diag *diag)
 {
     if (!json_is_object(obj))
-        return rt_data_errf(err, "%s: expected a JSON object mapping tokens to ids", ld->file);
+        return moec_error(diag, "%s: expected a JSON object mapping tokens to ids", ld->file);
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
         if (!json_is_integer(val))
-            return rt_data_errf(err, "%s: token '%s' has a non-integer id", ld->file, key);
-        if (add_entry(ld, key, strlen(key), json_integer_value(val), err) != 0) return -1;
+            return moec_error(diag, "%s: token '%s' has a non-integer id", ld->file, key);
+        if (add_entry(ld, key, strlen(key), json_integer_value(val), diag) != 0) return -1;
     }
     return 0;
 }
@@ -150,7 +152,7 @@ uint32_t rt_vocab_find(const rt_vocab *v, const void *bytes, size_t len)
 }
 
 /* Inserts id into the string table; two ids with the same bytes are an error. */
-static int sinsert(rt_vocab *v, uint32_t id, rt_data_err *err)
+static int sinsert(rt_vocab *v, uint32_t id, moec_diag *diag)
 {
     size_t n;
     const unsigned char *t = rt_vocab_token(v, id, &n);
@@ -164,14 +166,14 @@ static int sinsert(rt_vocab *v, uint32_t id, rt_data_err *err)
         size_t m;
         const unsigned char *u = rt_vocab_token(v, s - 1, &m);
         if (m == n && memcmp(u, t, n) == 0)
-            return rt_data_errf(err, "%s: ids %u and %u are the same token", v->files[0], s - 1, id);
+            return moec_error(diag, "%s: ids %u and %u are the same token", v->files[0], s - 1, id);
     }
 }
 
 /* Lays the loader's entries out by id: every id 0..max present exactly once. */
-static int build_tokens(rt_vocab *v, loader *ld, rt_data_err *err)
+static int build_tokens(rt_vocab *v, loader *ld, moec_diag *diag)
 {
-    if (ld->n_ent == 0) return rt_data_errf(err, "%s: no tokens", ld->file);
+    if (ld->n_ent == 0) return moec_error(diag, "%s: no tokens", ld->file);
     uint32_t max = 0;
     for (size_t i = 0; i < ld->n_ent; i++) max = ld->ent[i].id > max ? ld->ent[i].id : max;
     v->n_ids = max + 1;
@@ -180,7 +182,7 @@ static int build_tokens(rt_vocab *v, loader *ld, rt_data_err *err)
     v->bytes = malloc(ld->pool_len ? ld->pool_len : 1);
     if (!which || !v->tok_off || !v->bytes) {
         free(which);
-        return rt_data_errf(err, "%s: out of memory", ld->file);
+        return moec_error(diag, "%s: out of memory", ld->file);
     }
     memset(which, 0xff, (size_t)v->n_ids * sizeof *which);
     for (size_t i = 0; i < ld->n_ent; i++) {
@@ -190,7 +192,7 @@ static int build_tokens(rt_vocab *v, loader *ld, rt_data_err *err)
             int same = a->len == b->len && memcmp(ld->pool + a->off, ld->pool + b->off, a->len) == 0;
             if (same) continue; /* an added token repeating its vocabulary entry */
             free(which);
-            return rt_data_errf(err, "%s: id %u is given to two tokens", ld->file, id);
+            return moec_error(diag, "%s: id %u is given to two tokens", ld->file, id);
         }
         which[id] = (uint32_t)i;
     }
@@ -198,8 +200,8 @@ static int build_tokens(rt_vocab *v, loader *ld, rt_data_err *err)
     for (uint32_t id = 0; id < v->n_ids; id++) {
         if (which[id] == UINT32_MAX) {
             free(which);
-            return rt_data_errf(err, "%s: id %u has no token (ids must run 0..%u without gaps)", ld->file, id,
-                                max);
+            return moec_error(diag, "%s: id %u has no token (ids must run 0..%u without gaps)", ld->file, id,
+                              max);
         }
         entry *e = &ld->ent[which[id]];
         v->tok_off[id] = off;
@@ -212,20 +214,20 @@ static int build_tokens(rt_vocab *v, loader *ld, rt_data_err *err)
 }
 
 /* Builds the string table, the byte ids and the end-of-text id. */
-static int build_index(rt_vocab *v, rt_data_err *err)
+static int build_index(rt_vocab *v, moec_diag *diag)
 {
     uint32_t lg = log2_cap(v->n_ids);
     v->sshift = 64 - lg;
     v->sslot = calloc((size_t)1 << lg, sizeof *v->sslot);
-    if (!v->sslot) return rt_data_errf(err, "%s: out of memory", v->files[0]);
+    if (!v->sslot) return moec_error(diag, "%s: out of memory", v->files[0]);
     for (uint32_t id = 0; id < v->n_ids; id++)
-        if (sinsert(v, id, err) != 0) return -1;
+        if (sinsert(v, id, diag) != 0) return -1;
     for (unsigned b = 0; b < 256; b++) {
         unsigned char c = (unsigned char)b;
         v->byte_id[b] = rt_vocab_find(v, &c, 1);
         if (v->byte_id[b] == RT_VOCAB_NONE)
-            return rt_data_errf(err, "%s: no token for byte 0x%02x (a byte-level vocabulary has all 256)",
-                                v->files[0], b);
+            return moec_error(diag, "%s: no token for byte 0x%02x (a byte-level vocabulary has all 256)",
+                              v->files[0], b);
     }
     v->eos = rt_vocab_find(v, "<|endoftext|>", 13);
     return 0;
@@ -238,31 +240,31 @@ typedef struct merge_src {
     size_t line; /* 1-based line in a merges file; 0 for tokenizer.json */
 } merge_src;
 
-static int merges_alloc(rt_vocab *v, size_t n, rt_data_err *err)
+static int merges_alloc(rt_vocab *v, size_t n, moec_diag *diag)
 {
     uint32_t lg = log2_cap(n ? n : 1);
     v->mshift = 64 - lg;
     v->mkey = malloc(((size_t)1 << lg) * sizeof *v->mkey);
     v->mval = malloc(((size_t)1 << lg) * 2 * sizeof *v->mval);
-    if (!v->mkey || !v->mval) return rt_data_errf(err, "out of memory for %zu merges", n);
+    if (!v->mkey || !v->mval) return moec_error(diag, "out of memory for %zu merges", n);
     memset(v->mkey, 0xff, ((size_t)1 << lg) * sizeof *v->mkey);
     return 0;
 }
 
 /* Adds merge `m` with rank `rank`. A pair seen before keeps its first (lower) rank. */
-static int add_merge(rt_vocab *v, loader *ld, const merge_src *m, uint32_t rank, rt_data_err *err)
+static int add_merge(rt_vocab *v, loader *ld, const merge_src *m, uint32_t rank, moec_diag *diag)
 {
     uint32_t oa, la, ob, lb;
     size_t mark = ld->pool_len;
     const char *where = v->files[1] ? v->files[1] : v->files[0];
-    if (unbyte(ld, m->a, m->na, &oa, &la, err) != 0 || unbyte(ld, m->b, m->nb, &ob, &lb, err) != 0)
+    if (unbyte(ld, m->a, m->na, &oa, &la, diag) != 0 || unbyte(ld, m->b, m->nb, &ob, &lb, diag) != 0)
         return -1; /* unbyte named the file and the token */
     uint32_t left = rt_vocab_find(v, ld->pool + oa, la), right = rt_vocab_find(v, ld->pool + ob, lb);
     uint32_t merged = rt_vocab_find(v, ld->pool + oa, (size_t)la + lb); /* a and b are adjacent */
     ld->pool_len = mark;
     if (left == RT_VOCAB_NONE || right == RT_VOCAB_NONE || merged == RT_VOCAB_NONE)
-        return rt_data_errf(err, "%s:%zu: merge '%.*s %.*s' names a token that is not in the vocabulary",
-                            where, m->line, (int)m->na, m->a, (int)m->nb, m->b);
+        return moec_error(diag, "%s:%zu: merge '%.*s %.*s' names a token that is not in the vocabulary",
+                          where, m->line, (int)m->na, m->a, (int)m->nb, m->b);
     uint64_t key = (uint64_t)left << 32 | right;
     uint64_t mask = (UINT64_C(1) << (64 - v->mshift)) - 1;
     uint64_t i = rt_vocab_hash64(key) >> v->mshift;
@@ -288,36 +290,21 @@ static int split_merge_line(const char *s, size_t n, merge_src *m)
     return 0;
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len, rt_data_err *err)
+static char *read_small_file(const char *path, size_t max, size_t *len, moec_diag *diag)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_data_errf(err, "%s: %s", path, strerror(errno)), NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > max) {
-        fclose(f);
-        return rt_data_errf(err, "%s: not a regular file of at most %zu bytes", path, max), NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
-    if (!buf || got != (size_t)st.st_size) {
-        free(buf);
-        return rt_data_errf(err, "%s: cannot read the file", path), NULL;
-    }
-    buf[got] = '\0';
-    *len = got;
-    return buf;
+    char *buf;
+    return moec_file_read_all(path, max, NULL, &buf, len, diag) == 0 ? buf : NULL;
 }
 
 /* Reads a merges file: an optional "#version" first line, then "a b" lines. */
-static int load_merges_file(rt_vocab *v, loader *ld, const char *path, rt_data_err *err)
+static int load_merges_file(rt_vocab *v, loader *ld, const char *path, moec_diag *diag)
 {
     size_t len;
-    char *buf = read_small_file(path, MERGES_MAX_BYTES, &len, err);
+    char *buf = read_small_file(path, MERGES_MAX_BYTES, &len, diag);
     if (!buf) return -1;
     size_t n_lines = 1;
     for (size_t i = 0; i < len; i++) n_lines += buf[i] == '\n';
-    int rc = merges_alloc(v, n_lines, err);
+    int rc = merges_alloc(v, n_lines, diag);
     uint32_t rank = 0;
     size_t line = 0;
     for (size_t i = 0; rc == 0 && i < len;) {
@@ -330,10 +317,10 @@ static int load_merges_file(rt_vocab *v, loader *ld, const char *path, rt_data_e
         if (n == 0 || (line == 1 && n >= 8 && memcmp(buf + i, "#version", 8) == 0)) {
             /* blank lines and the version line carry no merge */
         } else if (split_merge_line(buf + i, n, &m) != 0) {
-            rc = rt_data_errf(err, "%s:%zu: expected two tokens separated by one space, got '%.*s'", path,
-                              line, (int)(n > 60 ? 60 : n), buf + i);
+            rc = moec_error(diag, "%s:%zu: expected two tokens separated by one space, got '%.*s'", path,
+                            line, (int)(n > 60 ? 60 : n), buf + i);
         } else {
-            rc = add_merge(v, ld, &m, rank++, err);
+            rc = add_merge(v, ld, &m, rank++, diag);
         }
         i = end + 1;
     }
@@ -342,67 +329,67 @@ static int load_merges_file(rt_vocab *v, loader *ld, const char *path, rt_data_e
     return rc;
 }
 
-static json_t *load_json(const char *path, rt_data_err *err)
+static json_t *load_json(const char *path, moec_diag *diag)
 {
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        if (je.line <= 0) return rt_data_errf(err, "%s: %s", path, je.text), NULL;
-        return rt_data_errf(err, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text), NULL;
+        if (je.line <= 0) return moec_error(diag, "%s: %s", path, je.text), NULL;
+        return moec_error(diag, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text), NULL;
     }
     return root;
 }
 
-static int set_files(rt_vocab *v, const char *a, const char *b, rt_data_err *err)
+static int set_files(rt_vocab *v, const char *a, const char *b, moec_diag *diag)
 {
     memset(v, 0, sizeof *v);
     v->files[0] = strdup(a);
     v->files[1] = b ? strdup(b) : NULL;
-    if (!v->files[0] || (b && !v->files[1])) return rt_data_errf(err, "out of memory");
+    if (!v->files[0] || (b && !v->files[1])) return moec_error(diag, "out of memory");
     return 0;
 }
 
-int rt_vocab_load_pair(rt_vocab *v, const char *vocab_json, const char *merges_txt, rt_data_err *err)
+int rt_vocab_load_pair(rt_vocab *v, const char *vocab_json, const char *merges_txt, moec_diag *diag)
 {
-    if (set_files(v, vocab_json, merges_txt, err) != 0) return rt_vocab_free(v), -1;
+    if (set_files(v, vocab_json, merges_txt, diag) != 0) return rt_vocab_free(v), -1;
     loader ld;
     loader_init(&ld, vocab_json);
-    json_t *root = load_json(vocab_json, err);
-    int rc = root ? add_object(&ld, root, err) : -1;
+    json_t *root = load_json(vocab_json, diag);
+    int rc = root ? add_object(&ld, root, diag) : -1;
     json_decref(root);
-    if (rc == 0) rc = build_tokens(v, &ld, err);
-    if (rc == 0) rc = build_index(v, err);
+    if (rc == 0) rc = build_tokens(v, &ld, diag);
+    if (rc == 0) rc = build_index(v, diag);
     ld.file = merges_txt;
-    if (rc == 0) rc = load_merges_file(v, &ld, merges_txt, err);
+    if (rc == 0) rc = load_merges_file(v, &ld, merges_txt, diag);
     loader_free(&ld);
     if (rc != 0) rt_vocab_free(v);
     return rc;
 }
 
 /* Reads tokenizer.json's added_tokens (each {"id": N, "content": S}). */
-static int add_added_tokens(loader *ld, json_t *arr, rt_data_err *err)
+static int add_added_tokens(loader *ld, json_t *arr, moec_diag *diag)
 {
     if (!arr) return 0;
-    if (!json_is_array(arr)) return rt_data_errf(err, "%s: added_tokens is not an array", ld->file);
+    if (!json_is_array(arr)) return moec_error(diag, "%s: added_tokens is not an array", ld->file);
     size_t i;
     json_t *t;
     json_array_foreach(arr, i, t) {
         json_t *id = json_object_get(t, "id"), *content = json_object_get(t, "content");
         if (!json_is_integer(id) || !json_is_string(content))
-            return rt_data_errf(err, "%s: added_tokens[%zu] needs an integer id and a string content",
-                                ld->file, i);
+            return moec_error(diag, "%s: added_tokens[%zu] needs an integer id and a string content",
+                              ld->file, i);
         if (add_entry(ld, json_string_value(content), json_string_length(content), json_integer_value(id),
-                      err) != 0)
+                      diag) != 0)
             return -1;
     }
     return 0;
 }
 
 /* Reads tokenizer.json's model.merges: "a b" strings or ["a", "b"] pairs. */
-static int add_hf_merges(rt_vocab *v, loader *ld, json_t *arr, rt_data_err *err)
+static int add_hf_merges(rt_vocab *v, loader *ld, json_t *arr, moec_diag *diag)
 {
-    if (!json_is_array(arr)) return rt_data_errf(err, "%s: model.merges is not an array", ld->file);
-    if (merges_alloc(v, json_array_size(arr), err) != 0) return -1;
+    if (!json_is_array(arr)) return moec_error(diag, "%s: model.merges is not an array", ld->file);
+    if (merges_alloc(v, json_array_size(arr), diag) != 0) return -1;
     size_t i;
     json_t *m;
     json_array_foreach(arr, i, m) {
@@ -419,29 +406,29 @@ static int add_hf_merges(rt_vocab *v, loader *ld, json_t *arr, rt_data_err *err)
             ms.nb = json_string_length(json_array_get(m, 1));
             ok = ms.na > 0 && ms.nb > 0;
         }
-        if (!ok) return rt_data_errf(err, "%s: model.merges[%zu] is not \"a b\" or [\"a\", \"b\"]", ld->file, i);
-        if (add_merge(v, ld, &ms, (uint32_t)i, err) != 0) return -1;
+        if (!ok) return moec_error(diag, "%s: model.merges[%zu] is not \"a b\" or [\"a\", \"b\"]", ld->file, i);
+        if (add_merge(v, ld, &ms, (uint32_t)i, diag) != 0) return -1;
     }
     v->n_merges = (uint32_t)json_array_size(arr);
     return 0;
 }
 
-int rt_vocab_load_hf(rt_vocab *v, const char *path, rt_data_err *err)
+int rt_vocab_load_hf(rt_vocab *v, const char *path, moec_diag *diag)
 {
-    if (set_files(v, path, NULL, err) != 0) return rt_vocab_free(v), -1;
+    if (set_files(v, path, NULL, diag) != 0) return rt_vocab_free(v), -1;
     loader ld;
     loader_init(&ld, path);
-    json_t *root = load_json(path, err);
+    json_t *root = load_json(path, diag);
     json_t *model = root ? json_object_get(root, "model") : NULL;
     int rc = root ? 0 : -1;
     if (rc == 0 && (!json_is_object(model) || !json_is_string(json_object_get(model, "type")) ||
                     strcmp(json_string_value(json_object_get(model, "type")), "BPE") != 0))
-        rc = rt_data_errf(err, "%s: expected a tokenizer.json whose model.type is \"BPE\"", path);
-    if (rc == 0) rc = add_object(&ld, json_object_get(model, "vocab"), err);
-    if (rc == 0) rc = add_added_tokens(&ld, json_object_get(root, "added_tokens"), err);
-    if (rc == 0) rc = build_tokens(v, &ld, err);
-    if (rc == 0) rc = build_index(v, err);
-    if (rc == 0) rc = add_hf_merges(v, &ld, json_object_get(model, "merges"), err);
+        rc = moec_error(diag, "%s: expected a tokenizer.json whose model.type is \"BPE\"", path);
+    if (rc == 0) rc = add_object(&ld, json_object_get(model, "vocab"), diag);
+    if (rc == 0) rc = add_added_tokens(&ld, json_object_get(root, "added_tokens"), diag);
+    if (rc == 0) rc = build_tokens(v, &ld, diag);
+    if (rc == 0) rc = build_index(v, diag);
+    if (rc == 0) rc = add_hf_merges(v, &ld, json_object_get(model, "merges"), diag);
     json_decref(root);
     loader_free(&ld);
     if (rc != 0) rt_vocab_free(v);
@@ -455,20 +442,20 @@ static int exists(const char *dir, const char *name, char *out, size_t cap)
     return n > 0 && (size_t)n < cap && stat(out, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int rt_vocab_load(rt_vocab *v, const char *path, rt_data_err *err)
+int rt_vocab_load(rt_vocab *v, const char *path, moec_diag *diag)
 {
     struct stat st;
     memset(v, 0, sizeof *v);
-    if (stat(path, &st) != 0) return rt_data_errf(err, "%s: %s", path, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return rt_vocab_load_hf(v, path, err);
+    if (stat(path, &st) != 0) return moec_error(diag, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return rt_vocab_load_hf(v, path, diag);
     char a[4096], b[4096];
     if (exists(path, "encoder.json", a, sizeof a) && exists(path, "vocab.bpe", b, sizeof b))
-        return rt_vocab_load_pair(v, a, b, err);
+        return rt_vocab_load_pair(v, a, b, diag);
     if (exists(path, "vocab.json", a, sizeof a) && exists(path, "merges.txt", b, sizeof b))
-        return rt_vocab_load_pair(v, a, b, err);
-    if (exists(path, "tokenizer.json", a, sizeof a)) return rt_vocab_load_hf(v, a, err);
-    return rt_data_errf(err, "%s: no encoder.json + vocab.bpe, vocab.json + merges.txt or tokenizer.json there",
-                        path);
+        return rt_vocab_load_pair(v, a, b, diag);
+    if (exists(path, "tokenizer.json", a, sizeof a)) return rt_vocab_load_hf(v, a, diag);
+    return moec_error(diag, "%s: no encoder.json + vocab.bpe, vocab.json + merges.txt or tokenizer.json there",
+                      path);
 }
 
 void rt_vocab_free(rt_vocab *v)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/data/err.h"
+#include "support/diag.h"
 
 #define RT_VOCAB_NONE UINT32_MAX
 /* Named limits: ids beyond this are a corrupt file, not a big vocabulary. */
@@ -32,12 +32,12 @@ typedef struct rt_vocab {
 
 /* Loads from PATH: a directory holding encoder.json + vocab.bpe, or
  * vocab.json + merges.txt, or tokenizer.json; or a tokenizer.json itself. */
-int rt_vocab_load(rt_vocab *v, const char *path, rt_data_err *err);
+int rt_vocab_load(rt_vocab *v, const char *path, moec_diag *diag);
 /* Loads a JSON object token->id plus a merges file ("a b" a line, ranked by order). */
-int rt_vocab_load_pair(rt_vocab *v, const char *vocab_json, const char *merges_txt, rt_data_err *err);
+int rt_vocab_load_pair(rt_vocab *v, const char *vocab_json, const char *merges_txt, moec_diag *diag);
 /* Loads a Hugging Face tokenizer.json (model.type BPE, model.vocab, model.merges,
  * added_tokens). */
-int rt_vocab_load_hf(rt_vocab *v, const char *tokenizer_json, rt_data_err *err);
+int rt_vocab_load_hf(rt_vocab *v, const char *tokenizer_json, moec_diag *diag);
 void rt_vocab_free(rt_vocab *v);
 
 /* The id of the token with these bytes, or RT_VOCAB_NONE. */

@@ -22,7 +22,7 @@ typedef struct load_ctx {
     bool upcycle;
     double perturb;
     uint64_t seed;
-    rt_werr *err;
+    moec_diag *diag;
     int *file_of;           /* [params]: file tensor loaded into it, -1 none, BAD_TENSOR reported */
     int *source_of;         /* [params]: upcycle source file tensor, or -1 */
     int tied_head;          /* file tensor `lm_head.weight` of a tied model, or -1 */
@@ -58,14 +58,14 @@ static bool check_tensor(load_ctx *c, const rt_st_tensor *t, int p, const char *
     const fe_param *param = &c->w->model->params[p];
     char fs[160], ms[160];
     if (!same_shape(t, &param->shape)) {
-        c->status = rt_werr_add(c->err, "%s: tensor '%s'%s: shape %s in the file, %s in the model", c->f->path,
-                                t->name, role, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
-                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim));
+        c->status = moec_error(c->diag, "%s: tensor '%s'%s: shape %s in the file, %s in the model", c->f->path,
+                               t->name, role, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
+                               rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim));
         return false;
     }
     if (t->dtype != RT_ST_F32 && t->dtype != RT_ST_F16 && t->dtype != RT_ST_BF16) {
-        c->status = rt_werr_add(c->err, "%s: tensor '%s'%s: dtype %s; moec reads F32, F16 and BF16", c->f->path,
-                                t->name, role, rt_st_dtype_name(t->dtype));
+        c->status = moec_error(c->diag, "%s: tensor '%s'%s: dtype %s; moec reads F32, F16 and BF16", c->f->path,
+                               t->name, role, rt_st_dtype_name(t->dtype));
         return false;
     }
     return true;
@@ -87,7 +87,7 @@ static void read_router_buffer(load_ctx *c, int i, const char *name)
     int64_t v;
     bool step = ends_with_part(name, "router.training_step");
     bool *has = step ? &c->w->router.has_training_step : &c->w->router.has_anneal_steps;
-    if (rt_st_read_scalar_i64(c->f, i, &v, c->err) < 0) {
+    if (rt_st_read_scalar_i64(c->f, i, &v, c->diag) < 0) {
         c->status = -1;
         return;
     }
@@ -113,9 +113,9 @@ static void match_extra(load_ctx *c, int i, const char *name)
     int target = upcycle_target(c, name);
     if (target >= 0 && c->upcycle) return;   /* consumed by the experts */
     char fs[160];
-    c->status = rt_werr_add(c->err, "%s: unknown tensor '%s' %s: the model has no parameter of that name%s",
-                            c->f->path, t->name, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
-                            target >= 0 ? " (its experts copy it: a dense checkpoint? load it with --upcycle)" : "");
+    c->status = moec_error(c->diag, "%s: unknown tensor '%s' %s: the model has no parameter of that name%s",
+                           c->f->path, t->name, rt_st_shape_str(fs, sizeof fs, t->rank, t->shape),
+                           target >= 0 ? " (its experts copy it: a dense checkpoint? load it with --upcycle)" : "");
 }
 
 /* Pass 1a: every file tensor to a param, or to one of the rules for extras. */
@@ -128,8 +128,8 @@ static void match_file(load_ctx *c)
         if (p < 0) {
             match_extra(c, i, name);
         } else if (c->file_of[p] != -1) {
-            c->status = rt_werr_add(c->err, "%s: tensor '%s' appears twice (as '%s' and '%s')", c->f->path, name,
-                                    c->file_of[p] >= 0 ? c->f->tensors[c->file_of[p]].name : name, t->name);
+            c->status = moec_error(c->diag, "%s: tensor '%s' appears twice (as '%s' and '%s')", c->f->path, name,
+                                   c->file_of[p] >= 0 ? c->f->tensors[c->file_of[p]].name : name, t->name);
         } else {
             c->file_of[p] = check_tensor(c, t, p, "") ? i : BAD_TENSOR;
         }
@@ -161,10 +161,10 @@ static void match_params(load_ctx *c)
         }
         if (c->upcycle && param->router >= 0) continue;   /* the router stays freshly initialised */
         char ms[160];
-        c->status = rt_werr_add(c->err, "%s: missing tensor '%s' %s: the model has it, the file does not%s",
-                                c->f->path, param->name,
-                                rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim),
-                                c->upcycle && param->upcycle_from ? " (nor its upcycle source)" : "");
+        c->status = moec_error(c->diag, "%s: missing tensor '%s' %s: the model has it, the file does not%s",
+                               c->f->path, param->name,
+                               rt_st_shape_str(ms, sizeof ms, param->shape.rank, param->shape.dim),
+                               c->upcycle && param->upcycle_from ? " (nor its upcycle source)" : "");
     }
 }
 
@@ -194,7 +194,7 @@ static double tensor_std(const float *x, int64_t n)
 static int upcycle_param(load_ctx *c, int p)
 {
     float *x = c->w->data[p];
-    if (rt_st_read_f32(c->f, c->source_of[p], x, c->err) < 0) return -1;
+    if (rt_st_read_f32(c->f, c->source_of[p], x, c->diag) < 0) return -1;
     double scale = c->perturb * tensor_std(x, c->w->numel[p]);
     if (scale == 0.0) return 0;
     for (int64_t e = 0; e < c->w->numel[p]; e++)
@@ -208,13 +208,13 @@ static int check_tied_head(load_ctx *c)
     const rt_st_tensor *t = &c->f->tensors[c->tied_head];
     const float *emb = c->w->data[c->embedding];
     float *head = malloc((size_t)t->numel * sizeof *head + 1);
-    if (!head) return rt_werr_add(c->err, "%s: out of memory", c->f->path);
-    int status = rt_st_read_f32(c->f, c->tied_head, head, c->err);
+    if (!head) return moec_error(c->diag, "%s: out of memory", c->f->path);
+    int status = rt_st_read_f32(c->f, c->tied_head, head, c->diag);
     for (uint64_t e = 0; status == 0 && e < t->numel; e++) {
         if (head[e] == emb[e]) continue;
-        status = rt_werr_add(c->err, "%s: tensor '%s' differs from '%s' (element %" PRIu64 ": %g vs %g), but the "
-                             "model ties the LM head to the embedding", c->f->path, t->name,
-                             c->w->model->params[c->embedding].name, e, (double)head[e], (double)emb[e]);
+        status = moec_error(c->diag, "%s: tensor '%s' differs from '%s' (element %" PRIu64 ": %g vs %g), but the "
+                            "model ties the LM head to the embedding", c->f->path, t->name,
+                            c->w->model->params[c->embedding].name, e, (double)head[e], (double)emb[e]);
     }
     free(head);
     return status;
@@ -224,7 +224,7 @@ static int check_tied_head(load_ctx *c)
 static int read_all(load_ctx *c)
 {
     for (int p = 0; p < c->w->n; p++) {
-        if (c->file_of[p] >= 0 && rt_st_read_f32(c->f, c->file_of[p], c->w->data[p], c->err) < 0) return -1;
+        if (c->file_of[p] >= 0 && rt_st_read_f32(c->f, c->file_of[p], c->w->data[p], c->diag) < 0) return -1;
         if (c->source_of[p] >= 0 && upcycle_param(c, p) < 0) return -1;
     }
     return c->tied_head >= 0 ? check_tied_head(c) : 0;
@@ -241,19 +241,19 @@ static int load_file(load_ctx *c)
     return read_all(c);
 }
 
-int rt_weights_load(rt_weights *w, const char *path, const rt_load_options *opt, rt_werr *err)
+int rt_weights_load(rt_weights *w, const char *path, const rt_load_options *opt, moec_diag *diag)
 {
     rt_st_file f;
-    if (rt_st_open(&f, path, err) < 0) return -1;
+    if (rt_st_open(&f, path, diag) < 0) return -1;
     load_ctx c = {
-        .w = w, .f = &f, .err = err, .tied_head = -1, .embedding = tied_embedding(w->model),
+        .w = w, .f = &f, .diag = diag, .tied_head = -1, .embedding = tied_embedding(w->model),
         .upcycle = opt && opt->upcycle, .perturb = opt ? opt->perturb : 0.0, .seed = opt ? opt->seed : 0,
     };
     c.file_of = malloc(((size_t)w->n + 1) * sizeof *c.file_of);
     c.source_of = malloc(((size_t)w->n + 1) * sizeof *c.source_of);
     int status;
     if (!c.file_of || !c.source_of) {
-        status = rt_werr_add(err, "%s: out of memory", path);
+        status = moec_error(diag, "%s: out of memory", path);
     } else {
         for (int p = 0; p < w->n; p++) c.file_of[p] = c.source_of[p] = -1;
         status = load_file(&c);

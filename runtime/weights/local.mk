@@ -1,8 +1,7 @@
 # runtime/weights/local.mk -- safetensors reader/writer, named weights, init, upcycling.
-# werr: the error record; safetensors: the file format; weights: params bound
-# to an fe_model (alloc, init, save); load: the name rules and upcycling (doc/weights.md).
+# safetensors: the file format; weights: params bound to an fe_model (alloc,
+# init, save); load: the name rules and upcycling (doc/weights.md). Errors go to the sink.
 WEIGHTS_SOURCES = \
-	runtime/weights/werr.c runtime/weights/werr.h \
 	runtime/weights/safetensors.c runtime/weights/safetensors.h \
 	runtime/weights/weights.c runtime/weights/weights.h \
 	runtime/weights/load.c

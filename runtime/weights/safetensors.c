@@ -14,7 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/data/atomic.h"
+#include "support/atomic.h"
+#include "support/file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c reads and writes data in host order, which must be little-endian"
@@ -112,85 +113,85 @@ static int tensor_sizes(rt_st_tensor *t, uint64_t *bytes)
 
 /* Checks one header entry's dtype and shape; fills t except the offsets. */
 static int parse_dtype_shape(const rt_st_file *f, const char *name, const json_t *v, rt_st_tensor *t,
-                             rt_werr *err)
+                             moec_diag *diag)
 {
     const json_t *dt = json_object_get(v, "dtype");
     if (!json_is_string(dt))
-        return rt_werr_add(err, "%s: tensor '%s': \"dtype\" missing or not a string", f->path, name);
+        return moec_error(diag, "%s: tensor '%s': \"dtype\" missing or not a string", f->path, name);
     int d = dtype_from_name(json_string_value(dt));
     if (d < 0)
-        return rt_werr_add(err, "%s: tensor '%s': unknown dtype '%s'", f->path, name, json_string_value(dt));
+        return moec_error(diag, "%s: tensor '%s': unknown dtype '%s'", f->path, name, json_string_value(dt));
     t->dtype = (rt_st_dtype)d;
     const json_t *shape = json_object_get(v, "shape");
     if (!json_is_array(shape))
-        return rt_werr_add(err, "%s: tensor '%s': \"shape\" missing or not an array", f->path, name);
+        return moec_error(diag, "%s: tensor '%s': \"shape\" missing or not an array", f->path, name);
     if (json_array_size(shape) > RT_ST_MAX_RANK)
-        return rt_werr_add(err, "%s: tensor '%s': rank %zu is more than %d (RT_ST_MAX_RANK)", f->path, name,
-                           json_array_size(shape), RT_ST_MAX_RANK);
+        return moec_error(diag, "%s: tensor '%s': rank %zu is more than %d (RT_ST_MAX_RANK)", f->path, name,
+                          json_array_size(shape), RT_ST_MAX_RANK);
     if (json_uint_array(shape, t->shape, RT_ST_MAX_RANK, &t->rank) < 0)
-        return rt_werr_add(err, "%s: tensor '%s': shape dims must be integers >= 0", f->path, name);
+        return moec_error(diag, "%s: tensor '%s': shape dims must be integers >= 0", f->path, name);
     return 0;
 }
 
 /* Checks "data_offsets" against the shape and the data buffer; sets begin, end. */
-static int parse_offsets(const rt_st_file *f, const char *name, const json_t *v, rt_st_tensor *t, rt_werr *err)
+static int parse_offsets(const rt_st_file *f, const char *name, const json_t *v, rt_st_tensor *t, moec_diag *diag)
 {
     char sbuf[160];
     uint64_t bytes;
     if (tensor_sizes(t, &bytes) < 0)
-        return rt_werr_add(err, "%s: tensor '%s': shape %s has more bytes than 2^64", f->path, name,
-                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
+        return moec_error(diag, "%s: tensor '%s': shape %s has more bytes than 2^64", f->path, name,
+                          rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape));
     int64_t off[2];
     int n = 0;
     if (json_uint_array(json_object_get(v, "data_offsets"), off, 2, &n) < 0 || n != 2)
-        return rt_werr_add(err, "%s: tensor '%s': \"data_offsets\" must be [begin, end], integers >= 0",
-                           f->path, name);
+        return moec_error(diag, "%s: tensor '%s': \"data_offsets\" must be [begin, end], integers >= 0",
+                          f->path, name);
     t->begin = (uint64_t)off[0];
     t->end = (uint64_t)off[1];
     if (t->begin > t->end)
-        return rt_werr_add(err, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin",
-                           f->path, name, t->begin, t->end);
+        return moec_error(diag, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin",
+                          f->path, name, t->begin, t->end);
     if (t->end > f->data_len)
-        return rt_werr_add(err, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] run past the end "
-                           "of the data (%" PRIu64 " bytes; file truncated?)", f->path, name, t->begin, t->end,
-                           f->data_len);
+        return moec_error(diag, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] run past the end "
+                          "of the data (%" PRIu64 " bytes; file truncated?)", f->path, name, t->begin, t->end,
+                          f->data_len);
     if (t->end - t->begin != bytes)
-        return rt_werr_add(err, "%s: tensor '%s': %" PRIu64 " bytes of data, but %s %s needs %" PRIu64, f->path,
-                           name, t->end - t->begin, rt_st_dtype_name(t->dtype),
-                           rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
+        return moec_error(diag, "%s: tensor '%s': %" PRIu64 " bytes of data, but %s %s needs %" PRIu64, f->path,
+                          name, t->end - t->begin, rt_st_dtype_name(t->dtype),
+                          rt_st_shape_str(sbuf, sizeof sbuf, t->rank, t->shape), bytes);
     return 0;
 }
 
 /* "__metadata__": a map of strings to strings. */
-static int parse_metadata(rt_st_file *f, const json_t *v, rt_werr *err)
+static int parse_metadata(rt_st_file *f, const json_t *v, moec_diag *diag)
 {
     if (json_is_null(v)) return 0;
-    if (!json_is_object(v)) return rt_werr_add(err, "%s: \"__metadata__\" is not an object", f->path);
+    if (!json_is_object(v)) return moec_error(diag, "%s: \"__metadata__\" is not an object", f->path);
     f->meta = calloc(json_object_size(v) + 1, sizeof *f->meta);
-    if (!f->meta) return rt_werr_add(err, "%s: out of memory", f->path);
+    if (!f->meta) return moec_error(diag, "%s: out of memory", f->path);
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val) {
         if (!json_is_string(val))
-            return rt_werr_add(err, "%s: \"__metadata__\" value of '%s' is not a string", f->path, key);
+            return moec_error(diag, "%s: \"__metadata__\" value of '%s' is not a string", f->path, key);
         rt_st_meta *m = &f->meta[f->n_meta];
         m->key = strdup(key);
         m->value = strdup(json_string_value(val));
         f->n_meta++;
-        if (!m->key || !m->value) return rt_werr_add(err, "%s: out of memory", f->path);
+        if (!m->key || !m->value) return moec_error(diag, "%s: out of memory", f->path);
     }
     return 0;
 }
 
-/* One tensor entry; on a problem it is added to err and the entry dropped. */
-static int parse_tensor(rt_st_file *f, const char *name, const json_t *v, rt_werr *err)
+/* One tensor entry; on a problem it is added to diag and the entry dropped. */
+static int parse_tensor(rt_st_file *f, const char *name, const json_t *v, moec_diag *diag)
 {
-    if (!*name) return rt_werr_add(err, "%s: a tensor has an empty name", f->path);
-    if (!json_is_object(v)) return rt_werr_add(err, "%s: tensor '%s': entry is not an object", f->path, name);
+    if (!*name) return moec_error(diag, "%s: a tensor has an empty name", f->path);
+    if (!json_is_object(v)) return moec_error(diag, "%s: tensor '%s': entry is not an object", f->path, name);
     rt_st_tensor t = {0};
-    if (parse_dtype_shape(f, name, v, &t, err) < 0 || parse_offsets(f, name, v, &t, err) < 0) return -1;
+    if (parse_dtype_shape(f, name, v, &t, diag) < 0 || parse_offsets(f, name, v, &t, diag) < 0) return -1;
     t.name = strdup(name);
-    if (!t.name) return rt_werr_add(err, "%s: out of memory", f->path);
+    if (!t.name) return moec_error(diag, "%s: out of memory", f->path);
     f->tensors[f->n_tensors++] = t;
     return 0;
 }
@@ -204,11 +205,11 @@ static int cmp_begin(const void *a, const void *b, void *ctx)
 }
 
 /* No two non-empty tensors may share a byte. */
-static int check_overlaps(const rt_st_file *f, rt_werr *err)
+static int check_overlaps(const rt_st_file *f, moec_diag *diag)
 {
     if (f->n_tensors < 2) return 0;
     int *order = malloc((size_t)f->n_tensors * sizeof *order);
-    if (!order) return rt_werr_add(err, "%s: out of memory", f->path);
+    if (!order) return moec_error(diag, "%s: out of memory", f->path);
     for (int i = 0; i < f->n_tensors; i++) order[i] = i;
     qsort_r(order, (size_t)f->n_tensors, sizeof *order, cmp_begin, f->tensors);
     int status = 0, last = -1;   /* last: the non-empty tensor reaching furthest so far */
@@ -217,7 +218,7 @@ static int check_overlaps(const rt_st_file *f, rt_werr *err)
         if (t->begin == t->end) continue;
         if (last >= 0 && t->begin < f->tensors[last].end) {
             const rt_st_tensor *p = &f->tensors[last];
-            status = rt_werr_add(err, "%s: tensors '%s' [%" PRIu64 ", %" PRIu64 ") and '%s' [%" PRIu64 ", %" PRIu64
+            status = moec_error(diag, "%s: tensors '%s' [%" PRIu64 ", %" PRIu64 ") and '%s' [%" PRIu64 ", %" PRIu64
                                  ") overlap", f->path, p->name, p->begin, p->end, t->name, t->begin, t->end);
         }
         if (last < 0 || t->end > f->tensors[last].end) last = order[k];
@@ -227,30 +228,30 @@ static int check_overlaps(const rt_st_file *f, rt_werr *err)
 }
 
 /* Parses the JSON header text (n bytes) into f's tensors and metadata. */
-static int parse_header(rt_st_file *f, const char *text, size_t n, rt_werr *err)
+static int parse_header(rt_st_file *f, const char *text, size_t n, moec_diag *diag)
 {
     json_error_t je;
     json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return rt_werr_add(err, "%s: header is not valid JSON: %s (header byte %d)", f->path, je.text, je.position);
+        return moec_error(diag, "%s: header is not valid JSON: %s (header byte %d)", f->path, je.text, je.position);
     if (!json_is_object(root)) {
         json_decref(root);
-        return rt_werr_add(err, "%s: header is not a JSON object", f->path);
+        return moec_error(diag, "%s: header is not a JSON object", f->path);
     }
     f->tensors = calloc(json_object_size(root) + 1, sizeof *f->tensors);
     if (!f->tensors) {
         json_decref(root);
-        return rt_werr_add(err, "%s: out of memory", f->path);
+        return moec_error(diag, "%s: out of memory", f->path);
     }
     const char *key;
     json_t *v;
     int status = 0;   /* every entry is checked, so that all problems are reported */
     json_object_foreach(root, key, v) {
-        if (!strcmp(key, "__metadata__")) status |= parse_metadata(f, v, err);
-        else status |= parse_tensor(f, key, v, err);
+        if (!strcmp(key, "__metadata__")) status |= parse_metadata(f, v, diag);
+        else status |= parse_tensor(f, key, v, diag);
     }
     json_decref(root);
-    status |= check_overlaps(f, err);
+    status |= check_overlaps(f, diag);
     return status ? -1 : 0;
 }
 
@@ -264,52 +265,52 @@ static uint64_t le64(const unsigned char b[8])
 }
 
 /* Reads the length word and the header text; checks them against the size. */
-static int read_header(rt_st_file *f, uint64_t size, rt_werr *err)
+static int read_header(rt_st_file *f, uint64_t size, moec_diag *diag)
 {
     unsigned char lenb[8];
     if (size < 8 || fread(lenb, 1, 8, f->f) != 8)
-        return rt_werr_add(err, "%s: truncated: %" PRIu64 " bytes, but a safetensors file starts with an 8-byte "
-                           "header length", f->path, size);
+        return moec_error(diag, "%s: truncated: %" PRIu64 " bytes, but a safetensors file starts with an 8-byte "
+                          "header length", f->path, size);
     uint64_t n = le64(lenb);
     if (n > size - 8)
-        return rt_werr_add(err, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64
-                           " bytes after the length word; truncated, or not a safetensors file?)",
-                           f->path, n, size - 8);
+        return moec_error(diag, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64
+                          " bytes after the length word; truncated, or not a safetensors file?)",
+                          f->path, n, size - 8);
     if (n > RT_ST_MAX_HEADER)
-        return rt_werr_add(err, "%s: header length %" PRIu64 " is more than %d bytes (RT_ST_MAX_HEADER)",
-                           f->path, n, RT_ST_MAX_HEADER);
-    if (n < 2) return rt_werr_add(err, "%s: header of %" PRIu64 " bytes is not a JSON object", f->path, n);
+        return moec_error(diag, "%s: header length %" PRIu64 " is more than %d bytes (RT_ST_MAX_HEADER)",
+                          f->path, n, RT_ST_MAX_HEADER);
+    if (n < 2) return moec_error(diag, "%s: header of %" PRIu64 " bytes is not a JSON object", f->path, n);
     char *text = malloc((size_t)n);
-    if (!text) return rt_werr_add(err, "%s: out of memory for a %" PRIu64 "-byte header", f->path, n);
+    if (!text) return moec_error(diag, "%s: out of memory for a %" PRIu64 "-byte header", f->path, n);
     if (fread(text, 1, (size_t)n, f->f) != (size_t)n) {
         free(text);
-        return rt_werr_add(err, "%s: read error in the header: %s", f->path, strerror(errno));
+        return moec_error(diag, "%s: read error in the header: %s", f->path, strerror(errno));
     }
     f->data_start = 8 + n;
     f->data_len = size - f->data_start;
-    int status = parse_header(f, text, (size_t)n, err);
+    int status = parse_header(f, text, (size_t)n, diag);
     free(text);
     return status;
 }
 
-int rt_st_open(rt_st_file *f, const char *path, rt_werr *err)
+int rt_st_open(rt_st_file *f, const char *path, moec_diag *diag)
 {
     memset(f, 0, sizeof *f);
     f->path = strdup(path);
-    if (!f->path) return rt_werr_add(err, "%s: out of memory", path);
-    f->f = fopen(path, "rb");
+    if (!f->path) return moec_error(diag, "%s: out of memory", path);
+    f->f = moec_file_open(path, "rb", NULL, diag);
     struct stat st;
     if (!f->f || fstat(fileno(f->f), &st) != 0) {
-        rt_werr_add(err, "%s: %s", path, strerror(errno));
+        if (f->f) moec_error(diag, "%s: %s", path, strerror(errno));
         rt_st_close(f);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        rt_werr_add(err, "%s: not a regular file", path);
+        moec_error(diag, "%s: not a regular file", path);
         rt_st_close(f);
         return -1;
     }
-    if (read_header(f, (uint64_t)st.st_size, err) < 0) {
+    if (read_header(f, (uint64_t)st.st_size, diag) < 0) {
         rt_st_close(f);
         return -1;
     }
@@ -338,22 +339,22 @@ int rt_st_find(const rt_st_file *f, const char *name)
 }
 
 /* Reads `len` bytes at data offset `at`; the header check keeps them in range. */
-static int read_at(const rt_st_file *f, uint64_t at, void *dst, size_t len, rt_werr *err)
+static int read_at(const rt_st_file *f, uint64_t at, void *dst, size_t len, moec_diag *diag)
 {
     if (fseeko(f->f, (off_t)(f->data_start + at), SEEK_SET) != 0 || fread(dst, 1, len, f->f) != len)
-        return rt_werr_add(err, "%s: read error at data offset %" PRIu64 " (file changed while reading?)",
-                           f->path, at);
+        return moec_error(diag, "%s: read error at data offset %" PRIu64 " (file changed while reading?)",
+                          f->path, at);
     return 0;
 }
 
 /* F16/BF16 to float, through a bounded buffer. */
-static int read_half(const rt_st_file *f, const rt_st_tensor *t, float *dst, rt_werr *err)
+static int read_half(const rt_st_file *f, const rt_st_tensor *t, float *dst, moec_diag *diag)
 {
     enum { CHUNK = 16384 };
     uint16_t buf[CHUNK];
     for (uint64_t done = 0; done < t->numel;) {
         size_t n = t->numel - done < CHUNK ? (size_t)(t->numel - done) : CHUNK;
-        if (read_at(f, t->begin + done * 2, buf, n * 2, err) < 0) return -1;
+        if (read_at(f, t->begin + done * 2, buf, n * 2, diag) < 0) return -1;
         for (size_t i = 0; i < n; i++)
             dst[done + i] = t->dtype == RT_ST_F16 ? rt_st_f16_to_f32(buf[i]) : rt_st_bf16_to_f32(buf[i]);
         done += n;
@@ -361,28 +362,28 @@ static int read_half(const rt_st_file *f, const rt_st_tensor *t, float *dst, rt_
     return 0;
 }
 
-int rt_st_read_f32(const rt_st_file *f, int i, float *dst, rt_werr *err)
+int rt_st_read_f32(const rt_st_file *f, int i, float *dst, moec_diag *diag)
 {
     const rt_st_tensor *t = &f->tensors[i];
     switch (t->dtype) {
-    case RT_ST_F32: return read_at(f, t->begin, dst, (size_t)t->numel * 4, err);
+    case RT_ST_F32: return read_at(f, t->begin, dst, (size_t)t->numel * 4, diag);
     case RT_ST_F16:
-    case RT_ST_BF16: return read_half(f, t, dst, err);
+    case RT_ST_BF16: return read_half(f, t, dst, diag);
     default:
-        return rt_werr_add(err, "%s: tensor '%s' has dtype %s; moec reads F32, F16 and BF16", f->path, t->name,
-                           rt_st_dtype_name(t->dtype));
+        return moec_error(diag, "%s: tensor '%s' has dtype %s; moec reads F32, F16 and BF16", f->path, t->name,
+                          rt_st_dtype_name(t->dtype));
     }
 }
 
-int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, rt_werr *err)
+int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, moec_diag *diag)
 {
     const rt_st_tensor *t = &f->tensors[i];
     if (t->numel != 1)
-        return rt_werr_add(err, "%s: tensor '%s' should hold one integer, has %" PRIu64 " elements", f->path,
-                           t->name, t->numel);
+        return moec_error(diag, "%s: tensor '%s' should hold one integer, has %" PRIu64 " elements", f->path,
+                          t->name, t->numel);
     unsigned char b[8] = {0};
     int size = rt_st_dtype_size(t->dtype);
-    if (read_at(f, t->begin, b, (size_t)size, err) < 0) return -1;
+    if (read_at(f, t->begin, b, (size_t)size, diag) < 0) return -1;
     switch (t->dtype) {
     case RT_ST_I64: { int64_t v; memcpy(&v, b, 8); *out = v; return 0; }
     case RT_ST_I32: { int32_t v; memcpy(&v, b, 4); *out = v; return 0; }
@@ -392,8 +393,8 @@ int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, rt_werr *err
     case RT_ST_U16: { uint16_t v; memcpy(&v, b, 2); *out = v; return 0; }
     case RT_ST_U32: { uint32_t v; memcpy(&v, b, 4); *out = v; return 0; }
     default:
-        return rt_werr_add(err, "%s: tensor '%s' has dtype %s; an integer was expected", f->path, t->name,
-                           rt_st_dtype_name(t->dtype));
+        return moec_error(diag, "%s: tensor '%s' has dtype %s; an integer was expected", f->path, t->name,
+                          rt_st_dtype_name(t->dtype));
     }
 }
 
@@ -458,31 +459,29 @@ static int write_body(FILE *out, const char *text, const rt_st_out *t, int n)
     return 0;
 }
 
-int rt_st_write(const char *path, const rt_st_out *t, int n, const char *const *meta_kv, int n_meta, rt_werr *err)
+int rt_st_write(const char *path, const rt_st_out *t, int n, const char *const *meta_kv, int n_meta, moec_diag *diag)
 {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < t[i].rank; k++)
-            if (t[i].shape[k] < 0) return rt_werr_add(err, "%s: tensor '%s' has a negative dim", path, t[i].name);
+            if (t[i].shape[k] < 0) return moec_error(diag, "%s: tensor '%s' has a negative dim", path, t[i].name);
     uint64_t data_len = 0;
     json_t *root = build_header(t, n, meta_kv, n_meta, &data_len);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text)
-        return rt_werr_add(err, "%s: cannot build the header (a duplicate name, a tensor too large, or out of memory)",
-                           path);
-    rt_atomic_file af;
-    rt_data_err derr;
-    if (rt_atomic_open(&af, path, &derr) < 0) {
+        return moec_error(diag, "%s: cannot build the header (a duplicate name, a tensor too large, or out of memory)",
+                          path);
+    moec_atomic_file af;
+    if (moec_atomic_open(&af, path, diag) < 0) {
         free(text);
-        return rt_werr_add(err, "%s", derr.msg);
+        return -1;
     }
     int bad = write_body(af.f, text, t, n);
     free(text);
     if (bad) {
         int e = errno;
-        rt_atomic_abort(&af);
-        return rt_werr_add(err, "%s: write failed: %s", path, strerror(e));
+        moec_atomic_abort(&af);
+        return moec_error(diag, "%s: write failed: %s", path, strerror(e));
     }
-    if (rt_atomic_commit(&af, &derr) < 0) return rt_werr_add(err, "%s", derr.msg);
-    return 0;
+    return moec_atomic_commit(&af, diag);
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "runtime/weights/werr.h"
+#include "support/diag.h"
 
 enum {
     RT_ST_MAX_RANK = 8,                      /* dims of one tensor */
@@ -59,16 +59,16 @@ const char *rt_st_shape_str(char *buf, size_t n, int rank, const int64_t *dim);
 /* Opens `path` and checks its header: length within the file, valid JSON, known
  * dtypes, sane shapes (no negative dims, no overflow), offsets ordered, inside
  * the data and not overlapping, sizes matching shapes, no duplicate names.
- * Returns 0, or -1 with every problem found in *err. */
-int rt_st_open(rt_st_file *f, const char *path, rt_werr *err);
+ * Returns 0, or -1 after reporting every problem found through diag. */
+int rt_st_open(rt_st_file *f, const char *path, moec_diag *diag);
 /* Closes and frees; harmless on a zeroed or closed file. */
 void rt_st_close(rt_st_file *f);
 /* Index of the tensor called `name`, or -1. */
 int rt_st_find(const rt_st_file *f, const char *name);
 /* Reads tensor i converted to float32 (from F32, F16 or BF16) into dst[numel]. */
-int rt_st_read_f32(const rt_st_file *f, int i, float *dst, rt_werr *err);
+int rt_st_read_f32(const rt_st_file *f, int i, float *dst, moec_diag *diag);
 /* Reads a one-element integer tensor (I64, I32, U8, ...; shape [] or [1]). */
-int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, rt_werr *err);
+int rt_st_read_scalar_i64(const rt_st_file *f, int i, int64_t *out, moec_diag *diag);
 
 /* One float32 tensor to write. */
 typedef struct rt_st_out {
@@ -82,7 +82,7 @@ typedef struct rt_st_out {
  * tensors in the order given, header padded with spaces to a multiple of 8,
  * `__metadata__` = meta (key, value pairs; may be empty). */
 int rt_st_write(const char *path, const rt_st_out *t, int n, const char *const *meta_kv, int n_meta,
-                rt_werr *err);
+                moec_diag *diag);
 
 /* IEEE half and bfloat16 bits to float (exact). */
 float rt_st_f16_to_f32(uint16_t h);

@@ -24,7 +24,7 @@ static int64_t param_numel(const fe_param *p)
     return n;
 }
 
-int rt_weights_alloc(rt_weights *w, const fe_model *m, rt_werr *err)
+int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag)
 {
     memset(w, 0, sizeof *w);
     w->model = m;
@@ -33,14 +33,14 @@ int rt_weights_alloc(rt_weights *w, const fe_model *m, rt_werr *err)
     w->numel = calloc((size_t)w->n + 1, sizeof *w->numel);
     if (!w->data || !w->numel) {
         rt_weights_free(w);
-        return rt_werr_add(err, "out of memory for %d parameter tensors", m->n_params);
+        return moec_error(diag, "out of memory for %d parameter tensors", m->n_params);
     }
     int64_t padded = 0;
     for (int i = 0; i < w->n; i++) {
         int64_t n = param_numel(&m->params[i]);
         if (n < 0 || padded > INT64_MAX / 8 - n - ALIGN_FLOATS) {
             rt_weights_free(w);
-            return rt_werr_add(err, "parameter '%s': shape too large or not constant", m->params[i].name);
+            return moec_error(diag, "parameter '%s': shape too large or not constant", m->params[i].name);
         }
         w->numel[i] = n;
         w->total += n;
@@ -51,7 +51,7 @@ int rt_weights_alloc(rt_weights *w, const fe_model *m, rt_werr *err)
     if (!w->memory) {
         int64_t total = w->total;
         rt_weights_free(w);
-        return rt_werr_add(err, "out of memory for %lld parameters (%zu bytes)", (long long)total, bytes);
+        return moec_error(diag, "out of memory for %lld parameters (%zu bytes)", (long long)total, bytes);
     }
     memset(w->memory, 0, bytes);
     int64_t at = 0;
@@ -96,14 +96,14 @@ void rt_weights_init(rt_weights *w, uint64_t seed)
     }
 }
 
-int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, int n_meta, rt_werr *err)
+int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, int n_meta, moec_diag *diag)
 {
     rt_st_out *t = calloc((size_t)w->n + 1, sizeof *t);
     const char **kv = calloc(2 * (size_t)n_meta + 2, sizeof *kv);
     if (!t || !kv) {
         free(t);
         free(kv);
-        return rt_werr_add(err, "%s: out of memory", path);
+        return moec_error(diag, "%s: out of memory", path);
     }
     kv[0] = "format";
     kv[1] = "pt";
@@ -115,7 +115,7 @@ int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, 
         const fe_param *p = &w->model->params[i];
         t[i] = (rt_st_out){p->name, p->shape.rank, p->shape.dim, w->data[i]};
     }
-    int status = rt_st_write(path, t, w->n, kv, n_meta + 1, err);
+    int status = rt_st_write(path, t, w->n, kv, n_meta + 1, diag);
     free(t);
     free(kv);
     return status;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "frontend/model.h"
-#include "runtime/weights/werr.h"
+#include "support/diag.h"
 
 /* moe-emergence's integer router buffers, read when a file has them. */
 typedef struct rt_router_state {
@@ -32,8 +32,8 @@ typedef struct rt_weights {
     rt_router_state router;     /* filled by rt_weights_load */
 } rt_weights;
 
-/* Allocates zeroed storage for every param of `m`. Returns 0, or -1 with *err. */
-int rt_weights_alloc(rt_weights *w, const fe_model *m, rt_werr *err);
+/* Allocates zeroed storage for every param of `m`. Returns 0, or -1 after reporting through diag. */
+int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag);
 /* Frees the storage; *w is left zeroed (freeing twice is harmless). */
 void rt_weights_free(rt_weights *w);
 /* Index of the param called `name`, or -1. */
@@ -62,8 +62,8 @@ typedef struct rt_load_options {
  *   perturb * std(dense) * ir_philox_normal(seed, step 1, stream = param index, element),
  * routers absent from the file keep their fresh init, and the dense tensors
  * used as sources are consumed. opt may be NULL (no upcycling).
- * Returns 0, or -1 with *err (w's contents are then unspecified). */
-int rt_weights_load(rt_weights *w, const char *path, const rt_load_options *opt, rt_werr *err);
+ * Returns 0, or -1 after reporting through diag (w's contents are then unspecified). */
+int rt_weights_load(rt_weights *w, const char *path, const rt_load_options *opt, moec_diag *diag);
 
 /* One `__metadata__` entry of a written file. */
 typedef struct rt_meta {
@@ -73,7 +73,7 @@ typedef struct rt_meta {
 
 /* Writes every param by name, float32, in model order, with `__metadata__`
  * {"format": "pt"} plus meta[0..n_meta). Atomic: a temporary file beside
- * `path`, renamed over it. Returns 0, or -1 with *err. */
-int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, int n_meta, rt_werr *err);
+ * `path`, renamed over it. Returns 0, or -1 after reporting through diag. */
+int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, int n_meta, moec_diag *diag);
 
 #endif

@@ -63,18 +63,14 @@ static inline int step_case_build_form(step_case *c, const step_model *sm, ir_mo
 {
     memset(c, 0, sizeof *c);
     step_case_name(sm, c->name, sizeof c->name);
-    fe_override sets[STEP_MAX_SETS];
-    static char text[STEP_MAX_SETS][64];
     char path[512];
     int n = 0;
-    for (; n < STEP_MAX_SETS && sm->sets[n]; n++) {
-        snprintf(text[n], sizeof text[n], "%s", sm->sets[n]);
-        rt_cli_parse_set(text[n], &sets[n]);
-    }
+    while (n < STEP_MAX_SETS && sm->sets[n]) n++;
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof path, "%s/models/%s", top ? top : ".", sm->file);
-    if (rt_frontend_elaborate(&c->fe, path, sets, n, 0)) return -1;
+    if (rt_frontend_elaborate_sets(&c->fe, path, sm->sets, n)) return -1;
     if (ir_graph_init(&c->g) < 0) return -1;
+    c->g.diag = &c->fe.diag;
     ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form};
     return ir_step_build(&c->g, &c->fe.model, &opt, optimizer, &c->s);
 }

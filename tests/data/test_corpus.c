@@ -9,6 +9,7 @@
 #include "runtime/data/dataset.h"
 #include "runtime/data/shard.h"
 #include "tests/data/helpers.h"
+#include "tests/sink.h"
 #include "tests/tap.h"
 
 static void test_eval_count(void)
@@ -68,8 +69,8 @@ static void test_shuffle_sha(void)
     rt_shuffle_u32(b, 100, 43);
     tap_ok(memcmp(a, b, sizeof a) != 0, "another seed, another order");
     char hex[65];
-    rt_data_err err = {{0}};
-    rt_sha256_hex("abc", 3, hex, &err);
+    moec_diag *err = sink();
+    rt_sha256_hex("abc", 3, hex, err);
     tap_ok(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0, "sha256('abc')");
 }
 
@@ -93,14 +94,14 @@ static int build(fixture *fx, int balance, uint64_t shard_tokens, rt_data_summar
 {
     static const char *names[] = {"code", "math", "prose"};
     rt_domain doms[3];
-    rt_data_err err = {{0}};
+    moec_diag *err = sink();
     for (int d = 0; d < 3; d++)
-        if (rt_domain_init(&doms[d], names[d], &err) != 0 || rt_domain_add_path(&doms[d], fx->src[d], "%", &err) != 0)
-            return tap_diag("%s", err.msg), -1;
+        if (rt_domain_init(&doms[d], names[d], err) != 0 || rt_domain_add_path(&doms[d], fx->src[d], "%", err) != 0)
+            return tap_diag("%s", sink_text(err)), -1;
     rt_data_opts o = {.out_dir = fx->out, .eval_fraction = 0.05, .seq = 8, .balance = balance, .seed = 7,
                       .shard_tokens = shard_tokens, .separator = "%"};
-    int rc = rt_data_build(&fx->v, doms, 3, &o, sum, &err);
-    if (rc) tap_diag("build: %s", err.msg);
+    int rc = rt_data_build(&fx->v, doms, 3, &o, sum, err);
+    if (rc) tap_diag("build: %s", sink_text(err));
     for (int d = 0; d < 3; d++) rt_domain_free(&doms[d]);
     return rc;
 }
@@ -111,8 +112,8 @@ static void check_blocks(fixture *fx, json_t *dom)
     char p[800];
     snprintf(p, sizeof p, "%s/train_000000.bin", fx->out);
     rt_shard s;
-    rt_data_err err = {{0}};
-    if (!tap_ok(rt_shard_read(p, fx->v.n_ids, &s, &err) == 0, "train shard reads back (%s)", err.msg)) return;
+    moec_diag *err = sink();
+    if (!tap_ok(rt_shard_read(p, fx->v.n_ids, &s, err) == 0, "train shard reads back (%s)", sink_text(err))) return;
     json_t *train = json_object_get(json_object_get(dom, "splits"), "train");
     json_t *blocks = json_object_get(train, "block_domains"), *ranges = json_object_get(train, "ranges");
     int ok = json_array_size(blocks) * 8 == s.n_tokens, dom_ok = 1;
@@ -146,15 +147,15 @@ static void check_manifest(fixture *fx)
     tap_ok(m && strcmp(json_string_value(json_object_get(m, "format")), "moec-data-manifest") == 0, "manifest.json");
     json_t *src = json_array_get(json_object_get(json_array_get(json_object_get(m, "domains"), 1), "sources"), 0);
     char hex[65];
-    rt_data_err err = {{0}};
-    rt_sha256_file(fx->src[1], hex, NULL, &err);
+    moec_diag *err = sink();
+    rt_sha256_file(fx->src[1], hex, NULL, err);
     tap_ok(src && strcmp(json_string_value(json_object_get(src, "sha256")), hex) == 0 &&
                json_integer_value(json_object_get(src, "texts")) == 120,
            "the manifest names each source with its sha256 and text count");
     json_t *out = json_array_get(json_object_get(m, "outputs"), 0);
     char p[800];
     snprintf(p, sizeof p, "%s/%s", fx->out, json_string_value(json_object_get(out, "path")));
-    rt_sha256_file(p, hex, NULL, &err);
+    rt_sha256_file(p, hex, NULL, err);
     tap_ok(strcmp(json_string_value(json_object_get(out, "sha256")), hex) == 0, "and each output with its sha256");
     json_t *tok = json_object_get(m, "tokenizer");
     tap_ok(json_integer_value(json_object_get(tok, "vocab_size")) == TOY_N &&
@@ -168,41 +169,41 @@ static void check_manifest(fixture *fx)
 static void check_loader(fixture *fx, const rt_data_summary *sum)
 {
     rt_split_data sd;
-    rt_data_err err = {{0}};
-    int ok = rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) == 0;
+    moec_diag *err = sink();
+    int ok = rt_split_load(fx->out, "train", fx->v.n_ids, &sd, err) == 0;
     tap_ok(ok && sd.n_blocks == sum->train_blocks && sd.seq == 8 && sd.n_tokens == sd.n_blocks * 8 &&
                sd.n_domains == 3 && strcmp(sd.domains[1], "math") == 0,
-           "rt_split_load reads the train split (%s)", err.msg);
+           "rt_split_load reads the train split (%s)", sink_text(err));
     int dom_ok = ok;
     for (size_t b = 0; ok && b < sd.n_blocks; b++) dom_ok &= sd.tokens[b * 8] == "xyz"[sd.block_domain[b]] ||
                                                              sd.tokens[b * 8] == '\n' || sd.tokens[b * 8] == TOY_EOS;
     tap_ok(dom_ok, "with each block's domain");
     if (ok) rt_split_free(&sd);
-    tap_ok(rt_split_load(fx->out, "eval", fx->v.n_ids, &sd, &err) == 0 && sd.n_blocks == sum->eval_blocks,
-           "and the eval split (%s)", err.msg);
+    tap_ok(rt_split_load(fx->out, "eval", fx->v.n_ids, &sd, err) == 0 && sd.n_blocks == sum->eval_blocks,
+           "and the eval split (%s)", sink_text(err));
     rt_split_free(&sd);
-    tap_ok(rt_split_load(fx->out, "test", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "no split 'test'"),
-           "an unknown split is an error: %s", err.msg);
-    tap_ok(rt_split_load(fx->out, "train", TOY_AB, &sd, &err) != 0 && strstr(err.msg, "outside the vocabulary"),
-           "a token >= the vocabulary is an error: %s", err.msg);
+    tap_ok(rt_split_load(fx->out, "test", fx->v.n_ids, &sd, err) != 0 && strstr(sink_text(err), "no split 'test'"),
+           "an unknown split is an error: %s", sink_text(err));
+    tap_ok(rt_split_load(fx->out, "train", TOY_AB, &sd, err) != 0 && strstr(sink_text(err), "outside the vocabulary"),
+           "a token >= the vocabulary is an error: %s", sink_text(err));
     char p[800];
     snprintf(p, sizeof p, "%s/domains.json", fx->out);
     json_t *root = json_load_file(p, 0, NULL);
     json_t *bd = json_object_get(json_object_get(json_object_get(root, "splits"), "train"), "block_domains");
     json_array_set_new(bd, 0, json_integer(9));
     json_dump_file(root, p, 0);
-    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "names domain 9"),
-           "a block naming an unknown domain is an error: %s", err.msg);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, err) != 0 && strstr(sink_text(err), "names domain 9"),
+           "a block naming an unknown domain is an error: %s", sink_text(err));
     json_array_set_new(bd, 0, json_integer(0));
     json_array_append_new(bd, json_integer(0));
     json_dump_file(root, p, 0);
-    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "need"),
-           "more blocks than the shards hold is an error: %s", err.msg);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, err) != 0 && strstr(sink_text(err), "need"),
+           "more blocks than the shards hold is an error: %s", sink_text(err));
     json_decref(root);
     snprintf(p, sizeof p, "%s/train_000000.bin", fx->out);
     unlink(p);
-    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, &err) != 0 && strstr(err.msg, "No such file"),
-           "a missing shard is an error: %s", err.msg);
+    tap_ok(rt_split_load(fx->out, "train", fx->v.n_ids, &sd, err) != 0 && strstr(sink_text(err), "No such file"),
+           "a missing shard is an error: %s", sink_text(err));
 }
 
 static void test_build(fixture *fx)
@@ -258,11 +259,12 @@ int main(void)
         snprintf(fx.src[d], sizeof fx.src[d], "%s/%c.txt", root, "xyz"[d]);
         write_domain(fx.src[d], "xyz"[d], counts[d]);
     }
-    rt_data_err err = {{0}};
-    if (tap_ok(rt_vocab_load(&fx.v, fx.vocab, &err) == 0, "toy vocabulary (%s)", err.msg)) {
+    moec_diag *err = sink();
+    if (tap_ok(rt_vocab_load(&fx.v, fx.vocab, err) == 0, "toy vocabulary (%s)", sink_text(err))) {
         test_build(&fx);
         rt_vocab_free(&fx.v);
     }
     rm_rf(root);
+    sink_close();
     return tap_done();
 }

@@ -5,9 +5,10 @@
 #include <dirent.h>
 #include <stdint.h>
 
-#include "runtime/data/atomic.h"
+#include "support/atomic.h"
 #include "runtime/data/shard.h"
 #include "tests/data/helpers.h"
+#include "tests/sink.h"
 #include "tests/tap.h"
 
 static void test_round_trip(const char *dir)
@@ -17,11 +18,11 @@ static void test_round_trip(const char *dir)
     for (size_t n = 0; n <= 1000; n += 500) {
         uint16_t *t = malloc((n + 1) * sizeof *t);
         for (size_t i = 0; i < n; i++) t[i] = (uint16_t)(i * 97 % 50257);
-        rt_data_err err = {{0}};
+        moec_diag *err = sink();
         rt_shard s;
-        int ok = rt_shard_write(p, t, n, &err) == 0 && rt_shard_read(p, 50257, &s, &err) == 0;
+        int ok = rt_shard_write(p, t, n, err) == 0 && rt_shard_read(p, 50257, &s, err) == 0;
         ok = ok && s.n_tokens == n && (n == 0 || memcmp(s.tokens, t, n * sizeof *t) == 0);
-        tap_ok(ok, "round trip of %zu tokens (%s)", n, err.msg);
+        tap_ok(ok, "round trip of %zu tokens (%s)", n, sink_text(err));
         size_t len;
         char *raw = read_all(p, &len);
         int32_t h[3];
@@ -50,9 +51,9 @@ static void write_raw(const char *p, int32_t h0, int32_t h1, int32_t h2, size_t 
 static void expect_bad(const char *p, const char *what, const char *want)
 {
     rt_shard s;
-    rt_data_err err = {{0}};
-    int rc = rt_shard_read(p, 50257, &s, &err);
-    tap_ok(rc != 0 && strstr(err.msg, want) && !s.tokens, "%s is refused mentioning '%s': %s", what, want, err.msg);
+    moec_diag *err = sink();
+    int rc = rt_shard_read(p, 50257, &s, err);
+    tap_ok(rc != 0 && strstr(sink_text(err), want) && !s.tokens, "%s is refused mentioning '%s': %s", what, want, sink_text(err));
 }
 
 static void test_bad(const char *dir)
@@ -75,8 +76,8 @@ static void test_bad(const char *dir)
     expect_bad(p, "token 50257 with a vocabulary of 50257", "outside the vocabulary");
     write_raw(p, 20240520, 1, 4, 4, 50256, 1032);
     rt_shard s;
-    rt_data_err err = {{0}};
-    tap_ok(rt_shard_read(p, 50257, &s, &err) == 0 && s.n_tokens == 4, "token 50256 is inside the vocabulary");
+    moec_diag *err = sink();
+    tap_ok(rt_shard_read(p, 50257, &s, err) == 0 && s.n_tokens == 4, "token 50256 is inside the vocabulary");
     rt_shard_free(&s);
     snprintf(p, sizeof p, "%s/missing.bin", dir);
     expect_bad(p, "a missing file", "No such file");
@@ -98,27 +99,27 @@ static void test_atomic(const char *root)
     snprintf(dir, sizeof dir, "%s/atomic", root);
     mkdir(dir, 0777);
     snprintf(p, sizeof p, "%s/f.txt", dir);
-    rt_data_err err = {{0}};
-    tap_ok(rt_atomic_write(p, "old", 3, &err) == 0, "atomic write");
-    rt_atomic_file af;
-    tap_ok(rt_atomic_open(&af, p, &err) == 0, "atomic open");
+    moec_diag *err = sink();
+    tap_ok(moec_atomic_write(p, "old", 3, err) == 0, "atomic write");
+    moec_atomic_file af;
+    tap_ok(moec_atomic_open(&af, p, err) == 0, "atomic open");
     fputs("half-written", af.f);
     fflush(af.f);
     char *now = read_all(p, NULL);
     tap_ok(now && strcmp(now, "old") == 0 && count_entries(dir) == 2,
            "while writing, the destination is the old file and the new one is a temporary beside it");
     free(now);
-    rt_atomic_abort(&af);
+    moec_atomic_abort(&af);
     now = read_all(p, NULL);
     tap_ok(now && strcmp(now, "old") == 0 && count_entries(dir) == 1, "abort keeps the old file, removes the temporary");
     free(now);
-    tap_ok(rt_atomic_write(p, "new", 3, &err) == 0, "atomic replace");
+    tap_ok(moec_atomic_write(p, "new", 3, err) == 0, "atomic replace");
     now = read_all(p, NULL);
     tap_ok(now && strcmp(now, "new") == 0 && count_entries(dir) == 1, "commit replaces it whole, nothing left over");
     free(now);
     snprintf(p, sizeof p, "%s/no/such/dir/f.txt", dir);
-    tap_ok(rt_atomic_write(p, "x", 1, &err) != 0 && strstr(err.msg, "temporary"),
-           "an unwritable place is an error: %s", err.msg);
+    tap_ok(moec_atomic_write(p, "x", 1, err) != 0 && strstr(sink_text(err), "temporary"),
+           "an unwritable place is an error: %s", sink_text(err));
 }
 
 int main(void)
@@ -129,5 +130,6 @@ int main(void)
     test_bad(dir);
     test_atomic(dir);
     rm_rf(dir);
+    sink_close();
     return tap_done();
 }

@@ -4,6 +4,7 @@
 #include "runtime/data/bpe.h"
 #include "runtime/data/vocab.h"
 #include "tests/data/helpers.h"
+#include "tests/sink.h"
 #include "tests/tap.h"
 
 /* Encodes text with v and compares with the expected ids. */
@@ -11,8 +12,8 @@ static void expect_ids(const rt_vocab *v, const char *text, const uint32_t *want
 {
     rt_bpe b;
     rt_tokens t = {0};
-    rt_data_err err = {{0}};
-    int ok = rt_bpe_init(&b, v, &err) == 0 && rt_bpe_encode(&b, text, strlen(text), &t, &err) == 0 && t.n == n;
+    moec_diag *err = sink();
+    int ok = rt_bpe_init(&b, v, err) == 0 && rt_bpe_encode(&b, text, strlen(text), &t, err) == 0 && t.n == n;
     for (size_t i = 0; ok && i < n; i++) ok = t.ids[i] == want[i];
     tap_ok(ok, "toy encode '%s'", text);
     if (!ok)
@@ -24,8 +25,8 @@ static void expect_ids(const rt_vocab *v, const char *text, const uint32_t *want
 static void test_toy(const char *dir)
 {
     rt_vocab v;
-    rt_data_err err = {{0}};
-    if (!tap_ok(rt_vocab_load(&v, dir, &err) == 0, "toy vocabulary loads (%s)", err.msg)) return;
+    moec_diag *err = sink();
+    if (!tap_ok(rt_vocab_load(&v, dir, err) == 0, "toy vocabulary loads (%s)", sink_text(err))) return;
     tap_ok(v.n_ids == TOY_N && v.n_merges == 6 && v.eos == TOY_EOS, "toy: %u ids, %u merges, eos %u", v.n_ids,
            v.n_merges, v.eos);
     tap_ok(v.byte_id['a'] == 'a' && v.byte_id[0] == 0 && v.byte_id[255] == 255, "toy: byte tokens");
@@ -40,12 +41,12 @@ static void test_toy(const char *dir)
     char *out;
     size_t len;
     uint32_t ids[] = {TOY_ABC, ' ', TOY_AAAA, 0xff};
-    tap_ok(rt_bpe_decode(&v, ids, 4, &out, &len, &err) == 0 && len == 9 && memcmp(out, "abc aaaa\xff", 9) == 0,
+    tap_ok(rt_bpe_decode(&v, ids, 4, &out, &len, err) == 0 && len == 9 && memcmp(out, "abc aaaa\xff", 9) == 0,
            "toy decode");
     if (len) free(out);
     uint32_t bad[] = {TOY_N};
-    tap_ok(rt_bpe_decode(&v, bad, 1, &out, &len, &err) != 0 && strstr(err.msg, "outside the vocabulary"),
-           "decoding an id past the vocabulary is an error: %s", err.msg);
+    tap_ok(rt_bpe_decode(&v, bad, 1, &out, &len, err) != 0 && strstr(sink_text(err), "outside the vocabulary"),
+           "decoding an id past the vocabulary is an error: %s", sink_text(err));
     rt_vocab_free(&v);
 }
 
@@ -58,9 +59,9 @@ static void expect_bad(const char *dir, const char *what, const char *json, cons
     snprintf(p, sizeof p, "%s/vocab.bpe", dir);
     write_file(p, merges, strlen(merges));
     rt_vocab v;
-    rt_data_err err = {{0}};
-    int rc = rt_vocab_load(&v, dir, &err);
-    tap_ok(rc != 0 && strstr(err.msg, want), "%s is an error mentioning '%s': %s", what, want, err.msg);
+    moec_diag *err = sink();
+    int rc = rt_vocab_load(&v, dir, err);
+    tap_ok(rc != 0 && strstr(sink_text(err), want), "%s is an error mentioning '%s': %s", what, want, sink_text(err));
     if (rc == 0) rt_vocab_free(&v);
 }
 
@@ -89,12 +90,12 @@ static void test_corrupt(const char *good, const char *dir)
     free(cut);
     free(json);
     rt_vocab v;
-    rt_data_err err = {{0}};
+    moec_diag *err = sink();
     snprintf(p, sizeof p, "%s/nowhere", dir);
-    tap_ok(rt_vocab_load(&v, p, &err) != 0 && strstr(err.msg, "No such file"), "a missing path: %s", err.msg);
+    tap_ok(rt_vocab_load(&v, p, err) != 0 && strstr(sink_text(err), "No such file"), "a missing path: %s", sink_text(err));
     snprintf(p, sizeof p, "%s/empty", dir);
     mkdir(p, 0777);
-    tap_ok(rt_vocab_load(&v, p, &err) != 0 && strstr(err.msg, "no encoder.json"), "an empty directory: %s", err.msg);
+    tap_ok(rt_vocab_load(&v, p, err) != 0 && strstr(sink_text(err), "no encoder.json"), "an empty directory: %s", sink_text(err));
 }
 
 /* The same toy vocabulary as a Hugging Face tokenizer.json and as vocab.json + merges.txt. */
@@ -112,9 +113,9 @@ static void test_hf(const char *good, const char *dir)
     snprintf(p, sizeof p, "%s/tokenizer.json", dir);
     write_file(p, tj, strlen(tj));
     rt_vocab v;
-    rt_data_err err = {{0}};
-    int ok = rt_vocab_load(&v, p, &err) == 0;
-    tap_ok(ok && v.n_ids == TOY_N && v.n_merges == 6 && v.eos == TOY_EOS, "tokenizer.json loads (%s)", err.msg);
+    moec_diag *err = sink();
+    int ok = rt_vocab_load(&v, p, err) == 0;
+    tap_ok(ok && v.n_ids == TOY_N && v.n_merges == 6 && v.eos == TOY_EOS, "tokenizer.json loads (%s)", sink_text(err));
     if (ok) {
         expect_ids(&v, "bcab", (uint32_t[]){TOY_BC, TOY_AB}, 2);
         rt_vocab_free(&v);
@@ -122,7 +123,7 @@ static void test_hf(const char *good, const char *dir)
     char *wp = strstr(tj, "\"BPE\"");
     memcpy(wp, "\"WPC\"", 5);
     write_file(p, tj, strlen(tj));
-    tap_ok(rt_vocab_load(&v, p, &err) != 0 && strstr(err.msg, "model.type"), "a non-BPE tokenizer.json: %s", err.msg);
+    tap_ok(rt_vocab_load(&v, p, err) != 0 && strstr(sink_text(err), "model.type"), "a non-BPE tokenizer.json: %s", sink_text(err));
     unlink(p);
     snprintf(p, sizeof p, "%s/encoder.json", good);
     snprintf(q, sizeof q, "%s/vocab.json", dir);
@@ -130,8 +131,8 @@ static void test_hf(const char *good, const char *dir)
     write_file(q, enc, n);
     snprintf(q, sizeof q, "%s/merges.txt", dir);
     write_file(q, TOY_MERGES, strlen(TOY_MERGES));
-    ok = rt_vocab_load(&v, dir, &err) == 0;
-    tap_ok(ok && v.n_merges == 6 && strstr(v.files[1], "merges.txt"), "vocab.json + merges.txt load (%s)", err.msg);
+    ok = rt_vocab_load(&v, dir, err) == 0;
+    tap_ok(ok && v.n_merges == 6 && strstr(v.files[1], "merges.txt"), "vocab.json + merges.txt load (%s)", sink_text(err));
     if (ok) rt_vocab_free(&v);
     free(enc);
     free(tj);
@@ -153,5 +154,6 @@ int main(void)
     test_corrupt(good, bad);
     test_hf(good, hf);
     rm_rf(root);
+    sink_close();
     return tap_done();
 }

@@ -1,8 +1,8 @@
 /* tests/elab/elab_test.c -- unit tests of elaboration through the library API.
  * Parses small model texts in memory, elaborates them with fe_elaborate and
  * checks the fe_model directly: graph invariants (topological order, expert
- * ranges), names, init, routers, --set order, arithmetic, error counts and
- * the once-per-place rule. Links libmoec_frontend.a; prints TAP. */
+ * ranges), names, init, routers, --set order, arithmetic, error counts,
+ * the once-per-place rule and errors that stop loops. Links libmoec_frontend.a; prints TAP. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +187,88 @@ static void test_errors_once(void)
     done(&r);
 }
 
+/* Every name of a list finds its own value; train names set the enums. */
+static void test_names(void)
+{
+    struct { const char *const *names; int n; } lists[] = {
+        { fe_node_op_names, FE_NODE_OP_COUNT }, { fe_init_kind_names, FE_INIT_KIND_COUNT },
+        { fe_router_kind_names, FE_ROUTER_KIND_COUNT }, { fe_routing_unit_names, FE_ROUTING_UNIT_COUNT },
+        { fe_loss_kind_names, FE_LOSS_KIND_COUNT }, { fe_schedule_names, FE_SCHEDULE_COUNT },
+        { fe_precision_names, FE_PRECISION_COUNT },
+    };
+    bool ok = true;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (int i = 0; i < lists[l].n; i++)
+            ok &= lists[l].names[i] && fe_name_find(lists[l].names, lists[l].n, lists[l].names[i]) == i;
+    tap_ok(ok && fe_name_find(fe_precision_names, FE_PRECISION_COUNT, "fp16") < 0,
+           "each list's names are distinct and find their values");
+    tap_ok(!strcmp(fe_router_kind_names[FE_ROUTER_EXPERT_CHOICE], "expert_choice") &&
+           !strcmp(fe_precision_names[FE_PRECISION_BF16], "bf16") && !strcmp(fe_op_text(FE_OP_IDIV), "//"),
+           "names follow their enums");
+    static const char text[] =
+        "model m\nparam vocab = 11\n"
+        "forward(tokens) { return lm_head(embedding(tokens, vocab, 4), tied = true) }\n"
+        "loss = cross_entropy(logits, targets)\ntrain { schedule = \"linear\" }\n";
+    fe_override sets[] = { { "precision", "bf16" } };
+    run r;
+    elab(&r, text, NULL, 0);
+    tap_ok(r.status == 0 && r.m.train.precision == FE_PRECISION_FP32 && r.m.train.schedule == FE_SCHEDULE_LINEAR,
+           "precision fp32 by default; schedule \"linear\" (%s)", r.err ? r.err : "");
+    done(&r);
+    elab(&r, text, sets, 1);
+    tap_ok(r.status == 0 && r.m.train.precision == FE_PRECISION_BF16, "--set precision=bf16");
+    done(&r);
+}
+
+/* An error in a loop body stops the loop, and the loops around it. */
+static void test_loop_errors(void)
+{
+    static const char nested[] =
+        "model m\nparam vocab = 11 param d = 4\n"
+        "forward(tokens) {\n x = embedding(tokens, vocab, d)\n"
+        " for i in 0 .. 1000 { for j in 0 .. 30 { y = linear(x, d) as l[30 * i + j]\n z = nosuch(x) } }\n"
+        " return lm_head(x, tied = true)\n}\n"
+        "loss = cross_entropy(logits, targets)\n";
+    run r;
+    elab(&r, nested, NULL, 0);
+    tap_ok(r.status == -1 && r.diag.n_errors == 1, "an error in a nested loop body is reported once (%d)",
+           r.diag.n_errors);
+    tap_ok(param(&r.m, "l.0.weight") && !param(&r.m, "l.1.weight") && !param(&r.m, "l.30.weight"),
+           "the loop and the loop around it stop after the iteration that raised it (%d params)",
+           r.m.n_params);
+    done(&r);
+
+    static const char after[] =
+        "model m\nparam vocab = 11 param d = 4\n"
+        "block f(x) = x + nosuch(x)\n"
+        "forward(tokens) {\n x = embedding(tokens, vocab, d)\n"
+        " for i in 0 .. 3 { if i == 0 { a = f(x) } else { b = linear(x, d) as b[i] } }\n"
+        " x = x + b + a\n"
+        " for i in 0 .. 5 { x = f(x) }\n"
+        " w = gelu(tokens)\n"
+        " return lm_head(x, tied = true)\n}\n"
+        "loss = cross_entropy(logits, targets)\n";
+    elab(&r, after, NULL, 0);
+    tap_ok(r.status == -1 && r.diag.n_errors == 2 && r.err && strstr(r.err, "nosuch") &&
+           strstr(r.err, "expects activations"),
+           "what a stopped loop binds is poison, a repeated error stops a loop too, and statements "
+           "after the loops still report (%d errors)", r.diag.n_errors);
+    tap_ok(!param(&r.m, "b.1.weight"), "no iteration after the one with the error ran");
+    done(&r);
+
+    char text[4096] = "model m\nparam vocab = 11\nforward(tokens) {\n x = embedding(tokens, vocab, 4)\n"
+                      " for i in 0 .. 100000 {\n";
+    for (int i = 0; i < 30; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "  y%d = nosuch%d + i\n", i, i);
+        strcat(text, line);
+    }
+    strcat(text, " }\n return lm_head(x, tied = true)\n}\nloss = cross_entropy(logits, targets)\n");
+    elab(&r, text, NULL, 0);
+    tap_ok(r.status == -1 && r.diag.n_errors == 20 && r.diag.stopped, "30 errors in a loop body stop at the limit of 20");
+    done(&r);
+}
+
 static void test_limits(void)
 {
     char text[4096] = "model m\nparam vocab = 11\nforward(tokens) {\n x = embedding(tokens, vocab, 4)\n";
@@ -241,7 +323,9 @@ int main(void)
     test_gpt2_moe();
     test_set_order();
     test_arith();
+    test_names();
     test_errors_once();
+    test_loop_errors();
     test_limits();
     test_residual_without_layers();
     return tap_done();

@@ -8,7 +8,6 @@ check_PROGRAMS += tests/frontend/moec_asan
 tests_frontend_moec_asan_SOURCES = tests/frontend/asan_driver.c \
 	runtime/cmd_frontend.c runtime/cli_args.c runtime/cli_args.h runtime/commands.h \
 	runtime/pipeline.c runtime/pipeline.h runtime/passes.c \
-	runtime/weights/werr.c runtime/weights/werr.h \
 	$(SUPPORT_SOURCES) $(FRONTEND_SOURCES) $(IR_SOURCES)
 nodist_tests_frontend_moec_asan_SOURCES = $(FRONTEND_GENERATED)
 tests_frontend_moec_asan_CFLAGS = $(AM_CFLAGS) -g $(SANITIZE_CFLAGS)

@@ -1,8 +1,9 @@
 /* tests/ir/helpers.h -- shared helpers of the IR core tests: shapes in one
- * call, seeded random inputs (Philox, never zero), comparing arrays with the
- * first mismatching pairs and the max difference in the log, and the op
- * coverage every test program ends with (doc/ir.md, "Tests"). Included by
- * one test file each. */
+ * call, graphs reporting into a collecting sink, seeded random inputs
+ * (Philox, never zero), running the interpreter
+ * and comparing arrays with the first mismatching pairs and the max
+ * difference in the log and the op coverage
+ * every test program ends with (doc/ir.md, "Tests"). Included by one test file each. */
 #ifndef MOEC_TESTS_IR_HELPERS_H
 #define MOEC_TESTS_IR_HELPERS_H
 
@@ -13,10 +14,32 @@
 #include "ir/graph.h"
 #include "ir/interp.h"
 #include "ir/philox.h"
+#include "tests/sink.h"
 #include "tests/tap.h"
 
 #define SH(...) ir_shape_of((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 #define SCALAR ((ir_shape){0})
+
+/* A fresh graph that reports into the program's collecting sink (tests/sink.h). */
+static inline int graph_init(ir_graph *g)
+{
+    int rc = ir_graph_init(g);
+    g->diag = sink();
+    return rc;
+}
+
+/* What the graph's sink received: its failure, or "". */
+static inline const char *graph_error(ir_graph *g)
+{
+    return sink_text(g->diag);
+}
+
+/* Forgets the graph's failure, so the next case reports its own. */
+static inline void graph_clear_error(ir_graph *g)
+{
+    g->failed = false;
+    g->diag = sink();
+}
 
 /* n values in ±[0.5, 1.5) from Philox (seed, stream): random, never near zero. */
 static inline void fill_random(double *v, int64_t n, uint64_t seed, uint32_t stream)

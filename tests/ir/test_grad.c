@@ -53,7 +53,7 @@ typedef struct fd_case {
 static void fd_begin(fd_case *c)
 {
     memset(c, 0, sizeof *c);
-    ir_graph_init(&c->g);
+    graph_init(&c->g);
     c->probe = -1;
 }
 
@@ -92,19 +92,18 @@ static double *dup(const double *v, int64_t n)
     return d;
 }
 
-static bool run(ir_interp *it, const fd_case *c, int node, char *err, size_t size)
+static bool run(ir_interp *it, const fd_case *c, int node)
 {
     for (int i = 0; i < c->n_leaves; i++)
         if (ir_interp_bind(it, c->leaf[i], c->val[i])) return false;
-    return ir_interp_run(it, node, err, size) == 0;
+    return ir_interp_run(it, node, c->g.diag) == 0;
 }
 
 /* Every probe value is exactly 0 (the chosen element itself) or at least
  * KINK_GAP from 0. */
 static bool near_kink(ir_interp *it, const fd_case *c)
 {
-    char err[256];
-    if (c->probe < 0 || !run(it, c, c->probe, err, sizeof err)) return false;
+    if (c->probe < 0 || !run(it, c, c->probe)) return false;
     const double *v = ir_interp_value(it, c->probe);
     for (int64_t i = 0, n = ir_shape_numel(&c->g.nodes[c->probe].shape); i < n; i++)
         if (v[i] != 0 && fabs(v[i]) < KINK_GAP) return true;
@@ -114,15 +113,14 @@ static bool near_kink(ir_interp *it, const fd_case *c)
 /* d loss / d wrt[w] by central differences, element by element. */
 static bool numeric_grad(ir_interp *it, fd_case *c, int loss, int w, double *num)
 {
-    char err[256];
     double *v = c->val[w];   /* wrt[w] is leaf w: P adds wrt params as leaves in order */
     for (int64_t i = 0, n = ir_shape_numel(&c->g.nodes[c->wrt[w]].shape); i < n; i++) {
         double x = v[i], lp, lm;
         v[i] = x + H;
-        if (!run(it, c, loss, err, sizeof err)) return false;
+        if (!run(it, c, loss)) return false;
         lp = ir_interp_value(it, loss)[0];
         v[i] = x - H;
-        if (!run(it, c, loss, err, sizeof err)) return false;
+        if (!run(it, c, loss)) return false;
         lm = ir_interp_value(it, loss)[0];
         v[i] = x;
         num[i] = (lp - lm) / (2 * H);
@@ -147,14 +145,14 @@ static int random_weighted_sum(fd_case *c, int out)
 static void fd_check(fd_case *c, int out, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fd_check(fd_case *c, int out, const char *fmt, ...)
 {
-    char name[200], err[256] = "";
+    char name[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     int grad[MAX_WRT], loss = random_weighted_sum(c, out);
     bool ok = loss >= 0 && ir_grad(&c->g, loss, c->wrt, c->n_wrt, grad) == 0 && ir_verify(&c->g) == 0;
-    if (!ok) tap_diag("  build: %s", c->g.error);
+    if (!ok) tap_diag("  build: %s", graph_error(&c->g));
     ir_interp *it = ok ? ir_interp_new(&c->g, IR_PREC_F64) : NULL;
     if (it && near_kink(it, c)) {
         printf("ok %d - grad %s # SKIP inputs within %g of a kink\n", ++tap_count_, name, KINK_GAP);
@@ -163,7 +161,7 @@ static void fd_check(fd_case *c, int out, const char *fmt, ...)
     for (int w = 0; ok && w < c->n_wrt; w++) {
         int64_t n = ir_shape_numel(&c->g.nodes[c->wrt[w]].shape);
         double *num = malloc((size_t)n * sizeof *num), *ana;
-        ok = run(it, c, -1, err, sizeof err) && (ana = dup(ir_interp_value(it, grad[w]), n)) != NULL;
+        ok = run(it, c, -1) && (ana = dup(ir_interp_value(it, grad[w]), n)) != NULL;
         if (ok) {
             ok = numeric_grad(it, c, loss, w, num);
             if (ok && !close_arrays(ana, num, n, RTOL, ATOL)) {
@@ -174,7 +172,7 @@ static void fd_check(fd_case *c, int out, const char *fmt, ...)
         }
         free(num);
     }
-    if (err[0]) tap_diag("  run: %s", err);
+    if (moec_diag_errors(c->g.diag)) tap_diag("  %s", graph_error(&c->g));
     if (ok) cover(&fd, &c->g, out);
     tap_ok(ok, "grad %s", name);
 done:
@@ -448,7 +446,7 @@ static bool all_zero(const double *v, int64_t n)
 static void exact_zero_cases(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int a = ir_param(&g, 0, "a", SH(2, 3)), b = ir_param(&g, 1, "b", SH(2, 3)), u = ir_param(&g, 2, "unused", SH(4));
     int s = ir_param(&g, 3, "stopped", SH(3)), c = ir_param(&g, 4, "c", SH(3));
     int mask = ir_compare(&g, IR_CMP_GT, ir_iota(&g, SH(2, 3), 0), ir_scalar(&g, -1));   /* all true */
@@ -467,10 +465,9 @@ static void exact_zero_cases(void)
     fill_random(uv, 4, 5, 2);
     fill_random(sv, 3, 5, 3);
     fill_random(cv, 3, 5, 4);
-    char err[256] = "";
     ok = ok && ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, b, bv) == 0 && ir_interp_bind(it, u, uv) == 0 &&
-         ir_interp_bind(it, s, sv) == 0 && ir_interp_bind(it, c, cv) == 0 && ir_interp_run(it, -1, err, sizeof err) == 0;
-    if (err[0]) tap_diag("  %s", err);
+         ir_interp_bind(it, s, sv) == 0 && ir_interp_bind(it, c, cv) == 0 && ir_interp_run(it, -1, g.diag) == 0;
+    if (moec_diag_errors(g.diag)) tap_diag("  %s", graph_error(&g));
     tap_ok(ok && isinf(ir_interp_value(it, inf)[0]), "the masked branch value is inf");
     tap_ok(ok && all_zero(ir_interp_value(it, grad[2]), 4), "unreachable wrt: gradient exactly +0.0");
     tap_ok(ok && all_zero(ir_interp_value(it, grad[1]), 6), "where-masked branch exp(b): d b exactly +0.0");
@@ -486,15 +483,14 @@ static void exact_zero_cases(void)
 static void tie_cases(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int a = ir_param(&g, 0, "a", SH(4)), b = ir_param(&g, 1, "b", SH(4));
     int loss = ir_binary(&g, IR_ADD, ir_sum(&g, ir_binary(&g, IR_MAX, a, b), 0, false), ir_reduce_max(&g, a, 0, false));
     int wrt[2] = {a, b}, grad[2];
     bool ok = ir_grad(&g, loss, wrt, 2, grad) == 0;
     ir_interp *it = ir_interp_new(&g, IR_PREC_F64);
     double av[4] = {1, 3, 3, 2}, bv[4] = {1, 0, 3, 5};
-    char err[256] = "";
-    ok = ok && ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, b, bv) == 0 && ir_interp_run(it, -1, err, sizeof err) == 0;
+    ok = ok && ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, b, bv) == 0 && ir_interp_run(it, -1, g.diag) == 0;
     /* max: ties at 0 and 2 go to a; a wins at 1; b at 3. reduce_max: first 3 (index 1). */
     tap_ok(ok && equal_values(ir_interp_value(it, grad[0]), (double[]){1, 2, 1, 0}, 4), "ties: max to the first operand, reduce_max to the first maximum (a)");
     tap_ok(ok && equal_values(ir_interp_value(it, grad[1]), (double[]){0, 0, 0, 1}, 4), "ties: max gives b nothing on a tie");
@@ -505,12 +501,18 @@ static void tie_cases(void)
 static void error_cases(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int a = ir_param(&g, 0, "a", SH(3)), grad;
-    tap_ok(ir_grad(&g, a, &a, 1, &grad) == -1 && strstr(g.error, "scalar"), "ir_grad: a non-scalar loss is refused: %s", g.error);
-    g.error[0] = '\0';
+    tap_ok(ir_grad(&g, a, &a, 1, &grad) == -1 && strstr(graph_error(&g), "scalar"), "ir_grad: a non-scalar loss is refused: %s",
+           graph_error(&g));
+    graph_clear_error(&g);
     int l = ir_sum(&g, a, 0, false);
     tap_ok(ir_grad(&g, l, (int[]){-1}, 1, &grad) == -1 && grad == -1, "ir_grad: a poisoned wrt gives -1");
+    tap_ok(ir_grad(&g, 99, &a, 1, &grad) == -1 && !strcmp(graph_error(&g), "moec: error: ir_grad: loss %99 is not a node"),
+           "ir_grad: a loss that is not a node is refused, naming no node: %s", graph_error(&g));
+    graph_clear_error(&g);
+    tap_ok(ir_grad(&g, l, (int[]){77}, 1, &grad) == -1 && strstr(graph_error(&g), "wrt[0] = %77 is not a node"),
+           "ir_grad: a wrt that is not a node is refused: %s", graph_error(&g));
     ir_graph_free(&g);
 }
 
@@ -534,5 +536,6 @@ int main(void)
         tap_ok(ir_ops[no_gradient[i].op].vjp == ir_vjp_none, "no gradient through %s: its VJP rule is ir_vjp_none",
                ir_op_name(no_gradient[i].op));
     check_coverage(&fd, no_gradient, n_none);
+    sink_close();
     return tap_done();
 }

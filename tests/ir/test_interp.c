@@ -13,12 +13,12 @@ static op_cover checked = {.what = "hand-checked interpreter value"};
 /* Evaluates node `out` of g with leaves bound from `vals` (one array per
  * leaf id in `leaves`, n_leaves of them); copies the result into res. */
 static bool eval(const ir_graph *g, int out, ir_precision prec, const int *leaves, const double *const *vals,
-                 int n_leaves, double *res, char *err, size_t err_size)
+                 int n_leaves, double *res, moec_diag *err)
 {
     ir_interp *it = ir_interp_new(g, prec);
     bool ok = it != NULL;
     for (int i = 0; ok && i < n_leaves; i++) ok = ir_interp_bind(it, leaves[i], vals[i]) == 0;
-    ok = ok && ir_interp_run(it, out, err, err_size) == 0;
+    ok = ok && ir_interp_run(it, out, err) == 0;
     if (ok) memcpy(res, ir_interp_value(it, out), (size_t)ir_shape_numel(&g->nodes[out].shape) * sizeof *res);
     ir_interp_free(it);
     return ok;
@@ -35,19 +35,19 @@ static const double a_vals[6] = {1, 2, 3, 4, 5, 6}, b_vals[3] = {10, 20, 30}, i_
 static bool value_is(int x, const double *want, int64_t n)
 {
     double got[64];
-    char err[256] = "";
     int leaves[] = {A, B, I};
     const double *vals[] = {a_vals, b_vals, i_vals};
     if (x < 0) {
-        tap_diag("  build failed: %s", G.error);
+        tap_diag("  build failed: %s", graph_error(&G));
         return false;
     }
+    moec_diag *err = sink();
     if (ir_shape_numel(&G.nodes[x].shape) != n) {
         tap_diag("  %lld elements, want %lld", (long long)ir_shape_numel(&G.nodes[x].shape), (long long)n);
         return false;
     }
-    if (!eval(&G, x, IR_PREC_F64, leaves, vals, 3, got, err, sizeof err)) {
-        tap_diag("  run failed: %s", err);
+    if (!eval(&G, x, IR_PREC_F64, leaves, vals, 3, got, err)) {
+        tap_diag("  run failed: %s", sink_text(err));
         return false;
     }
     cover(&checked, &G, x);
@@ -139,10 +139,10 @@ static void test_matmul_indexing(void)
 static bool run_fails(const ir_graph *g, int x, const int *leaves, const double *const *vals, int n, const char *frag)
 {
     double out[64];
-    char err[256] = "";
-    bool failed = !eval(g, x, IR_PREC_F64, leaves, vals, n, out, err, sizeof err);
-    if (!failed || !strstr(err, frag)) tap_diag("  failed %d, error '%s'", failed, err);
-    return failed && strstr(err, frag);
+    moec_diag *err = sink();
+    bool failed = !eval(g, x, IR_PREC_F64, leaves, vals, n, out, err);
+    if (!failed || !strstr(sink_text(err), frag)) tap_diag("  failed %d, error '%s'", failed, sink_text(err));
+    return failed && strstr(sink_text(err), frag);
 }
 
 /* Grouped products of x = [1,2; 3,4; 5,6] (R 3, K 2) by w[0] = [1,2; 3,4],
@@ -173,12 +173,15 @@ static void test_grouped(void)
 static void test_run_errors(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int t = ir_param(&g, 0, "wte", SH(3, 2)), idx = ir_input(&g, IR_INPUT_TOKENS, SH(1, 2));
     int rows = ir_gather(&g, t, idx);
     double tv[6] = {1, 2, 3, 4, 5, 6}, bad[2] = {1, 3}, neg[2] = {-1, 0}, good[2] = {0, 2};
     int leaves[] = {t, idx};
     tap_ok(run_fails(&g, rows, leaves, (const double *[]){tv, bad}, 2, "index 3"), "run error: gather index = V");
+    char want[96];
+    snprintf(want, sizeof want, "moec: error: %%%d gather: index 3 at 1 outside 0..2", rows);
+    tap_ok(!strcmp(sink_text(g.diag), want), "a run error names the node and its op: %s", sink_text(g.diag));
     tap_ok(run_fails(&g, rows, leaves, (const double *[]){tv, neg}, 2, "index -1"), "run error: gather index -1");
     int sc = ir_scatter_add(&g, ir_const(&g, 1, SH(1, 2, 2)), idx, 3);
     tap_ok(run_fails(&g, sc, leaves, (const double *[]){tv, bad}, 2, "index 3"), "run error: scatter_add index = V");
@@ -197,7 +200,7 @@ static void test_run_errors(void)
 static void test_precision_and_determinism(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int x = ir_param(&g, 0, "x", SH(4, 8)), w = ir_param(&g, 1, "w", SH(8, 5)), b = ir_param(&g, 2, "b", SH(5));
     int h = ir_binary(&g, IR_ADD, ir_matmul(&g, x, w), b);
     int e = ir_unary(&g, IR_EXP, ir_binary(&g, IR_SUB, h, ir_reduce_max(&g, h, -1, true)));
@@ -209,9 +212,9 @@ static void test_precision_and_determinism(void)
     fill_random(bv, 5, 7, 2);
     int leaves[] = {x, w, b};
     const double *vals[] = {xv, wv, bv};
-    char err[256];
-    bool ok = eval(&g, out, IR_PREC_F64, leaves, vals, 3, r64, err, sizeof err) &&
-              eval(&g, out, IR_PREC_F32, leaves, vals, 3, r32, err, sizeof err);
+    moec_diag *err = sink();
+    bool ok = eval(&g, out, IR_PREC_F64, leaves, vals, 3, r64, err) &&
+              eval(&g, out, IR_PREC_F32, leaves, vals, 3, r32, err);
     /* rtol 1e-5: float32 rounds each step by up to 6e-8 (2^-24); the chain
      * (an 8-term matmul, softmax, a 4-row cumsum, tanh) is ~20 roundings deep,
      * ~1.2e-6, so 1e-5 leaves ~10x; atol 1e-6 for outputs near 0. */
@@ -219,9 +222,9 @@ static void test_precision_and_determinism(void)
     bool rounded = true;
     for (int i = 0; i < 20; i++) rounded = rounded && r32[i] == (double)(float)r32[i];
     tap_ok(rounded, "f32 mode results are float32 values");
-    ok = eval(&g, out, IR_PREC_F64, leaves, vals, 3, again, err, sizeof err);
+    ok = eval(&g, out, IR_PREC_F64, leaves, vals, 3, again, err);
     tap_ok(ok && memcmp(again, r64, sizeof again) == 0, "determinism: two f64 runs give identical bits");
-    ok = eval(&g, out, IR_PREC_F32, leaves, vals, 3, again, err, sizeof err);
+    ok = eval(&g, out, IR_PREC_F32, leaves, vals, 3, again, err);
     tap_ok(ok && memcmp(again, r32, sizeof again) == 0, "determinism: two f32 runs give identical bits");
     ir_graph_free(&g);
 }
@@ -229,14 +232,13 @@ static void test_precision_and_determinism(void)
 static void test_random(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int step = ir_input(&g, IR_INPUT_STEP, SCALAR);
     int rn = ir_random(&g, step, IR_RANDOM_NORMAL, 5, 1234, SH(3, 4));
     int ru = ir_random(&g, step, IR_RANDOM_UNIFORM, 6, 1234, SH(7));
     ir_interp *it = ir_interp_new(&g, IR_PREC_F64);
     double s = 3.0;
-    char err[256];
-    bool ok = ir_interp_bind(it, step, &s) == 0 && ir_interp_run(it, -1, err, sizeof err) == 0;
+    bool ok = ir_interp_bind(it, step, &s) == 0 && ir_interp_run(it, -1, sink()) == 0;
     double wn[12], wu[7];
     for (int i = 0; i < 12; i++) wn[i] = ir_philox_normal(1234, 3, 5, (uint64_t)i);
     for (int i = 0; i < 7; i++) wu[i] = ir_philox_uniform(1234, 3, 6, (uint64_t)i);
@@ -251,7 +253,7 @@ static void test_random(void)
 static void test_driver(void)
 {
     ir_graph g;
-    ir_graph_init(&g);
+    graph_init(&g);
     int a = ir_param(&g, 0, "a", SH(2)), b = ir_param(&g, 1, "b", SH(2));
     int ea = ir_unary(&g, IR_EXP, a), eb = ir_unary(&g, IR_EXP, b);
     int step = ir_input(&g, IR_INPUT_STEP, SCALAR);
@@ -260,15 +262,15 @@ static void test_driver(void)
     int cs = ir_cumsum(&g, ir_binary(&g, IR_ADD, big, ir_cast(&g, ir_scalar(&g, 1), IR_I32)), 0);
     ir_interp *it = ir_interp_new(&g, IR_PREC_F32);
     double av[2] = {0.1, 1}, s = 2.6;
-    char err[256] = "";
+    moec_diag *err = sink();
     tap_ok(ir_interp_bind(it, ea, av) == -1 && ir_interp_bind(it, 999, av) == -1, "bind refuses a non-leaf and a bad id");
-    bool ok = ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, step, &s) == 0 && ir_interp_run(it, ea, err, sizeof err) == 0;
+    bool ok = ir_interp_bind(it, a, av) == 0 && ir_interp_bind(it, step, &s) == 0 && ir_interp_run(it, ea, err) == 0;
     tap_ok(ok && ir_interp_value(it, ea) && !ir_interp_value(it, eb), "run(wanted) evaluates only what wanted needs");
     tap_ok(ok && ir_interp_value(it, a)[0] == (double)0.1f, "f32 mode: a bound leaf is read as float32");
-    ok = ir_interp_run(it, r, err, sizeof err) == 0;
+    ok = ir_interp_run(it, r, err) == 0;
     double want[2] = {(double)(float)ir_philox_uniform(9, 3, 1, 0), (double)(float)ir_philox_uniform(9, 3, 1, 1)};
     tap_ok(ok && equal_values(ir_interp_value(it, r), want, 2), "random: step 2.6 rounds to 3");
-    ok = ir_interp_run(it, cs, err, sizeof err) == 0;
+    ok = ir_interp_run(it, cs, err) == 0;
     double exact[3] = {16777217.0, 2 * 16777217.0, 3 * 16777217.0};
     tap_ok(ok && equal_values(ir_interp_value(it, cs), exact, 3), "f32 mode: i32 cumsum stays exact past 2^24");
     ir_interp_free(it);
@@ -278,7 +280,7 @@ static void test_driver(void)
 int main(void)
 {
     test_driver();
-    ir_graph_init(&G);
+    graph_init(&G);
     A = ir_param(&G, 0, "a", SH(2, 3));
     B = ir_param(&G, 1, "b", SH(3));
     I = ir_input(&G, IR_INPUT_TOKENS, SH(2, 3));
@@ -286,11 +288,12 @@ int main(void)
     test_reductions_movement();
     test_matmul_indexing();
     test_grouped();
-    tap_ok(G.error[0] == '\0' && ir_verify(&G) == 0, "interp graph verifies (%s)", G.error);
+    tap_ok(!G.failed && ir_verify(&G) == 0, "interp graph verifies (%s)", graph_error(&G));
     ir_graph_free(&G);
     test_run_errors();
     test_precision_and_determinism();
     test_random();
     check_coverage(&checked, NULL, 0);
+    sink_close();
     return tap_done();
 }

@@ -16,6 +16,7 @@
 #include "ir/composite.h"
 #include "ir/interp.h"
 #include "ir/philox.h"
+#include "tests/sink.h"
 
 enum { FD_MAX_LEAVES = 64 };
 
@@ -37,6 +38,7 @@ static inline void fd_init(fd_case *c, uint64_t seed)
 {
     memset(c, 0, sizeof *c);
     ir_graph_init(&c->g);
+    c->g.diag = sink();   /* failures are collected (tests/sink.h) and shown in the log */
     c->seed = seed;
 }
 
@@ -101,10 +103,9 @@ static inline int fd_bind(fd_case *c, ir_interp *it)
 /* Evaluates `node` (whole graph when node < 0) in f64; NULL on failure. */
 static inline ir_interp *fd_run(fd_case *c, int node)
 {
-    char err[256];
     ir_interp *it = ir_interp_new(&c->g, IR_PREC_F64);
-    if (!it || fd_bind(c, it) < 0 || ir_interp_run(it, node, err, sizeof err) < 0) {
-        if (it) fprintf(stdout, "# run failed: %s\n", err);
+    if (!it || fd_bind(c, it) < 0 || ir_interp_run(it, node, c->g.diag) < 0) {
+        if (it) fprintf(stdout, "# run failed: %s\n", sink_text(c->g.diag));
         ir_interp_free(it);
         return NULL;
     }
@@ -146,7 +147,7 @@ static inline double fd_check(fd_case *c, int max_elems, int *grad_out)
 {
     int grad[FD_MAX_LEAVES];
     if (c->loss < 0 || ir_grad(&c->g, c->loss, c->leaf, c->n_leaves, grad) < 0) {
-        fprintf(stdout, "# graph failed: %s\n", c->g.error);
+        fprintf(stdout, "# graph failed: %s\n", sink_text(c->g.diag));
         return -1;
     }
     if (grad_out) memcpy(grad_out, grad, sizeof(int) * (size_t)c->n_leaves);

@@ -237,5 +237,6 @@ int main(void)
     check_dropout();
     check_forward_values();
     check_schedule();
+    sink_close();
     return tap_done();
 }

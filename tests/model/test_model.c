@@ -57,16 +57,12 @@ static void case_name(const model_case *mc, char *buf, size_t size)
 
 static int elaborate(const model_case *mc, rt_frontend *fe)
 {
-    fe_override sets[MAX_MODEL_SETS];
-    char text[MAX_MODEL_SETS][64], path[512];
+    char path[512];
     int n = 0;
-    for (; n < MAX_MODEL_SETS && mc->sets[n]; n++) {
-        snprintf(text[n], sizeof text[n], "%s", mc->sets[n]);
-        rt_cli_parse_set(text[n], &sets[n]);
-    }
+    while (n < MAX_MODEL_SETS && mc->sets[n]) n++;
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof path, "%s/models/%s", top ? top : ".", mc->file);
-    return rt_frontend_elaborate(fe, path, sets, n, 0);
+    return rt_frontend_elaborate_sets(fe, path, mc->sets, n);
 }
 
 /* Builds the step graph (no optimizer) into c, with every parameter a leaf. */
@@ -115,10 +111,9 @@ static double rel_diff(const double *a, const double *b, int64_t n)
 /* float32 interpreter against float64 on the same graph. */
 static void check_precision(fd_case *c, const ir_step_graph *s, const fe_model *m, const char *name)
 {
-    char err[256];
     ir_interp *a = ir_interp_new(&c->g, IR_PREC_F64), *b = ir_interp_new(&c->g, IR_PREC_F32);
-    bool ok = a && b && fd_bind(c, a) == 0 && fd_bind(c, b) == 0 && ir_interp_run(a, -1, err, sizeof err) == 0 &&
-              ir_interp_run(b, -1, err, sizeof err) == 0;
+    bool ok = a && b && fd_bind(c, a) == 0 && fd_bind(c, b) == 0 && ir_interp_run(a, -1, c->g.diag) == 0 &&
+              ir_interp_run(b, -1, c->g.diag) == 0;
     double dl = ok ? fabs(ir_interp_value(a, s->fwd.loss)[0] / ir_interp_value(b, s->fwd.loss)[0] - 1) : 1;
     double dg = 0;
     for (int i = 0; ok && i < m->n_params; i++)
@@ -147,7 +142,7 @@ static void check_model(const model_case *mc)
     fd_case c;
     ir_step_graph s;
     if (build_case(&c, &fe.model, &s) < 0) {
-        tap_ok(false, "%s: builds (%s)", name, c.g.error);
+        tap_ok(false, "%s: builds (%s)", name, sink_text(c.g.diag));
     } else {
         if (mc->straight_through) mark_straight_through(&c, &fe.model);
         for (int i = 0; i < fe.model.n_params; i++) c.no_fd[i] |= !fe.model.params[i].trainable;
@@ -164,5 +159,6 @@ static void check_model(const model_case *mc)
 int main(void)
 {
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) check_model(&CASES[i]);
+    sink_close();
     return tap_done();
 }

@@ -180,7 +180,7 @@ static bool fd_moe_at(moe_case *m, const char *name, const fe_router *r, int64_t
 {
     int g[FD_MAX_LEAVES];
     if (build_tie_free(m, r, e, seed, training, lk, xo, go) < 0) {
-        tap_ok(false, "%s: graph built (%s)", name, m->c.g.error);
+        tap_ok(false, "%s: graph built (%s)", name, sink_text(m->c.g.diag));
         return false;
     }
     bool st = r->k == 1 && r->straight_through;
@@ -420,7 +420,7 @@ static void check_load_at(const char *name, int64_t k, bool training)
     moe_case m;
     fe_router r = router(FE_ROUTER_NOISY_TOPK, (int)k);
     if (build_tie_free(&m, &r, 4, 600, training, LOSS_LOAD, 0, 0) < 0) {
-        tap_ok(false, "%s: graph built (%s)", name, m.c.g.error);
+        tap_ok(false, "%s: graph built (%s)", name, sink_text(m.c.g.diag));
         return;
     }
     fd_case *c = &m.c;
@@ -519,5 +519,6 @@ int main(void)
     check_aux();
     check_load();
     check_fixed_routers();
+    sink_close();
     return tap_done();
 }

@@ -7,8 +7,7 @@ check_PROGRAMS += tests/pipeline/test_pipeline
 TESTS += tests/pipeline/test_pipeline tests/pipeline/pipeline.sh
 dist_check_SCRIPTS += tests/pipeline/pipeline.sh
 tests_pipeline_test_pipeline_SOURCES = tests/pipeline/test_pipeline.c \
-	runtime/pipeline.c runtime/pipeline.h runtime/passes.c runtime/cli_args.c runtime/cli_args.h \
-	runtime/weights/werr.c runtime/weights/werr.h
+	runtime/pipeline.c runtime/pipeline.h runtime/passes.c runtime/cli_args.c runtime/cli_args.h
 tests_pipeline_test_pipeline_CFLAGS = $(AM_CFLAGS) -g $(SANITIZE_CFLAGS)
 tests_pipeline_test_pipeline_LDFLAGS = $(SANITIZE_CFLAGS)
 tests_pipeline_test_pipeline_LDADD = libmoec_ir.a libmoec_frontend.a libmoec_support.a -lm $(LIBS)

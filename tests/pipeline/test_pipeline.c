@@ -130,6 +130,7 @@ static const char *run_broken(const rt_pass *t, int n, bool verify, rt_pipeline 
     FILE *err = tmpfile();
     if (!err) return "";
     rt_pipeline_options opt = options(verify);
+    opt.errors = err;   /* the verifier's report goes through the sink */
     rt_pipeline_init(p, &opt);
     rt_pipeline_request req = through(rt_pass_find(t, n, "grad", true), err);
     int rc = rt_pipeline_run(p, t, n, &req);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/weights/werr.h"
+#include "tests/sink.h"
 
 typedef struct st_entry {
     const char *name;
@@ -69,10 +69,10 @@ static int st_raw(const char *path, const st_entry *e, int n)
     return status;
 }
 
-/* True when err holds a line containing `needle`. */
-static int err_has(const rt_werr *err, const char *needle)
+/* True when the sink received a message containing `needle`. */
+static int err_has(moec_diag *err, const char *needle)
 {
-    return strstr(err->msg, needle) != NULL;
+    return strstr(moec_diag_text(err), needle) != NULL;
 }
 
 #endif

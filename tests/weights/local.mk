@@ -3,8 +3,7 @@
 # configure found them; SANITIZE_CFLAGS is empty otherwise), since they feed
 # the reader malformed files. cli.sh runs `moec init` end to end and checks its
 # files with an independent Python reader (check_safetensors.py).
-WEIGHTS_TEST_SOURCES = $(WEIGHTS_SOURCES) runtime/data/atomic.c runtime/data/atomic.h \
-	runtime/data/err.c runtime/data/err.h ir/philox.c ir/philox.h tests/weights/helpers.h
+WEIGHTS_TEST_SOURCES = $(WEIGHTS_SOURCES) $(SUPPORT_SOURCES) ir/philox.c ir/philox.h tests/weights/helpers.h
 WEIGHTS_TESTS = tests/weights/test_safetensors tests/weights/test_weights
 check_PROGRAMS += $(WEIGHTS_TESTS)
 TESTS += $(WEIGHTS_TESTS) tests/weights/cli.sh

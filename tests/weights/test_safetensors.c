@@ -23,10 +23,10 @@ static char path_buf[512];
 static void expect_bad(const char *path, const char *needle, const char *what)
 {
     rt_st_file f;
-    rt_werr err = {0};
-    int rc = rt_st_open(&f, path, &err);
-    tap_ok(rc < 0 && err_has(&err, needle), "bad file: %s -> error containing '%s'", what, needle);
-    if (rc == 0 || !err_has(&err, needle)) tap_diag("got rc %d: %s", rc, err.msg);
+    moec_diag *err = sink();
+    int rc = rt_st_open(&f, path, err);
+    tap_ok(rc < 0 && err_has(err, needle), "bad file: %s -> error containing '%s'", what, needle);
+    if (rc == 0 || !err_has(err, needle)) tap_diag("got rc %d: %s", rc, sink_text(err));
     if (rc == 0) rt_st_close(&f);
 }
 
@@ -50,16 +50,16 @@ static void test_round_trip(void)
     int64_t sa[2] = {2, 3}, sb[2] = {10, 100}, se[2] = {0, 5};
     rt_st_out t[4] = {{"a", 2, sa, a}, {"scalar", 0, NULL, s}, {"big", 2, sb, big}, {"empty", 2, se, NULL}};
     const char *meta[4] = {"format", "pt", "note", "héllo \"quoted\""};
-    rt_werr err = {0};
-    tap_ok(rt_st_write(p, t, 4, meta, 2, &err) == 0, "write 4 tensors %s", err.msg);
+    moec_diag *err = sink();
+    tap_ok(rt_st_write(p, t, 4, meta, 2, err) == 0, "write 4 tensors %s", sink_text(err));
     struct stat st;
     stat(p, &st);
     rt_st_file f;
-    int rc = rt_st_open(&f, p, &err);
+    int rc = rt_st_open(&f, p, err);
     tap_ok(rc == 0 && f.n_tensors == 4 && f.data_start % 8 == 0, "reads back; header padded to 8 (data at %llu)",
            (unsigned long long)f.data_start);
     if (rc) {
-        tap_diag("%s", err.msg);
+        tap_diag("%s", sink_text(err));
         free(big);
         return;
     }
@@ -68,9 +68,9 @@ static void test_round_trip(void)
     tap_ok(f.tensors[1].rank == 0 && f.tensors[1].numel == 1, "rank-0 tensor has one element");
     tap_ok(f.tensors[3].numel == 0 && f.tensors[3].begin == f.tensors[3].end, "empty tensor has no bytes");
     float ra[6], rs[1], *rbig = malloc(1000 * sizeof *rbig);
-    rt_st_read_f32(&f, 0, ra, &err);
-    rt_st_read_f32(&f, 1, rs, &err);
-    rt_st_read_f32(&f, 2, rbig, &err);
+    rt_st_read_f32(&f, 0, ra, err);
+    rt_st_read_f32(&f, 1, rs, err);
+    rt_st_read_f32(&f, 2, rbig, err);
     tap_ok(!memcmp(ra, a, sizeof a) && !memcmp(rs, s, sizeof s) && !memcmp(rbig, big, 1000 * sizeof *big),
            "values bit-exact (NaN, -0, inf, subnormal)");
     tap_ok(f.n_meta == 2 && !strcmp(f.meta[0].key, "format") && !strcmp(f.meta[1].value, meta[3]),
@@ -78,13 +78,13 @@ static void test_round_trip(void)
     tap_ok(rt_st_find(&f, "big") == 2 && rt_st_find(&f, "nope") == -1, "find by name");
     rt_st_close(&f);
     rt_st_out dup[2] = {{"x", 0, NULL, s}, {"x", 0, NULL, s}};
-    rt_werr_clear(&err);
-    tap_ok(rt_st_write(p, dup, 2, NULL, 0, &err) < 0 && err_has(&err, "duplicate"), "writer refuses duplicate names");
+    moec_diag_reset(err);
+    tap_ok(rt_st_write(p, dup, 2, NULL, 0, err) < 0 && err_has(err, "duplicate"), "writer refuses duplicate names");
     rt_st_out md[1] = {{"__metadata__", 0, NULL, s}};
-    tap_ok(rt_st_write(p, md, 1, NULL, 0, &err) < 0, "writer refuses a tensor called __metadata__");
-    rt_werr_clear(&err);
-    tap_ok(rt_st_write("/nonexistent-dir/x.safetensors", t, 1, NULL, 0, &err) < 0 &&
-           err_has(&err, "/nonexistent-dir/x.safetensors"), "unwritable path: error names it");
+    tap_ok(rt_st_write(p, md, 1, NULL, 0, err) < 0, "writer refuses a tensor called __metadata__");
+    moec_diag_reset(err);
+    tap_ok(rt_st_write("/nonexistent-dir/x.safetensors", t, 1, NULL, 0, err) < 0 &&
+           err_has(err, "/nonexistent-dir/x.safetensors"), "unwritable path: error names it");
     free(big);
     free(rbig);
     unlink(p);
@@ -103,12 +103,12 @@ static void test_half(void)
     const char *p = tmp_path(path_buf, sizeof path_buf, "half.safetensors");
     st_raw(p, e, 3);
     rt_st_file f;
-    rt_werr err = {0};
-    if (!tap_ok(rt_st_open(&f, p, &err) == 0, "F16/BF16 file opens %s", err.msg)) return;
+    moec_diag *err = sink();
+    if (!tap_ok(rt_st_open(&f, p, err) == 0, "F16/BF16 file opens %s", sink_text(err))) return;
     float g16[8], gb[5], gn;
-    tap_ok(rt_st_read_f32(&f, 0, g16, &err) == 0 && !memcmp(g16, want16, sizeof g16), "F16 known values (normal, max, subnormal, -0, inf)");
-    tap_ok(rt_st_read_f32(&f, 1, gb, &err) == 0 && !memcmp(gb, wantb, sizeof gb), "BF16 known values");
-    tap_ok(rt_st_read_f32(&f, 2, &gn, &err) == 0 && isnan(gn), "F16 NaN stays NaN");
+    tap_ok(rt_st_read_f32(&f, 0, g16, err) == 0 && !memcmp(g16, want16, sizeof g16), "F16 known values (normal, max, subnormal, -0, inf)");
+    tap_ok(rt_st_read_f32(&f, 1, gb, err) == 0 && !memcmp(gb, wantb, sizeof gb), "BF16 known values");
+    tap_ok(rt_st_read_f32(&f, 2, &gn, err) == 0 && isnan(gn), "F16 NaN stays NaN");
     rt_st_close(&f);
     unlink(p);
 }
@@ -188,20 +188,20 @@ static void test_bad_sizes(void)
                       "\"b\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}";
     st_bytes(p, strlen(two), two, strlen(two), "abcd", 4);
     rt_st_file sf;
-    rt_werr err = {0};
-    tap_ok(rt_st_open(&sf, p, &err) < 0 && err.n_errors == 2 && err_has(&err, "'a'") && err_has(&err, "'b'"),
+    moec_diag *err = sink();
+    tap_ok(rt_st_open(&sf, p, err) < 0 && moec_diag_errors(err) == 2 && err_has(err, "'a'") && err_has(err, "'b'"),
            "two bad tensors: both reported");
 
     /* Integers and the wrong dtype for floats. */
     int64_t step = 1234;
     st_entry e[2] = {{"step", "I64", "[]", &step, 8}, {"v", "I64", "[1]", &step, 8}};
     st_raw(p, e, 2);
-    rt_werr_clear(&err);
-    int rc = rt_st_open(&sf, p, &err);
+    moec_diag_reset(err);
+    int rc = rt_st_open(&sf, p, err);
     int64_t got = 0;
     float x;
-    tap_ok(rc == 0 && rt_st_read_scalar_i64(&sf, 0, &got, &err) == 0 && got == 1234, "I64 scalar reads");
-    tap_ok(rc == 0 && rt_st_read_f32(&sf, 1, &x, &err) < 0 && err_has(&err, "dtype I64"),
+    tap_ok(rc == 0 && rt_st_read_scalar_i64(&sf, 0, &got, err) == 0 && got == 1234, "I64 scalar reads");
+    tap_ok(rc == 0 && rt_st_read_f32(&sf, 1, &x, err) < 0 && err_has(err, "dtype I64"),
            "I64 read as floats: wrong dtype error");
     if (rc == 0) rt_st_close(&sf);
     unlink(p);
@@ -211,11 +211,11 @@ static void test_bad_sizes(void)
 static int open_and_read(const char *p)
 {
     rt_st_file f;
-    rt_werr err = {0};
-    if (rt_st_open(&f, p, &err) < 0) return err.msg[0] ? 0 : -1;   /* an error must say something */
+    moec_diag *err = sink();
+    if (rt_st_open(&f, p, err) < 0) return sink_text(err)[0] ? 0 : -1;   /* an error must say something */
     for (int i = 0; i < f.n_tensors; i++) {
         float *buf = malloc((size_t)f.tensors[i].numel * sizeof *buf + 1);
-        if (buf) rt_st_read_f32(&f, i, buf, &err);
+        if (buf) rt_st_read_f32(&f, i, buf, err);
         free(buf);
     }
     rt_st_close(&f);
@@ -272,5 +272,6 @@ int main(void)
     test_bad_headers();
     test_bad_sizes();
     test_mutations();
+    sink_close();
     return tap_done();
 }

@@ -62,8 +62,8 @@ static toy *toy_new(void)
 {
     toy *t = calloc(1, sizeof *t);
     toy_model(&t->m, t->p, &t->lm);
-    rt_werr err = {0};
-    if (rt_weights_alloc(&t->w, &t->m, &err) < 0) tap_diag("alloc: %s", err.msg);
+    moec_diag *err = sink();
+    if (rt_weights_alloc(&t->w, &t->m, err) < 0) tap_diag("alloc: %s", sink_text(err));
     return t;
 }
 
@@ -101,8 +101,8 @@ static void test_init_stats(void)
     };
     fe_model m = {.name = "stats", .params = p, .n_params = 4};
     rt_weights w;
-    rt_werr err = {0};
-    if (!tap_ok(rt_weights_alloc(&w, &m, &err) == 0, "alloc 4.7M floats %s", err.msg)) return;
+    moec_diag *err = sink();
+    if (!tap_ok(rt_weights_alloc(&w, &m, err) == 0, "alloc 4.7M floats %s", sink_text(err))) return;
     tap_ok(w.total == 768 * 3072 * 2 + 768 * 2, "total counts every element");
     tap_ok((uintptr_t)w.data[1] % 64 == 0 && (uintptr_t)w.data[3] % 64 == 0, "each param 64-byte aligned");
     rt_weights_init(&w, 1337);
@@ -157,22 +157,22 @@ static int same_file(const char *a, const char *b)
 static void test_determinism(void)
 {
     toy *t = toy_new();
-    rt_werr err = {0};
+    moec_diag *err = sink();
     rt_weights_init(&t->w, 7);
-    rt_weights_save(&t->w, path_a, NULL, 0, &err);
+    rt_weights_save(&t->w, path_a, NULL, 0, err);
     rt_weights_init(&t->w, 7);
-    rt_weights_save(&t->w, path_b, NULL, 0, &err);
+    rt_weights_save(&t->w, path_b, NULL, 0, err);
     tap_ok(same_file(path_a, path_b), "same seed: identical file bytes");
     rt_weights_init(&t->w, 8);
-    rt_weights_save(&t->w, path_b, NULL, 0, &err);
+    rt_weights_save(&t->w, path_b, NULL, 0, err);
     tap_ok(!same_file(path_a, path_b), "different seed: different bytes");
     toy *u = toy_new();
-    tap_ok(rt_weights_load(&u->w, path_b, NULL, &err) == 0, "load what was saved %s", err.msg);
+    tap_ok(rt_weights_load(&u->w, path_b, NULL, err) == 0, "load what was saved %s", sink_text(err));
     tap_ok(!memcmp(u->w.memory, t->w.memory, (size_t)t->w.total * 4), "round trip bit-exact");
     rt_meta meta[1] = {{"run", "abc"}};
-    tap_ok(rt_weights_save(&t->w, path_b, meta, 1, &err) == 0, "save with metadata");
+    tap_ok(rt_weights_save(&t->w, path_b, meta, 1, err) == 0, "save with metadata");
     rt_st_file f;
-    if (rt_st_open(&f, path_b, &err) == 0) {
+    if (rt_st_open(&f, path_b, err) == 0) {
         tap_ok(f.n_meta == 2 && !strcmp(f.meta[0].value, "pt") && !strcmp(f.meta[1].key, "run"),
                "metadata: format pt, then ours");
         tap_ok(f.n_tensors == N_PARAMS && !strcmp(f.tensors[P_GATE].name, "h.0.mlp.router.gate.weight"),
@@ -206,9 +206,9 @@ static void write_model_file(const toy *t, const char *path, const char *prefix,
     st_raw(path, e, N_PARAMS + n_extra);
 }
 
-static int load(toy *t, const char *path, rt_werr *err)
+static int load(toy *t, const char *path, moec_diag *err)
 {
-    rt_werr_clear(err);
+    moec_diag_reset(err);
     return rt_weights_load(&t->w, path, NULL, err);
 }
 
@@ -217,7 +217,7 @@ static void test_name_rules(void)
 {
     toy *src = toy_new(), *dst = toy_new();
     rt_weights_init(&src->w, 3);
-    rt_werr err = {0};
+    moec_diag *err = sink();
     int64_t step = 4321;
     int32_t anneal = 500;
     unsigned char mask[16] = {1};
@@ -228,8 +228,8 @@ static void test_name_rules(void)
                          {"h.0.mlp.router.anneal_steps", "I32", "[1]", &anneal, 4},
                          entry_of(src, P_WTE, "lm_head.weight", SHAPES[P_WTE])};
     write_model_file(src, path_a, "transformer.", extra, 5);
-    tap_ok(load(dst, path_a, &err) == 0, "transformer. prefix, attn buffers, router buffers, tied head equal %s",
-           err.msg);
+    tap_ok(load(dst, path_a, err) == 0, "transformer. prefix, attn buffers, router buffers, tied head equal %s",
+           sink_text(err));
     tap_ok(!memcmp(dst->w.memory, src->w.memory, (size_t)src->w.total * 4), "values loaded");
     tap_ok(dst->w.router.has_training_step && dst->w.router.training_step == 4321 &&
            dst->w.router.has_anneal_steps && dst->w.router.anneal_steps == 500, "router buffers read aside");
@@ -239,9 +239,9 @@ static void test_name_rules(void)
     wrong[17] += 1.0f;
     st_entry head = {"lm_head.weight", "F32", "[10, 16]", wrong, sizeof wrong};
     write_model_file(src, path_a, "", &head, 1);
-    tap_ok(load(dst, path_a, &err) < 0 && err_has(&err, "'lm_head.weight' differs from 'wte.weight' (element 17"),
+    tap_ok(load(dst, path_a, err) < 0 && err_has(err, "'lm_head.weight' differs from 'wte.weight' (element 17"),
            "tied head not equal: error");
-    tap_diag("%s", err.msg);
+    tap_diag("%s", sink_text(err));
 
     /* Unknown, missing, misshapen, wrong dtype: all reported, each naming tensor and shapes. */
     float junk[3] = {0};
@@ -253,18 +253,18 @@ static void test_name_rules(void)
     e[P_WTE] = (st_entry){"wte.weight", "F64", "[10, 16]", f64, sizeof f64};
     e[P_GATE] = (st_entry){"h.0.mlp.router.gate.wieght", "F32", "[3]", junk, sizeof junk};
     st_raw(path_a, e, N_PARAMS);
-    int rc = load(dst, path_a, &err);
-    tap_diag("%s", err.msg);
-    tap_ok(rc < 0 && err.n_errors == 4, "four problems, four errors (got %d)", err.n_errors);
-    tap_ok(err_has(&err, "'h.0.ln_1.bias': shape [15] in the file, [16] in the model"), "wrong shape: both shapes");
-    tap_ok(err_has(&err, "'wte.weight': dtype F64"), "wrong dtype named");
-    tap_ok(err_has(&err, "unknown tensor 'h.0.mlp.router.gate.wieght' [3]"), "unknown tensor with its shape");
-    tap_ok(err_has(&err, "missing tensor 'h.0.mlp.router.gate.weight' [2, 16]"), "missing tensor with its shape");
+    int rc = load(dst, path_a, err);
+    tap_diag("%s", sink_text(err));
+    tap_ok(rc < 0 && moec_diag_errors(err) == 4, "four problems, four errors (got %d)", moec_diag_errors(err));
+    tap_ok(err_has(err, "'h.0.ln_1.bias': shape [15] in the file, [16] in the model"), "wrong shape: both shapes");
+    tap_ok(err_has(err, "'wte.weight': dtype F64"), "wrong dtype named");
+    tap_ok(err_has(err, "unknown tensor 'h.0.mlp.router.gate.wieght' [3]"), "unknown tensor with its shape");
+    tap_ok(err_has(err, "missing tensor 'h.0.mlp.router.gate.weight' [2, 16]"), "missing tensor with its shape");
 
     /* The same tensor twice, with and without the prefix. */
     st_entry dup = entry_of(src, P_WTE, "transformer.wte.weight", SHAPES[P_WTE]);
     write_model_file(src, path_a, "", &dup, 1);
-    tap_ok(load(dst, path_a, &err) < 0 && err_has(&err, "appears twice"), "prefixed duplicate: error");
+    tap_ok(load(dst, path_a, err) < 0 && err_has(err, "appears twice"), "prefixed duplicate: error");
 
     /* F16 data loads into float weights. */
     uint16_t half[V * D];
@@ -272,7 +272,7 @@ static void test_name_rules(void)
     for (int i = 0; i < N_PARAMS; i++) e[i] = entry_of(src, i, src->p[i].name, SHAPES[i]);
     e[P_WTE] = (st_entry){"wte.weight", "F16", "[10, 16]", half, sizeof half};
     st_raw(path_a, e, N_PARAMS);
-    tap_ok(load(dst, path_a, &err) == 0 && dst->w.data[P_WTE][V * D - 1] == 1.0f, "F16 tensor loads %s", err.msg);
+    tap_ok(load(dst, path_a, err) == 0 && dst->w.data[P_WTE][V * D - 1] == 1.0f, "F16 tensor loads %s", sink_text(err));
 
     /* The error limit: more problems than lines, all counted. */
     st_entry many[40];
@@ -282,9 +282,9 @@ static void test_name_rules(void)
         many[i] = (st_entry){mnames[i], "F32", "[3]", junk, sizeof junk};
     }
     st_raw(path_a, many, 40);
-    rc = load(dst, path_a, &err);
-    rt_werr_finish(&err);
-    tap_ok(rc < 0 && err.n_errors == 40 + N_PARAMS && err_has(&err, "... and 29 more errors"),
+    rc = load(dst, path_a, err);
+    moec_diag_finish(err);
+    tap_ok(rc < 0 && moec_diag_errors(err) == 40 + N_PARAMS && err_has(err, "... and 29 more errors"),
            "49 errors: 20 shown, the rest counted");
     toy_free(src);
     toy_free(dst);
@@ -320,12 +320,12 @@ static void test_upcycle(void)
     rt_weights_init(&src->w, 5);
     float fc_w[D * F], fc_b[F];
     write_dense(src, path_a, fc_w, fc_b);
-    rt_werr err = {0};
-    tap_ok(load(dst, path_a, &err) < 0 && err_has(&err, "unknown tensor 'h.0.mlp.c_fc.weight' [16, 64]") &&
-           err_has(&err, "--upcycle"), "dense file without --upcycle: error with a hint");
+    moec_diag *err = sink();
+    tap_ok(load(dst, path_a, err) < 0 && err_has(err, "unknown tensor 'h.0.mlp.c_fc.weight' [16, 64]") &&
+           err_has(err, "--upcycle"), "dense file without --upcycle: error with a hint");
     rt_load_options opt = {.upcycle = true, .perturb = 1e-3, .seed = 11};
-    rt_werr_clear(&err);
-    tap_ok(rt_weights_load(&dst->w, path_a, &opt, &err) == 0, "upcycle: dense MLP consumed, router fresh %s", err.msg);
+    moec_diag_reset(err);
+    tap_ok(rt_weights_load(&dst->w, path_a, &opt, err) == 0, "upcycle: dense MLP consumed, router fresh %s", sink_text(err));
     double want_w = 1e-3 * std_of(fc_w, D * F), want_b = 1e-3 * std_of(fc_b, F);
     double got0 = diff_std(dst->w.data[P_X0W], fc_w, D * F), got1 = diff_std(dst->w.data[P_X1W], fc_w, D * F);
     /* sample std of D*F = 1024 noise values: relative standard error
@@ -342,8 +342,8 @@ static void test_upcycle(void)
     tap_ok(!memcmp(dst->w.data[P_GATE], fresh->w.data[P_GATE], E * D * 4), "router = fresh init from the seed");
     tap_ok(!memcmp(dst->w.data[P_PROJ], src->w.data[P_PROJ], D * D * 4), "dense params copied exactly");
     opt.perturb = 0;
-    rt_werr_clear(&err);
-    rt_weights_load(&dst->w, path_a, &opt, &err);
+    moec_diag_reset(err);
+    rt_weights_load(&dst->w, path_a, &opt, err);
     tap_ok(!memcmp(dst->w.data[P_X1W], fc_w, sizeof fc_w) && !memcmp(dst->w.data[P_X0B], fc_b, sizeof fc_b),
            "perturb 0: experts are exact copies");
     /* A misshapen dense source names the expert it feeds. */
@@ -351,9 +351,9 @@ static void test_upcycle(void)
     st_entry e[2] = {entry_of(src, P_WTE, "wte.weight", SHAPES[P_WTE]),
                      {"h.0.mlp.c_fc.bias", "F32", "[16]", small, sizeof small}};
     st_raw(path_a, e, 2);
-    rt_werr_clear(&err);
-    tap_ok(rt_weights_load(&dst->w, path_a, &opt, &err) < 0 &&
-           err_has(&err, "'h.0.mlp.c_fc.bias' (upcycle source of 'h.0.mlp.experts.0.c_fc.bias'): shape [16] in "
+    moec_diag_reset(err);
+    tap_ok(rt_weights_load(&dst->w, path_a, &opt, err) < 0 &&
+           err_has(err, "'h.0.mlp.c_fc.bias' (upcycle source of 'h.0.mlp.experts.0.c_fc.bias'): shape [16] in "
                          "the file, [64] in the model"), "upcycle source of the wrong shape: error");
     toy_free(src);
     toy_free(dst);
@@ -370,5 +370,6 @@ int main(void)
     test_upcycle();
     unlink(path_a);
     unlink(path_b);
+    sink_close();
     return tap_done();
 }

@@ -1,7 +1,7 @@
-/* runtime/data/atomic.c -- all-or-nothing file writes (atomic.h).
+/* support/atomic.c -- all-or-nothing file writes (atomic.h).
  * Writes DEST.tmp-XXXXXX beside DEST, then fsync + rename(2); a crash or an
  * error leaves the old DEST (or none) and at most a stray temporary file. */
-#include "runtime/data/atomic.h"
+#include "support/atomic.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int rt_atomic_open(rt_atomic_file *af, const char *dest, rt_data_err *err)
+int moec_atomic_open(moec_atomic_file *af, const char *dest, moec_diag *d)
 {
     memset(af, 0, sizeof *af);
     size_t n = strlen(dest);
     af->dest = strdup(dest);
     af->tmp = malloc(n + sizeof ".tmp-XXXXXX");
     if (!af->dest || !af->tmp) {
-        rt_atomic_abort(af);
-        return rt_data_errf(err, "%s: out of memory", dest);
+        moec_atomic_abort(af);
+        return moec_error(d, "%s: out of memory", dest);
     }
     memcpy(af->tmp, dest, n);
     memcpy(af->tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
@@ -26,8 +26,8 @@ int rt_atomic_open(rt_atomic_file *af, const char *dest, rt_data_err *err)
         int e = errno;
         free(af->tmp);
         af->tmp = NULL;
-        rt_atomic_abort(af);
-        return rt_data_errf(err, "%s: cannot create a temporary file: %s", dest, strerror(e));
+        moec_atomic_abort(af);
+        return moec_error(d, "%s: cannot create a temporary file: %s", dest, strerror(e));
     }
     /* mkstemp makes 0600 files; data files are meant to be shared like any other. */
     mode_t mask = umask(0);
@@ -38,20 +38,20 @@ int rt_atomic_open(rt_atomic_file *af, const char *dest, rt_data_err *err)
         int e = errno;
         close(fd);
         unlink(af->tmp);
-        rt_atomic_abort(af);
-        return rt_data_errf(err, "%s: %s", dest, strerror(e));
+        moec_atomic_abort(af);
+        return moec_error(d, "%s: %s", dest, strerror(e));
     }
     return 0;
 }
 
-static void atomic_free(rt_atomic_file *af)
+static void atomic_free(moec_atomic_file *af)
 {
     free(af->tmp);
     free(af->dest);
     memset(af, 0, sizeof *af);
 }
 
-int rt_atomic_commit(rt_atomic_file *af, rt_data_err *err)
+int moec_atomic_commit(moec_atomic_file *af, moec_diag *d)
 {
     int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
     int e = errno;
@@ -59,7 +59,7 @@ int rt_atomic_commit(rt_atomic_file *af, rt_data_err *err)
     af->f = NULL;
     if (!bad && rename(af->tmp, af->dest) != 0) { bad = 1; e = errno; }
     if (bad) {
-        rt_data_errf(err, "%s: write failed: %s", af->dest, strerror(e));
+        moec_error(d, "%s: write failed: %s", af->dest, strerror(e));
         unlink(af->tmp);
         atomic_free(af);
         return -1;
@@ -68,7 +68,7 @@ int rt_atomic_commit(rt_atomic_file *af, rt_data_err *err)
     return 0;
 }
 
-void rt_atomic_abort(rt_atomic_file *af)
+void moec_atomic_abort(moec_atomic_file *af)
 {
     if (af->f) {
         fclose(af->f);
@@ -77,14 +77,14 @@ void rt_atomic_abort(rt_atomic_file *af)
     atomic_free(af);
 }
 
-int rt_atomic_write(const char *dest, const void *data, size_t len, rt_data_err *err)
+int moec_atomic_write(const char *dest, const void *data, size_t len, moec_diag *d)
 {
-    rt_atomic_file af;
-    if (rt_atomic_open(&af, dest, err) != 0) return -1;
+    moec_atomic_file af;
+    if (moec_atomic_open(&af, dest, d) != 0) return -1;
     if (len && fwrite(data, 1, len, af.f) != len) {
         int e = errno;
-        rt_atomic_abort(&af);
-        return rt_data_errf(err, "%s: write failed: %s", dest, strerror(e));
+        moec_atomic_abort(&af);
+        return moec_error(d, "%s: write failed: %s", dest, strerror(e));
     }
-    return rt_atomic_commit(&af, err);
+    return moec_atomic_commit(&af, d);
 }
