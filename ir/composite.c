@@ -183,6 +183,11 @@ int ir_dropout(ir_graph *g, int x, double p, const ir_rng *rng)
 {
     if (p <= 0.0 || x < 0) return x;
     int u = ir_random(g, rng->step, IR_RANDOM_UNIFORM, rng->stream, rng->seed, shape_of(g, x));
+    return ir_dropout_mask(g, x, u, p);
+}
+
+int ir_dropout_mask(ir_graph *g, int x, int u, double p)
+{
     int keep = ir_compare(g, IR_CMP_GE, u, ir_scalar(g, p));
     return ir_mul_scalar(g, ir_binary(g, IR_MUL, x, keep), 1.0 / (1.0 - p));
 }

@@ -51,6 +51,10 @@ int ir_layernorm(ir_graph *g, int x, int w, int b, double eps);
 /* x [...] -> [...]: keep where u >= p (u Philox uniform), scaled by 1/(1-p).
  * Returns x itself when p == 0. */
 int ir_dropout(ir_graph *g, int x, double p, const ir_rng *rng);
+/* Dropout with its uniform draws u (x's shape) given: x [u >= p] / (1 - p),
+ * p > 0. ir_dropout draws u and calls it; the sparse MoE passes the draws of
+ * each row's expert (ir/moe_sparse.c). */
+int ir_dropout_mask(ir_graph *g, int x, int u, double p);
 
 /* GPT-2 attention's four parameters. */
 typedef struct ir_attn_params {

@@ -402,6 +402,18 @@ int ir_matmul(ir_graph *g, int a, int b)
     return add_node(g, &n);
 }
 
+int ir_grouped_matmul(ir_graph *g, int x, int w, int counts)
+{
+    ir_node n = make(IR_GROUPED_MATMUL, 3, x, w, counts);
+    return add_node(g, &n);
+}
+
+int ir_grouped_outer(ir_graph *g, int x, int dy, int counts)
+{
+    ir_node n = make(IR_GROUPED_OUTER, 3, x, dy, counts);
+    return add_node(g, &n);
+}
+
 int ir_gather(ir_graph *g, int table, int idx)
 {
     ir_node n = make(IR_GATHER, 2, table, idx, -1);

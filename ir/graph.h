@@ -241,6 +241,12 @@ int ir_broadcast(ir_graph *g, int x, ir_shape shape);
 
 /* ---- contractions and indexing ---- */
 int ir_matmul(ir_graph *g, int a, int b);
+/* Grouped products over consecutive row groups (counts i32 [E], expert e's
+ * rows after those of experts < e): x [R,K] by w [E,K,N] -> [R,N], row r of
+ * group e is x[r] w[e], rows past sum(counts) are 0; and its weight
+ * gradient x [R,K], dy [R,N] -> [E,K,N], per group e x_e^T dy_e. */
+int ir_grouped_matmul(ir_graph *g, int x, int w, int counts);
+int ir_grouped_outer(ir_graph *g, int x, int dy, int counts);
 int ir_gather(ir_graph *g, int table, int idx);
 int ir_scatter_add(ir_graph *g, int src, int idx, int64_t rows);
 int ir_topk(ir_graph *g, int x, int k);

@@ -5,6 +5,7 @@
  * driver (interp.c) allocates, orders and rounds. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -333,6 +334,75 @@ int ir_kern_matmul(const ir_kctx *c, const ir_node *n, const double *const in[IR
                 o[i * p + j] = acc;
             }
     }
+    return 0;
+}
+
+/* The group sizes of a grouped op (operand 2, counts [E]) as integers into
+ * cnt: each a non-negative integer, all together at most the R rows of
+ * operand 0. Anything else is a run error naming the count. */
+static int group_counts(const ir_kctx *c, const ir_node *n, const double *counts, int64_t *cnt)
+{
+    int64_t e = shape_of(c, n, 2)->dim[0], rows = shape_of(c, n, 0)->dim[0], total = 0;
+    for (int64_t i = 0; i < e; i++) {
+        cnt[i] = index_in(counts[i], rows + 1);
+        if (cnt[i] < 0) return run_error(c, n, "count %g of group %lld is not an integer in 0..%lld", counts[i], (long long)i, (long long)rows);
+        total += cnt[i];
+        if (total > rows) return run_error(c, n, "the counts of groups 0..%lld sum to %lld, past the %lld rows", (long long)i, (long long)total, (long long)rows);
+    }
+    return 0;
+}
+
+/* Checks and copies the counts of n into a fresh array (E entries); NULL
+ * after a run error. The caller frees it. */
+static int64_t *grouped_counts(const ir_kctx *c, const ir_node *n, const double *counts)
+{
+    int64_t e = shape_of(c, n, 2)->dim[0];
+    int64_t *cnt = malloc((size_t)e * sizeof *cnt);
+    if (!cnt) return run_error(c, n, "out of memory"), NULL;
+    if (group_counts(c, n, counts, cnt) < 0) return free(cnt), NULL;
+    return cnt;
+}
+
+/* x [R,K] by w [E,K,N]: row r of group e is x[r] w[e], accumulated over K in
+ * order; rows past the groups are 0. */
+int ir_kern_grouped_matmul(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
+{
+    const ir_shape *ws = shape_of(c, n, 1);
+    int64_t k = ws->dim[1], p = ws->dim[2], e = ws->dim[0], row = 0;
+    int64_t *cnt = grouped_counts(c, n, in[2]);
+    if (!cnt) return -1;
+    memset(out, 0, (size_t)ir_shape_numel(&n->shape) * sizeof *out);
+    for (int64_t grp = 0; grp < e; grp++) {
+        const double *w = in[1] + grp * k * p;
+        for (int64_t end = row + cnt[grp]; row < end; row++)
+            for (int64_t j = 0; j < p; j++) {
+                double acc = 0.0;
+                for (int64_t l = 0; l < k; l++) acc = ir_kround(c, n, acc + in[0][row * k + l] * w[l * p + j]);
+                out[row * p + j] = acc;
+            }
+    }
+    free(cnt);
+    return 0;
+}
+
+/* x [R,K], dy [R,N] -> [E,K,N]: out[e] = sum over group e's rows, in order,
+ * of x[r]^T dy[r]; 0 for an empty group. */
+int ir_kern_grouped_outer(const ir_kctx *c, const ir_node *n, const double *const in[IR_MAX_INPUTS], double *out)
+{
+    int64_t e = n->shape.dim[0], k = n->shape.dim[1], p = n->shape.dim[2], row = 0;
+    int64_t *cnt = grouped_counts(c, n, in[2]);
+    if (!cnt) return -1;
+    for (int64_t grp = 0; grp < e; grp++) {
+        double *o = out + grp * k * p;
+        for (int64_t l = 0; l < k; l++)
+            for (int64_t j = 0; j < p; j++) {
+                double acc = 0.0;
+                for (int64_t r = row; r < row + cnt[grp]; r++) acc = ir_kround(c, n, acc + in[0][r * k + l] * in[1][r * p + j]);
+                o[l * p + j] = acc;
+            }
+        row += cnt[grp];
+    }
+    free(cnt);
     return 0;
 }
 

@@ -1,8 +1,9 @@
 /* ir/lower.h -- the elaborated model (frontend/model.h) as a forward graph.
  * Binds B and T, turns every fe_model parameter into a PARAM leaf (index =
  * its fe_model index), every high-level node into primitive ops
- * (ir/composite.h), every MoE node into its router and dense-oracle combine
- * (ir/moe.h), and the loss into CE + sum of coef * auxiliary terms.
+ * (ir/composite.h), every MoE node into its router (ir/moe.h) and either its
+ * sparse form (ir/moe_sparse.h) or the dense-oracle combine, and the loss
+ * into CE + sum of coef * auxiliary terms.
  * Training and evaluation semantics differ (dropout, noise): chosen here. */
 #ifndef MOEC_IR_LOWER_H
 #define MOEC_IR_LOWER_H
@@ -14,10 +15,16 @@
 #include "ir/graph.h"
 #include "ir/moe.h"
 
+/* How MoE layers are lowered (doc/model-semantics.md): the sparse form
+ * (dispatch plan, grouped products; the default) or the dense oracle
+ * (every expert on every token). Both give the same values. */
+typedef enum ir_moe_form { IR_MOE_SPARSE, IR_MOE_DENSE } ir_moe_form;
+
 typedef struct ir_lower_options {
     int64_t batch;     /* B */
     int64_t seq;       /* T */
     bool training;     /* dropout, router noise; false: evaluation semantics */
+    ir_moe_form moe;   /* IR_MOE_SPARSE (0, the default) or IR_MOE_DENSE */
 } ir_lower_options;
 
 /* One MoE layer of the lowered model. */
@@ -27,6 +34,9 @@ typedef struct ir_moe_layer {
     int64_t experts;       /* E */
     const char *scope;     /* "h.3.mlp" */
     ir_routing routing;    /* weights [N,E], frac [E], lb/z/importance/load/dropped [] */
+    bool sparse;           /* lowered in the sparse form */
+    const char *dense_why; /* the sparse form was asked for but the layer cannot take it: why
+                              (static text); NULL otherwise */
 } ir_moe_layer;
 
 /* The forward graph's named values (node ids). */

@@ -3,7 +3,8 @@
  * front end's router settings (frontend/model.h); appends nodes. Every
  * routing decision (top-k, capacity positions, hash, label) is built from
  * ops that pass no gradient, so only the selected probabilities carry the
- * router's gradient. The sparse dispatch plan is the backends' business. */
+ * router's gradient. The assignments are kept in ir_routing for the sparse
+ * lowering (ir/moe_sparse.c), which dispatches from them. */
 #include "ir/moe.h"
 
 #include <math.h>
@@ -157,11 +158,14 @@ static int finish_slots(ir_graph *g, const fe_router *r, int idx, int wsel, int 
     out->assigns = n * k;
     out->capped = r->capacity_factor > 0.0;
     if (out->capped) {
-        int64_t cap = (int64_t)ceil(r->capacity_factor * (double)n * (double)k / (double)e);
-        int keep = capacity_keep(g, idx, n, k, e, cap);
-        wsel = ir_binary(g, IR_MUL, wsel, keep);
-        out->dropped = ir_add_scalar(g, ir_unary(g, IR_NEG, ir_sum_all(g, keep)), (double)(n * k));
+        out->capacity = (int64_t)ceil(r->capacity_factor * (double)n * (double)k / (double)e);
+        out->slot_keep = capacity_keep(g, idx, n, k, e, out->capacity);
+        wsel = ir_binary(g, IR_MUL, wsel, out->slot_keep);
+        out->dropped = ir_add_scalar(g, ir_unary(g, IR_NEG, ir_sum_all(g, out->slot_keep)), (double)(n * k));
     }
+    out->rows = n;
+    out->slot_expert = idx;
+    out->slot_weight = wsel;
     int w = ir_put(g, wsel, idx, e);                                            /* [n,E] */
     router_stats(g, p, z, mask, (double)(n * k), e, out);
     out->weights = n == xs.dim[0] * xs.dim[1] ? w : expand_to_tokens(g, w, xs.dim[0], xs.dim[1], e);
@@ -258,7 +262,11 @@ static int route_expert_choice(ir_graph *g, const fe_router *r, int x, int gate,
     int pt = ir_permute(g, p, tr);                                              /* [E,n] */
     int idx = ir_topk(g, pt, c);                                                /* [E,C] */
     out->ranked = p;
-    int w = ir_permute(g, ir_put(g, ir_take(g, pt, idx), idx, n), tr);         /* [n,E] */
+    out->rows = n;
+    out->capacity = c;
+    out->choice_row = idx;
+    out->choice_weight = ir_take(g, pt, idx);                                   /* [E,C] */
+    int w = ir_permute(g, ir_put(g, out->choice_weight, idx, n), tr);          /* [n,E] */
     int mask = ir_permute(g, ir_put(g, ir_const(g, 1.0, shape2(e, c)), idx, n), tr);
     router_stats(g, p, z, mask, (double)(e * c), e, out);
     out->dropped = ir_scalar(g, 0.0);
@@ -310,6 +318,7 @@ int ir_route(ir_graph *g, const fe_router *r, int x, int gate, int noise_w, int6
     memset(out, 0, sizeof *out);
     out->weights = out->frac = out->lb = out->z = out->importance = out->dropped = -1;
     out->probs = out->ranked = out->logits = out->noise_scale = out->load_threshold = out->load = -1;
+    out->slot_expert = out->slot_weight = out->slot_keep = out->choice_row = out->choice_weight = -1;
     if (x < 0) return -1;
     ir_shape xs = ir_node_at(g, x)->shape;
     if (xs.rank != 3) return fail(g, "moe: the input must be [B,T,d]");

@@ -45,6 +45,16 @@ typedef struct ir_routing {
     int dropped;         /* f32 []: assignments dropped by the capacity (0 when dropless) */
     bool capped;         /* a capacity limits the slot assignments (capacity_factor > 0; not expert choice) */
     int64_t assigns;     /* n k: the slot assignments `dropped` counts from (0 for expert choice) */
+    /* The assignments themselves, which `weights` scatters into [N,E]; the
+     * sparse lowering (ir/moe_sparse.h) dispatches from these. */
+    int64_t rows;        /* n: router rows (N tokens, or B sequences) */
+    int64_t capacity;    /* slot routers: capacity per expert in router rows when capped, else 0;
+                            expert choice: C, the rows each expert takes */
+    int slot_expert;     /* slot routers: i32 [n,k] the expert of each slot; -1 for expert choice */
+    int slot_weight;     /* slot routers: f32 [n,k] its combine weight, 0 where dropped; -1 for expert choice */
+    int slot_keep;       /* slot routers when capped: f32 [n,k] 1 kept, 0 dropped; -1 otherwise */
+    int choice_row;      /* expert choice: i32 [E,C] the router row each expert took; -1 otherwise */
+    int choice_weight;   /* expert choice: f32 [E,C] its combine weight p[row,e]; -1 otherwise */
 } ir_routing;
 
 /* Routes x [B,T,d] with router r over E experts. gate [E,d] and noise_w

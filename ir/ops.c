@@ -38,6 +38,8 @@
 #define RULES_CONCAT      ir_shape_concat,       ir_vjp_concat,       ir_kern_concat
 #define RULES_BROADCAST   ir_shape_broadcast_to, ir_vjp_broadcast,    ir_kern_broadcast
 #define RULES_MATMUL      ir_shape_matmul,       ir_vjp_matmul,       ir_kern_matmul
+#define RULES_GROUPED_MATMUL ir_shape_grouped_matmul, ir_vjp_grouped_matmul, ir_kern_grouped_matmul
+#define RULES_GROUPED_OUTER  ir_shape_grouped_outer,  ir_vjp_grouped_outer,  ir_kern_grouped_outer
 #define RULES_GATHER      ir_shape_gather,       ir_vjp_gather,       ir_kern_gather
 #define RULES_SCATTER_ADD ir_shape_scatter_add,  ir_vjp_scatter_add,  ir_kern_scatter_add
 #define RULES_TOPK        ir_shape_topk,         ir_vjp_none,         ir_kern_topk

@@ -79,21 +79,22 @@ static inline double ir_kround(const ir_kctx *c, const ir_node *n, double v)
 ir_shape_fn ir_shape_input, ir_shape_param, ir_shape_const, ir_shape_iota, ir_shape_random,
     ir_shape_unary, ir_shape_cast, ir_shape_binary, ir_shape_where, ir_shape_reduce,
     ir_shape_cumsum, ir_shape_reshape, ir_shape_permute, ir_shape_slice, ir_shape_concat,
-    ir_shape_broadcast_to, ir_shape_matmul, ir_shape_gather, ir_shape_scatter_add,
-    ir_shape_topk, ir_shape_take, ir_shape_put, ir_shape_one_hot;
+    ir_shape_broadcast_to, ir_shape_matmul, ir_shape_grouped_matmul, ir_shape_grouped_outer,
+    ir_shape_gather, ir_shape_scatter_add, ir_shape_topk, ir_shape_take, ir_shape_put, ir_shape_one_hot;
 
 /* ---- VJP rules (vjp.c) ---- */
 ir_vjp_fn ir_vjp_none, ir_vjp_neg, ir_vjp_exp, ir_vjp_log, ir_vjp_tanh, ir_vjp_sqrt,
     ir_vjp_rsqrt, ir_vjp_erf, ir_vjp_cast, ir_vjp_add, ir_vjp_sub, ir_vjp_mul, ir_vjp_div, ir_vjp_max,
     ir_vjp_where, ir_vjp_sum, ir_vjp_reduce_max, ir_vjp_cumsum, ir_vjp_reshape,
     ir_vjp_permute, ir_vjp_slice, ir_vjp_concat, ir_vjp_broadcast, ir_vjp_matmul,
+    ir_vjp_grouped_matmul, ir_vjp_grouped_outer,
     ir_vjp_gather, ir_vjp_scatter_add, ir_vjp_take, ir_vjp_put;
 
 /* ---- interpreter kernels (interp_kernels.c) ---- */
 ir_kernel_fn ir_kern_leaf, ir_kern_const, ir_kern_iota, ir_kern_random, ir_kern_unary,
     ir_kern_cast, ir_kern_binary, ir_kern_where, ir_kern_reduce, ir_kern_cumsum,
     ir_kern_copy, ir_kern_permute, ir_kern_slice, ir_kern_concat, ir_kern_broadcast,
-    ir_kern_matmul, ir_kern_gather, ir_kern_scatter_add, ir_kern_topk, ir_kern_take,
-    ir_kern_put, ir_kern_one_hot;
+    ir_kern_matmul, ir_kern_grouped_matmul, ir_kern_grouped_outer, ir_kern_gather,
+    ir_kern_scatter_add, ir_kern_topk, ir_kern_take, ir_kern_put, ir_kern_one_hot;
 
 #endif

@@ -311,6 +311,51 @@ int ir_shape_matmul(ir_graph *g, int id, ir_node *n)
     return 0;
 }
 
+/* The operands of a grouped op: a = x f32 [R,K], b f32 of rank b_rank, and
+ * counts i32 [E]; R, K and E into r, k, e. Messages name all three. */
+static int grouped_operands(ir_graph *g, int id, ir_node *n, int b_rank, int64_t *r, int64_t *k, int64_t *e)
+{
+    const ir_node *x = arg(g, n, 0), *b = arg(g, n, 1), *cnt = arg(g, n, 2);
+    bool ok = x->dtype == IR_F32 && b->dtype == IR_F32 && cnt->dtype == IR_I32 && x->shape.rank == 2 &&
+              b->shape.rank == b_rank && cnt->shape.rank == 1;
+    if (!ok)
+        return ir_fail(g, id, n, "operands %s%s, %s%s and counts %s%s: want f32 [R, K], f32 %s and i32 [E]",
+                       dt(x->dtype), str(&x->shape).s, dt(b->dtype), str(&b->shape).s, dt(cnt->dtype),
+                       str(&cnt->shape).s, b_rank == 3 ? "[E, K, N]" : "[R, N]");
+    *r = x->shape.dim[0];
+    *k = x->shape.dim[1];
+    *e = cnt->shape.dim[0];
+    return 0;
+}
+
+/* x [R,K], w [E,K,N], counts [E] -> [R,N] */
+int ir_shape_grouped_matmul(ir_graph *g, int id, ir_node *n)
+{
+    int64_t r, k, e;
+    if (grouped_operands(g, id, n, 3, &r, &k, &e)) return -1;
+    const ir_shape *w = &arg(g, n, 1)->shape;
+    if (w->dim[0] != e || w->dim[1] != k)
+        return ir_fail(g, id, n, "cannot multiply the groups of %s by %s with %lld counts ([R, K] x [E, K, N])",
+                       str(&arg(g, n, 0)->shape).s, str(w).s, (long long)e);
+    n->shape = ir_shape_of(2, (int64_t[]){r, w->dim[2]});
+    n->dtype = IR_F32;
+    return 0;
+}
+
+/* x [R,K], dy [R,N], counts [E] -> [E,K,N] */
+int ir_shape_grouped_outer(ir_graph *g, int id, ir_node *n)
+{
+    int64_t r, k, e;
+    if (grouped_operands(g, id, n, 2, &r, &k, &e)) return -1;
+    const ir_shape *dy = &arg(g, n, 1)->shape;
+    if (dy->dim[0] != r)
+        return ir_fail(g, id, n, "rows differ: %s and %s ([R, K] and [R, N])", str(&arg(g, n, 0)->shape).s,
+                       str(dy).s);
+    n->shape = ir_shape_of(3, (int64_t[]){e, k, dy->dim[1]});
+    n->dtype = IR_F32;
+    return given_shape(g, id, n);
+}
+
 /* idx i32 [...] extended by one trailing dim d: the shape of gathered rows. */
 static int rows_shape(ir_graph *g, int id, ir_node *n, const ir_node *idx, int64_t d, ir_shape *out)
 {

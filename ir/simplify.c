@@ -165,6 +165,8 @@ static int rebuild(sctx *c, const ir_node *n, const int *op)
     case IR_CONCAT: return ir_concat(g, op[0], op[1], (int)ir_attr_axis(n));
     case IR_BROADCAST: return ir_broadcast(g, op[0], n->shape);
     case IR_MATMUL: return ir_matmul(g, op[0], op[1]);
+    case IR_GROUPED_MATMUL: return ir_grouped_matmul(g, op[0], op[1], op[2]);
+    case IR_GROUPED_OUTER: return ir_grouped_outer(g, op[0], op[1], op[2]);
     case IR_GATHER: return ir_gather(g, op[0], op[1]);
     case IR_SCATTER_ADD: return ir_scatter_add(g, op[0], op[1], ir_attr_rows(n));
     case IR_TOPK: return ir_topk(g, op[0], (int)ir_attr_k(n));

@@ -75,7 +75,8 @@ static void each_id(ir_step_graph *s, void (*fn)(int *id, void *ctx), void *ctx)
     for (int i = 0; i < l->n_moe; i++) {
         ir_routing *r = &l->moe[i].routing;
         int *f[] = { &r->weights, &r->frac, &r->probs, &r->ranked, &r->lb, &r->z, &r->importance, &r->logits,
-                     &r->noise_scale, &r->load_threshold, &r->load, &r->dropped };
+                     &r->noise_scale, &r->load_threshold, &r->load, &r->dropped, &r->slot_expert,
+                     &r->slot_weight, &r->slot_keep, &r->choice_row, &r->choice_weight };
         for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) fn(f[k], ctx);
     }
     int *arrays[] = { l->params, s->grad, s->m_in, s->v_in, s->new_param, s->new_m, s->new_v };

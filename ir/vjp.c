@@ -293,6 +293,27 @@ int ir_vjp_matmul(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS],
     return failed(gin);
 }
 
+/* Y = GROUPED_MATMUL(X, W, counts), per group e Y_e = X_e W_e:
+ * dX_e = dY_e W_e^T (the same grouping, each W_e transposed) and
+ * dW_e = X_e^T dY_e (GROUPED_OUTER). counts are i32: no gradient. Rows past
+ * sum(counts) take no part, so theirs is 0 and an empty group's dW_e is 0. */
+int ir_vjp_grouped_matmul(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
+{
+    ir_node n = g->nodes[id];
+    if (want[0]) gin[0] = ir_grouped_matmul(g, gout, transpose(g, n.in[1]), n.in[2]);
+    if (want[1]) gin[1] = ir_grouped_outer(g, n.in[0], gout, n.in[2]);
+    return failed(gin);
+}
+
+/* Y[e] = X_e^T D_e: dX_e = D_e dY[e]^T and dD_e = X_e dY[e], both grouped products. */
+int ir_vjp_grouped_outer(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
+{
+    ir_node n = g->nodes[id];
+    if (want[0]) gin[0] = ir_grouped_matmul(g, n.in[1], transpose(g, gout), n.in[2]);
+    if (want[1]) gin[1] = ir_grouped_matmul(g, n.in[0], gout, n.in[2]);
+    return failed(gin);
+}
+
 /* GATHER and SCATTER_ADD are adjoint: rows read are rows summed into. */
 int ir_vjp_gather(ir_graph *g, int id, int gout, const bool want[IR_MAX_INPUTS], int gin[IR_MAX_INPUTS])
 {

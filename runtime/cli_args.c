@@ -100,6 +100,16 @@ int rt_cli_parse_double(const char *option, const char *text, double *out)
     return 0;
 }
 
+int rt_cli_parse_moe(const char *text, ir_moe_form *out)
+{
+    if (!strcmp(text, "sparse") || !strcmp(text, "dense")) {
+        *out = text[0] == 's' ? IR_MOE_SPARSE : IR_MOE_DENSE;
+        return 0;
+    }
+    fprintf(stderr, "moec: --moe expects dense or sparse, got '%s'\n", text);
+    return -1;
+}
+
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings)
 {
     return rt_frontend_parse_to(r, path, max_errors, no_warnings, stderr);
@@ -142,6 +152,17 @@ int rt_frontend_elaborate_sets(rt_frontend *r, const char *path, const char *con
     free(text);
     free(ov);
     return status;
+}
+
+void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l)
+{
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_moe_layer *layer = &l->moe[i];
+        if (!layer->dense_why) continue;
+        moec_warning_at(&r->diag, r->model.nodes[layer->fe_node].loc,
+                        "MoE layer '%s' runs every expert on every token (the dense form): %s",
+                        layer->scope ? layer->scope : "moe", layer->dense_why);
+    }
 }
 
 void rt_frontend_free(rt_frontend *r)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+#include "ir/lower.h"
 
 enum { RT_MAX_SETS = 256 };
 
@@ -41,6 +42,9 @@ int rt_cli_parse_set(char *text, fe_override *out);
 int rt_cli_parse_u64(const char *option, const char *text, uint64_t *out);
 /* A whole finite floating-point number; prints and returns -1 otherwise. */
 int rt_cli_parse_double(const char *option, const char *text, double *out);
+/* --moe dense|sparse: how MoE layers are lowered (ir/lower.h); prints and
+ * returns -1 for anything else. */
+int rt_cli_parse_moe(const char *text, ir_moe_form *out);
 
 /* The front end's state for one model file, freed as a whole. Its sink is
  * the command's one error sink: the later stages (graph, interpreter,
@@ -69,5 +73,8 @@ void rt_frontend_free(rt_frontend *r);
 /* "moec: MODEL: ", the lead of graph and interpreter errors about r's model
  * file (kept in r's arena; "moec: " when out of memory). */
 const char *rt_frontend_model_lead(rt_frontend *r);
+/* A warning at each MoE layer of l that was asked for in the sparse form but
+ * lowered densely (ir_moe_layer.dense_why), saying why. */
+void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l);
 
 #endif

@@ -1,6 +1,6 @@
 /* runtime/cmd_eval.c -- `moec eval` and `moec grad` on the reference interpreter.
  *   moec eval MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin
- *             --batch B --seq T [--backend interp] [--precision f64|f32] [--json]
+ *             --batch B --seq T [--backend interp] [--precision f64|f32] [--moe dense|sparse] [--json]
  *   moec grad ... the same ... -o G.safetensors
  * eval: evaluation semantics (no dropout, no noise). grad: the total training
  * loss and its gradient at step 0, before clipping and the optimizer. The
@@ -28,12 +28,13 @@ typedef struct eval_args {
     bool json;
     ir_precision prec;
     bool grad;                  /* `moec grad` */
+    ir_moe_form moe;            /* --moe dense|sparse */
 } eval_args;
 
 static void usage(bool grad)
 {
     fprintf(stderr, "usage: moec %s MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin "
-                    "--batch B --seq T [--backend interp] [--precision f64|f32] [--json]%s\n",
+                    "--batch B --seq T [--backend interp] [--precision f64|f32] [--moe dense|sparse] [--json]%s\n",
             grad ? "grad" : "eval", grad ? " -o G.safetensors" : "");
 }
 
@@ -65,6 +66,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if ((v = rt_cli_option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
     if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return parse_choice(a, "--backend", v);
     if ((v = rt_cli_option_value(argc, argv, i, "--precision"))) return parse_choice(a, "--precision", v);
+    if ((v = rt_cli_option_value(argc, argv, i, "--moe"))) return rt_cli_parse_moe(v, &a->moe);
     if (a->grad && (v = rt_cli_option_value(argc, argv, i, "-o"))) return a->out = v, 0;
     if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
     return 1;
@@ -252,9 +254,10 @@ static int run_graph(const eval_args *a, rt_frontend *fe, const rt_weights *w, c
     if (ir_graph_init(&g) < 0) return moec_error(diag, "out of memory"), 1;
     g.diag = diag;
     diag->prefix = rt_frontend_model_lead(fe);
-    ir_lower_options opt = {b, t, a->grad};
+    ir_lower_options opt = {b, t, a->grad, a->moe};
     ir_step_graph s = {0};
     int rc = a->grad ? ir_step_build(&g, m, &opt, false, &s) : ir_lower(&g, m, &opt, &s.fwd);
+    if (rc == 0) rt_frontend_warn_dense_moe(fe, &s.fwd);
     int status = 1;
     ir_interp *it = rc == 0 ? ir_interp_new(&g, a->prec) : NULL;
     if (rc < 0) {

@@ -23,6 +23,7 @@ typedef struct frontend_args {
     bool no_warnings;           /* -w */
     bool verify;                /* --verify: the verifier after every pass */
     bool no_fuse;               /* --no-fuse: every value its own launch */
+    ir_moe_form moe;            /* --moe dense|sparse */
     bool list_stages;           /* --list-stages: print the pass table */
     bool want_stage;            /* ir takes the options below -w; check does not */
 } frontend_args;
@@ -56,6 +57,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if (!strcmp(arg, "--no-fuse")) return a->no_fuse = true, 0;
     if (!strcmp(arg, "--list-stages")) return a->list_stages = true, 0;
     if ((v = rt_cli_option_value(argc, argv, i, "--stage"))) return a->stage = v, 0;
+    if ((v = rt_cli_option_value(argc, argv, i, "--moe"))) return rt_cli_parse_moe(v, &a->moe);
     if ((v = rt_cli_option_value(argc, argv, i, "--dump-after"))) {
         if (a->n_dumps == RT_MAX_PASSES) {
             fprintf(stderr, "moec: more than %d --dump-after options\n", RT_MAX_PASSES);
@@ -145,7 +147,8 @@ int rt_cmd_ir(int argc, char **argv)
     if (status) return status;
     const char *env = getenv("MOEC_VERIFY");
     rt_pipeline_options opt = {a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors, a.no_warnings,
-                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse, NULL};
+                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse, NULL,
+                               a.moe};
     rt_pipeline p;
     rt_pipeline_init(&p, &opt);
     status = rt_pipeline_run(&p, t, n, &req) < 0 ? 1 : 0;

@@ -31,6 +31,7 @@ typedef struct rt_pipeline_options {
     bool verify;                   /* verify after every pass, not only the last one */
     bool no_fuse;                  /* every value its own launch (--no-fuse) */
     FILE *errors;                  /* where the sink writes; NULL: stderr */
+    ir_moe_form moe;               /* --moe: MoE layers sparse (the default) or dense */
 } rt_pipeline_options;
 
 /* The state passes read and write: every IR level built so far. A level is

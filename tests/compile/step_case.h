@@ -57,8 +57,9 @@ static inline void step_case_name(const step_model *sm, char *buf, size_t size)
         used += snprintf(buf + used, size - (size_t)used, " %s", sm->sets[i]);
 }
 
-/* Elaborates and builds the whole step (with the optimizer). 0 or -1. */
-static inline int step_case_build(step_case *c, const step_model *sm)
+/* Elaborates and builds the step (with the optimizer when asked), its MoE
+ * layers in the given form. 0 or -1. */
+static inline int step_case_build_form(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer)
 {
     memset(c, 0, sizeof *c);
     step_case_name(sm, c->name, sizeof c->name);
@@ -70,8 +71,14 @@ static inline int step_case_build(step_case *c, const step_model *sm)
     if (rt_frontend_elaborate_sets(&c->fe, path, sm->sets, n)) return -1;
     if (ir_graph_init(&c->g) < 0) return -1;
     c->g.diag = &c->fe.diag;
-    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true};
-    return ir_step_build(&c->g, &c->fe.model, &opt, true, &c->s);
+    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form};
+    return ir_step_build(&c->g, &c->fe.model, &opt, optimizer, &c->s);
+}
+
+/* The whole step in the default (sparse) form. */
+static inline int step_case_build(step_case *c, const step_model *sm)
+{
+    return step_case_build_form(c, sm, IR_MOE_SPARSE, true);
 }
 
 static inline void step_case_free(step_case *c)

@@ -7,7 +7,8 @@
 # Good files in tests/frontend/ast/ print their AST (`moec ir --stage ast`),
 # compared with NAME.ast; those in tests/frontend/dumps/ their elaborated
 # model, forward graph and whole training step (NAME.elab, NAME.graph,
-# NAME.grad): exit status 0, no diagnostics.
+# NAME.grad, with the MoE layers' dense oracle) and the forward graph in the
+# sparse MoE form (NAME.sparse.graph): exit status 0, no diagnostics.
 #   tests/frontend/golden.sh --update   rewrites tests/frontend's .expected and dumps
 #                                       files (review them!); --update-all also tests/elab's
 . "${top_srcdir:-.}/tests/frontend/sanitize.sh"
@@ -62,11 +63,14 @@ for f in tests/frontend/ast/*.moe; do
 done
 # Whole-pipeline dumps of a tiny MoE model: what elaboration, lowering and the
 # training step (autodiff, clipping, AdamW) make of it, so any change to names,
-# shapes or the graph shows up as a diff.
+# shapes or the graph shows up as a diff. .graph and .grad hold the MoE layers'
+# dense oracle (--moe dense); .sparse.graph the forward graph in the sparse
+# form, the default (dispatch plan, grouped products, combine).
 for f in tests/frontend/dumps/*.moe; do
     [ -f "$f" ] || continue
     dump_case "$f" elab elab
-    dump_case "$f" graph graph --batch 1 --seq 3
-    dump_case "$f" grad grad --batch 1 --seq 3
+    dump_case "$f" graph graph --batch 1 --seq 3 --moe dense
+    dump_case "$f" grad grad --batch 1 --seq 3 --moe dense
+    dump_case "$f" graph sparse.graph --batch 1 --seq 3
 done
 tap_done

@@ -318,6 +318,32 @@ static void index_cases(void)
     fd_check(&c, ir_put(&c.g, s, IDX(&c, 2, 3, cols), 5), "put src[2,3] idx[2,3] -> [2,5] with repeats");
 }
 
+/* An i32 [e] counts input bound to the given values. */
+static int COUNTS(fd_case *c, int64_t e, const double *values)
+{
+    int node = ir_input(&c->g, IR_INPUT_DOMAIN, SH(e));
+    return add_leaf(c, node, dup(values, e));
+}
+
+/* Groups of 2, 0 and 3 rows of 6 (an empty group, a row past the groups)
+ * and of 3, 1 and 2 (every row in a group). */
+static void grouped_cases(void)
+{
+    static const double counts[2][3] = {{2, 0, 3}, {3, 1, 2}};
+    for (int k = 0; k < 2; k++) {
+        fd_case c;
+        fd_begin(&c);
+        int x = P(&c, SH(6, 3), false), w = P(&c, SH(3, 3, 2), false);
+        fd_check(&c, ir_grouped_matmul(&c.g, x, w, COUNTS(&c, 3, counts[k])),
+                 "grouped_matmul x[6,3] w[3,3,2] counts {%g,%g,%g}", counts[k][0], counts[k][1], counts[k][2]);
+        fd_begin(&c);
+        x = P(&c, SH(6, 3), false);
+        int dy = P(&c, SH(6, 2), false);
+        fd_check(&c, ir_grouped_outer(&c.g, x, dy, COUNTS(&c, 3, counts[k])),
+                 "grouped_outer x[6,3] dy[6,2] counts {%g,%g,%g}", counts[k][0], counts[k][1], counts[k][2]);
+    }
+}
+
 /* ---- composites ---- */
 
 /* softmax along axis: exp(x - max) / sum. The max's gradient cancels
@@ -499,6 +525,7 @@ int main(void)
     movement_cases();
     matmul_cases();
     index_cases();
+    grouped_cases();
     composite_cases();
     model_cases();
     exact_zero_cases();

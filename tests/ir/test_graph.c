@@ -77,6 +77,10 @@ static void test_good_shapes(void)
     int m = ir_param(&g, 4, "m", SH(4, 5)), bm = ir_param(&g, 5, "bm", SH(3, 1, 4, 5));
     tap_ok(shape_is(&g, ir_matmul(&g, a, m), SH(2, 3, 5)), "shape: matmul [2,3,4] x [4,5]");
     tap_ok(shape_is(&g, ir_matmul(&g, c, bm), SH(3, 2, 1, 5)), "shape: matmul [2,1,4] x [3,1,4,5] (batch broadcast)");
+    int gx = ir_param(&g, 7, "gx", SH(6, 4)), gw = ir_param(&g, 8, "gw", SH(3, 4, 5)), gdy = ir_param(&g, 9, "gdy", SH(6, 5));
+    int counts = ir_input(&g, IR_INPUT_DOMAIN, SH(3));
+    tap_ok(shape_is(&g, ir_grouped_matmul(&g, gx, gw, counts), SH(6, 5)), "shape: grouped_matmul [6,4] x [3,4,5] -> [6,5]");
+    tap_ok(shape_is(&g, ir_grouped_outer(&g, gx, gdy, counts), SH(3, 4, 5)), "shape: grouped_outer [6,4], [6,5] -> [3,4,5]");
     int table = ir_param(&g, 6, "wte", SH(10, 4));
     int rows = ir_gather(&g, table, idx);
     tap_ok(shape_is(&g, rows, SH(2, 3, 4)), "shape: gather [10,4] by [2,3] -> [2,3,4]");
@@ -164,6 +168,15 @@ static void test_bad_shapes(void)
     tap_ok(rejects(&g, IR_CMP, ir_compare(&g, (ir_cmp)9, a, a), "comparison 9", NULL), "bad: comparison 9");
     tap_ok(rejects(&g, IR_INPUT, ir_input(&g, IR_INPUT_TOKENS, SH(6)), "rank 2", "[6]"), "bad: tokens input of rank 1");
     tap_ok(rejects(&g, IR_MATMUL, ir_matmul(&g, b, m), "[3]", "[5, 6]"), "bad: matmul of rank 1");
+    int gw = ir_param(&g, 4, "gw", SH(2, 6, 3)), counts = ir_input(&g, IR_INPUT_DOMAIN, SH(2));
+    tap_ok(rejects(&g, IR_GROUPED_MATMUL, ir_grouped_matmul(&g, m, ir_param(&g, 5, "w3", SH(3, 6, 3)), counts), "[5, 6]", "[3, 6, 3]"),
+           "bad: grouped_matmul with 3 weight groups and 2 counts");
+    tap_ok(rejects(&g, IR_GROUPED_MATMUL, ir_grouped_matmul(&g, a, gw, counts), "f32[2, 3, 4]", "i32[2]"),
+           "bad: grouped_matmul of a rank-3 x");
+    tap_ok(rejects(&g, IR_GROUPED_MATMUL, ir_grouped_matmul(&g, m, gw, ir_cast(&g, counts, IR_F32)), "counts f32[2]", "i32 [E]"),
+           "bad: grouped_matmul with f32 counts");
+    tap_ok(rejects(&g, IR_GROUPED_OUTER, ir_grouped_outer(&g, m, ir_param(&g, 6, "dy", SH(4, 3)), counts), "[5, 6]", "[4, 3]"),
+           "bad: grouped_outer rows differ");
     ir_set_origin(&g, (moec_loc){14, 5}, "h.0.attn");
     int bad = ir_binary(&g, IR_SUB, a, b), id = g.n_nodes;
     char want[160];

@@ -145,6 +145,31 @@ static bool run_fails(const ir_graph *g, int x, const int *leaves, const double 
     return failed && strstr(sink_text(err), frag);
 }
 
+/* Grouped products of x = [1,2; 3,4; 5,6] (R 3, K 2) by w[0] = [1,2; 3,4],
+ * w[1] = [5,6; 1,2], w[2] = [3,4; 5,6], with counts from the i32 input:
+ * {1,1,0} (row 2 past the groups, group 2 empty) and {0,2,1} (group 0
+ * empty); then counts that are negative or sum past R are run errors. */
+static void test_grouped(void)
+{
+    int x = ir_reshape(&G, A, SH(3, 2)), w = ir_reshape(&G, ir_concat(&G, A, A, 0), SH(3, 2, 2));
+    int flat = ir_reshape(&G, I, SH(6));
+    int c110 = ir_slice(&G, flat, 0, 3, 3), c021 = ir_slice(&G, flat, 0, 1, 3), c202 = ir_slice(&G, flat, 0, 0, 3);
+    tap_ok(VALUE_IS(ir_grouped_matmul(&G, x, w, c110), 7, 10, 19, 26, 0, 0),
+           "interp: grouped_matmul counts {1,1,0}: rows past the groups are 0");
+    tap_ok(VALUE_IS(ir_grouped_matmul(&G, x, w, c021), 7, 10, 19, 26, 45, 56), "interp: grouped_matmul counts {0,2,1}");
+    tap_ok(VALUE_IS(ir_grouped_outer(&G, x, x, c110), 1, 2, 2, 4, 9, 12, 12, 16, 0, 0, 0, 0),
+           "interp: grouped_outer counts {1,1,0}: an empty group gives 0");
+    tap_ok(VALUE_IS(ir_grouped_outer(&G, x, x, c021), 0, 0, 0, 0, 10, 14, 14, 20, 25, 30, 30, 36),
+           "interp: grouped_outer counts {0,2,1} sums a group's rows");
+    int leaves[] = {A, B, I};
+    const double *vals[] = {a_vals, b_vals, i_vals};
+    int neg = ir_unary(&G, IR_NEG, c110);
+    tap_ok(run_fails(&G, ir_grouped_matmul(&G, x, w, neg), leaves, vals, 3, "count -1 of group 0"),
+           "run error: grouped_matmul with a negative count");
+    tap_ok(run_fails(&G, ir_grouped_outer(&G, x, x, c202), leaves, vals, 3, "sum to 4, past the 3 rows"),
+           "run error: grouped_outer counts past the rows");
+}
+
 static void test_run_errors(void)
 {
     ir_graph g;
@@ -262,6 +287,7 @@ int main(void)
     test_elementwise();
     test_reductions_movement();
     test_matmul_indexing();
+    test_grouped();
     tap_ok(!G.failed && ir_verify(&G) == 0, "interp graph verifies (%s)", graph_error(&G));
     ir_graph_free(&G);
     test_run_errors();

@@ -120,6 +120,26 @@ static inline double fd_loss_at(fd_case *c)
     return v;
 }
 
+/* The smallest gap between the k-th and (k+1)-th largest value of each row
+ * of v [rows, cols] (of each column with by_col): how far a router's
+ * ranking is from a tie. INFINITY when k covers the whole line. */
+static inline double fd_rank_gap(const double *v, int64_t rows, int64_t cols, int64_t k, bool by_col)
+{
+    int64_t lines = by_col ? cols : rows, len = by_col ? rows : cols;
+    if (k < 1) k = 1;
+    if (k >= len || len > 64) return len > 64 ? 0 : INFINITY;
+    double worst = INFINITY;
+    for (int64_t l = 0; l < lines; l++) {
+        double a[64];
+        for (int64_t i = 0; i < len; i++) a[i] = by_col ? v[i * cols + l] : v[l * cols + i];
+        for (int64_t i = 0; i < len; i++)          /* sort descending */
+            for (int64_t j = i + 1; j < len; j++)
+                if (a[j] > a[i]) { double t = a[i]; a[i] = a[j]; a[j] = t; }
+        worst = fmin(worst, a[k - 1] - a[k]);
+    }
+    return worst;
+}
+
 /* The worst relative error over the leaves (checking at most `max_elems`
  * elements per leaf, spread evenly), or a negative number when the graph
  * failed. grad[] (optional) receives the gradient node ids. */

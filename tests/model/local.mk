@@ -16,6 +16,12 @@ TESTS += tests/model/test_model
 tests_model_test_model_SOURCES = tests/model/test_model.c tests/model/fd.h
 tests_model_test_model_LDADD = $(MODEL_TEST_LIBS)
 
+check_PROGRAMS += tests/model/test_sparse
+TESTS += tests/model/test_sparse
+tests_model_test_sparse_SOURCES = tests/model/test_sparse.c tests/model/fd.h
+tests_model_test_sparse_LDADD = $(MODEL_TEST_LIBS)
+EXTRA_DIST += tests/model/sparse_moe.moe
+
 # moec eval/grad on every tiny model of the catalogue, and the commands' contract.
 TESTS += tests/model/tiny_models.sh
 dist_check_SCRIPTS += tests/model/tiny_models.sh

@@ -116,23 +116,10 @@ static double rank_gap(moe_case *m, const fe_router *r, ir_interp *it)
 {
     if (m->rt.ranked < 0) return INFINITY;
     const ir_shape *s = &ir_node_at(&m->c.g, m->rt.ranked)->shape;
-    const double *v = ir_interp_value(it, m->rt.ranked);
     int64_t rows = s->dim[0], cols = s->dim[1];
     bool by_col = r->kind == FE_ROUTER_EXPERT_CHOICE;
-    int64_t lines = by_col ? cols : rows, len = by_col ? rows : cols;
     int64_t k = by_col ? (int64_t)floor((double)rows * r->capacity_factor / (double)cols) : r->k;
-    if (k < 1) k = 1;
-    if (k >= len) return INFINITY;
-    double worst = INFINITY;
-    for (int64_t l = 0; l < lines; l++) {
-        double a[64];
-        for (int64_t i = 0; i < len; i++) a[i] = by_col ? v[i * cols + l] : v[l * cols + i];
-        for (int64_t i = 0; i < len; i++)          /* sort descending */
-            for (int64_t j = i + 1; j < len; j++)
-                if (a[j] > a[i]) { double t = a[i]; a[i] = a[j]; a[j] = t; }
-        worst = fmin(worst, a[k - 1] - a[k]);
-    }
-    return worst;
+    return fd_rank_gap(ir_interp_value(it, m->rt.ranked), rows, cols, k, by_col);
 }
 
 /* Builds with seeds from `seed` on until the ranking has a clear gap. */

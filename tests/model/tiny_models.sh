@@ -4,7 +4,8 @@
 # the commands' contract: the JSON line, the gradient file, exit statuses
 # 0 (done), 1 (bad input: short shard, bad weights, token >= vocab, T > ctx),
 # 2 (usage); the capacity drops on eval's and grad's plain loss line (and
-# never in --json); a model whose loss has load(R).
+# never in --json); a model whose loss has load(R); the MoE layers' sparse
+# form (the default) and --moe dense give the same losses and gradients.
 src="$(cd "${top_srcdir:-.}" && pwd)"; build="$(cd "${top_builddir:-.}" && pwd)"; moec="$build/moec"
 . "${top_srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-tiny-XXXXXX") || exit 1
@@ -26,6 +27,34 @@ shard "$tmp/big.bin" 65 60000
 shard "$tmp/long.bin" 200 50
 
 json='^{"loss":[-0-9.e+]*,"lm_loss":[-0-9.e+]*,"lb_loss":[-0-9.e+]*,"z_loss":[-0-9.e+]*}$'
+# same_as_dense A.json B.json [G1 G2]: the losses of two --json lines agree to
+# 1e-12 relative, and two gradient files tensor by tensor to float32's
+# rounding (2 ulps of the tensor's largest entry): the sparse and dense MoE
+# forms compute the same values in float64.
+same_as_dense() {
+    python3 - "$@" <<'PY'
+import json, struct, sys
+a, b = (json.loads(open(p).read()) for p in sys.argv[1:3])
+bad = [k for k in b if not abs(a[k] - b[k]) <= 1e-12 * max(abs(b[k]), 1e-300)]
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in head.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = t["data_offsets"]
+        out[name] = struct.unpack("<%df" % ((hi - lo) // 4), raw[8 + n + lo:8 + n + hi])
+    return out
+if len(sys.argv) > 3:
+    ga, gb = tensors(sys.argv[3]), tensors(sys.argv[4])
+    bad += [k for k in gb if k not in ga or max(abs(x - y) for x, y in zip(ga[k], gb[k])) >
+            2.4e-7 * max(abs(y) for y in gb[k])]
+print(" ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
 grep -- '-tiny\.moe' "$src/models/catalogue.txt" | while read -r file sets; do
     label="$file${sets:+ $sets}"
     # shellcheck disable=SC2086
@@ -40,6 +69,13 @@ grep -- '-tiny\.moe' "$src/models/catalogue.txt" | while read -r file sets; do
         --batch 2 --seq 32 -o "$tmp/g.safetensors" > "$tmp/grad" 2> "$tmp/err"
     r=$?; [ -s "$tmp/g.safetensors" ] && grep -q "^loss " "$tmp/grad"
     ok $((r + $?)) "$label: grad writes the gradients: $(cat "$tmp/grad" "$tmp/err")"
+    common="--set vocab=50 --weights $tmp/w.safetensors --data $tmp/tok.bin --batch 2 --seq 32 --json"
+    "$moec" eval "$src/models/$file" "$@" $common --moe dense > "$tmp/evald" 2>&1
+    "$moec" grad "$src/models/$file" "$@" $common -o "$tmp/gs.safetensors" > "$tmp/grads" 2>&1
+    "$moec" grad "$src/models/$file" "$@" $common --moe dense -o "$tmp/gd.safetensors" > "$tmp/gradd" 2>&1
+    why=$(same_as_dense "$tmp/eval" "$tmp/evald" 2>&1 && same_as_dense "$tmp/grads" "$tmp/gradd" \
+          "$tmp/gs.safetensors" "$tmp/gd.safetensors" 2>&1)
+    ok $? "$label: eval and grad give the dense form's losses and gradients${why:+ (differ: $why)}"
 done > "$tmp/tap"
 cat "$tmp/tap"
 # the loop ran in a subshell: take its counts from its lines (tap_done's verdict)
@@ -112,4 +148,11 @@ ok $? "load(R) on noisy top-2: eval runs, the term changes the loss ($(tr '\n' '
 ok $? "load(R) on noisy top-2: grad runs ($(cat "$tmp/lgr"))"
 "$moec" ir "$m" --stage grad --set vocab=50 --batch 2 --seq 4 > "$tmp/ir" 2>&1
 [ $? = 0 ] && grep -q "adam.m.wte.weight" "$tmp/ir"; ok $? "ir --stage grad prints the step"
+# --moe: a usage error for anything but dense|sparse; a layer past the sparse
+# plan's 2^24 tokens takes the dense form and warns (graph built, not run).
+"$moec" eval "$c" --set vocab=50 $cargs --moe blocky > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "expects dense or sparse" "$tmp/err"; ok $? "--moe blocky: exit 2, says what it takes"
+"$moec" ir "$src/tests/model/sparse_moe.moe" --stage graph --set ctx=64 --batch 300000 --seq 64 > /dev/null 2> "$tmp/fb"
+[ $? = 0 ] && [ "$(grep -c "warning: MoE layer 'h\.[01]\.mlp' .*dense form.*2^24" "$tmp/fb")" = 2 ]
+ok $? "19.2M tokens: both layers warn and take the dense form ($(head -1 "$tmp/fb"))"
 tap_done
