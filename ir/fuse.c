@@ -67,8 +67,9 @@ static bool is_leaf(ir_op op) { return op == IR_INPUT || op == IR_PARAM; }
 /* Ops that always produce a buffer: library calls, templates, reductions, concat. */
 static bool always_stored(ir_op op)
 {
-    return op == IR_MATMUL || op == IR_TOPK || op == IR_CUMSUM || op == IR_SCATTER_ADD || op == IR_PUT ||
-           op == IR_SUM || op == IR_REDUCE_MAX || op == IR_CONCAT || is_leaf(op);
+    return op == IR_MATMUL || op == IR_GROUPED_MATMUL || op == IR_GROUPED_OUTER || op == IR_TOPK ||
+           op == IR_CUMSUM || op == IR_SCATTER_ADD || op == IR_PUT || op == IR_SUM || op == IR_REDUCE_MAX ||
+           op == IR_CONCAT || is_leaf(op);
 }
 
 /* Ops a template reads straight from a contiguous buffer. */
@@ -214,11 +215,12 @@ static int64_t numel_of(const fctx *c, int id) { return ir_shape_numel(&node(c, 
 static void require_operands(fctx *c, int id)
 {
     const ir_node *n = node(c, id);
-    if (n->op == IR_MATMUL) {
+    if (n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER) {
         for (int i = 0; i < 2; i++) {
             view v;
             if (!view_of(c, n->in[i], &v) || !matrix_ok(&v)) c->store[n->in[i]] = true;
         }
+        if (n->op != IR_MATMUL) c->store[n->in[2]] = true;   /* the group sizes */
     } else if (template_op(n->op)) {
         for (int i = 0; i < n->n_in; i++) c->store[n->in[i]] = true;
     } else if (n->op == IR_GATHER || n->op == IR_TAKE) {
@@ -519,7 +521,7 @@ static int compute(fctx *c, int id, const affine *at)
     case IR_PERMUTE: case IR_SLICE: case IR_BROADCAST: case IR_RESHAPE: return compute_movement(c, id, at);
     case IR_GATHER: case IR_TAKE: case IR_ONE_HOT: return compute_indexing(c, id, at);
     case IR_INPUT: case IR_PARAM: case IR_SUM: case IR_REDUCE_MAX: case IR_CUMSUM: case IR_CONCAT:
-    case IR_MATMUL: case IR_SCATTER_ADD: case IR_TOPK: case IR_PUT:
+    case IR_MATMUL: case IR_GROUPED_MATMUL: case IR_GROUPED_OUTER: case IR_SCATTER_ADD: case IR_TOPK: case IR_PUT:
         return fail(c, id, "is computed by its own launch, not inline");
     default: MOEC_UNREACHABLE();
     }
@@ -700,6 +702,54 @@ static int emit_gemm(fctx *c, int id)
     return 0;
 }
 
+/* An operand's view as a BLAS matrix over its last two dims, transposed
+ * (rows and columns swapped) when `transpose`; batch stride from dim 0 of a
+ * rank-3 view. */
+static int grouped_operand(fctx *c, int id, int operand, bool transpose, ir_kmat *m)
+{
+    view v;
+    if (!view_of(c, node(c, id)->in[operand], &v) || !matrix_strides(&v, &m->row_stride, &m->col_stride))
+        return fail(c, id, "grouped product operand is not a BLAS matrix");
+    if (transpose) {
+        int64_t t = m->row_stride;
+        m->row_stride = m->col_stride;
+        m->col_stride = t;
+    }
+    m->buf = c->buf[v.base];
+    m->offset = v.offset;
+    m->batch_stride[0] = v.shape.rank == 3 ? v.stride[0] : 0;
+    if (c->written[v.base] >= 0) return fail(c, id, "reads a buffer the optimizer overwrote");
+    return 0;
+}
+
+/* GROUPED_MATMUL: rows of x split by counts, group e times w[e] (split_k off).
+ * GROUPED_OUTER: per group x_e^T dy_e into batch e of the result (split_k on). */
+static int emit_grouped(fctx *c, int id)
+{
+    const ir_node *n = node(c, id), *x = node(c, n->in[0]), *y = node(c, n->in[1]);
+    const char *name = launch_name(c, id, NULL);
+    ir_launch *l = name ? ir_launch_add(c->p, IR_LAUNCH_GEMM, name) : NULL;
+    if (!l) return fail(c, id, "out of memory");
+    ir_kgemm *g = &l->gemm;
+    bool outer = n->op == IR_GROUPED_OUTER;
+    int64_t e = node(c, n->in[2])->shape.dim[0];
+    *g = (ir_kgemm){ .batch = { e, 1 }, .alpha = 1.0, .groups = (int)e, .split_k = outer,
+                     .group_rows = c->buf[n->in[2]] };
+    if (outer) {   /* C_e [K,N] = x_e^T [K,R_e] dy_e [R_e,N] */
+        g->m = x->shape.dim[1], g->k = x->shape.dim[0], g->n = y->shape.dim[1];
+    } else {       /* C [R,N] = x [R,K] w_e [K,N] */
+        g->m = x->shape.dim[0], g->k = x->shape.dim[1], g->n = y->shape.dim[2];
+    }
+    if (grouped_operand(c, id, 0, outer, &g->a) < 0 || grouped_operand(c, id, 1, false, &g->b) < 0) return -1;
+    g->c = (ir_kmat){ .buf = c->buf[id], .row_stride = g->n, .col_stride = 1,
+                      .batch_stride = { outer ? g->m * g->n : 0, 0 } };
+    if (ir_launch_reads(l, g->a.buf) < 0 || ir_launch_reads(l, g->b.buf) < 0 || ir_launch_reads(l, g->group_rows) < 0 ||
+        ir_launch_writes(l, g->c.buf) < 0)
+        return fail(c, id, "out of memory");
+    ir_launch_add_line(l, n->loc.line);
+    return 0;
+}
+
 static int emit_template(fctx *c, int id)
 {
     const ir_node *n = node(c, id);
@@ -793,6 +843,7 @@ static int emit_node(fctx *c, int id)
     if (own_buffer(c, id) < 0) return -1;
     int first = c->p->n_launches;
     int rc = n->op == IR_MATMUL ? emit_gemm(c, id)
+           : n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER ? emit_grouped(c, id)
            : template_op(n->op) ? emit_template(c, id)
            : n->op == IR_SUM || n->op == IR_REDUCE_MAX ? emit_reduce(c, id)
            : n->op == IR_CONCAT ? emit_concat(c, id)

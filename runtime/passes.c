@@ -111,17 +111,8 @@ static void print_simplified(FILE *out, const rt_pipeline *p)
 
 /* ir/fuse.c does not map the sparse MoE's grouped products to launches
  * yet: until it does, a graph holding one is refused here, not fused. */
-static bool has_grouped_product(const ir_graph *g)
-{
-    for (int id = 0; id < g->n_nodes; id++)
-        if (g->nodes[id].op == IR_GROUPED_MATMUL || g->nodes[id].op == IR_GROUPED_OUTER) return true;
-    return false;
-}
-
 static int run_fuse(rt_pipeline *p)
 {
-    if (has_grouped_product(&p->graph))
-        return p->why = "fusion does not map the sparse MoE's grouped products yet (use --moe dense)", -1;
     ir_kprogram_init(&p->kernels, p->opt.model);
     p->have_kernels = true;
     ir_fuse_value *want;

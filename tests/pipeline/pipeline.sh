@@ -30,10 +30,7 @@ stages=$(awk 'NR > 1 && $2 != "-" && !/\(later\)/ { print $2 }' "$tmp/list")
 "$moec" --help > "$tmp/help"
 for s in $stages; do
     grep -q "^STAGE of 'moec ir':.* $s\b" "$tmp/help"; ok $? "--help lists stage '$s'"
-    # the fuser does not map the sparse MoE form's grouped products yet: its stages take the dense form
-    form=; case $s in kernels|memory) form="--moe dense" ;; esac
-    # shellcheck disable=SC2086  # $form is empty or two words
-    "$moec" ir "$m" --stage "$s" $form > /dev/null 2> "$tmp/err"; ok $? "--stage $s runs${form:+ ($form)}"
+    "$moec" ir "$m" --stage "$s" > /dev/null 2> "$tmp/err"; ok $? "--stage $s runs"
 done
 
 "$moec" ir "$m" --stage graph > "$tmp/graph"
@@ -60,10 +57,11 @@ expect 2 "unknown stage 'nope'; stages: ast elab graph grad" "an unknown stage i
 expect 2 "unknown pass 'nope' for --dump-after; passes: parse" "an unknown pass too" ir "$m" --dump-after nope
 # The compiler's stages: the kernel program and its memory plan, verified after every pass
 # (of the dense MoE form: the fuser does not map the sparse form's grouped products yet).
-out=$("$moec" ir "$m" --stage kernels --batch 1 --seq 3 --verify --moe dense 2>&1); status=$?
+out=$("$moec" ir "$m" --stage kernels --batch 1 --seq 3 --verify 2>&1); status=$?
+printf '%s\n' "$out" | grep -q 'grouped_gemm'; ok $? "the sparse MoE's expert products are grouped products"
 [ "$status" = 0 ] && printf '%s\n' "$out" | head -1 | grep -q '^# [0-9]* buffers, [0-9]* launches$'
 ok $? "--stage kernels prints the kernel program (status $status: $(printf '%s' "$out" | head -c 80))"
-out=$("$moec" ir "$m" --stage memory --batch 1 --seq 3 --verify --moe dense 2>&1); status=$?
+out=$("$moec" ir "$m" --stage memory --batch 1 --seq 3 --verify 2>&1); status=$?
 [ "$status" = 0 ] && printf '%s\n' "$out" | head -1 | grep -q '^arena [0-9]* bytes for [0-9]* buffers; peak live'
 ok $? "--stage memory prints the arena (status $status: $(printf '%s' "$out" | head -c 80))"
 expect 2 "ir needs --stage ast|elab|graph|grad" "ir without a stage says which there are" ir "$m"
