@@ -217,13 +217,15 @@ int rt_exec_bind(rt_exec *ex, int b, void *host, int64_t numel)
 typedef struct loop_job {
     rt_loop_fn *fn;
     void *const *bufs;
+    _Atomic int64_t faults;   /* summed over the chunks */
 } loop_job;
 
 static void loop_chunk(void *ctx, int64_t begin, int64_t end, int worker)
 {
     (void)worker;
-    const loop_job *j = ctx;
-    j->fn(j->bufs, begin, end);
+    loop_job *j = ctx;
+    int64_t faults = j->fn(j->bufs, begin, end);
+    if (faults) j->faults += faults;
 }
 
 /* Points split over the pool, each chunk at least RT_LOOP_GRAIN instruction steps. */
@@ -233,8 +235,11 @@ static int run_loop(const rt_exec *ex, const rt_env *env, const ir_kloop *k)
     int64_t points = 1, steps = k->n_ins > 0 ? k->n_ins : 1;
     for (int a = 0; a < k->rank; a++) points *= k->dim[a];
     if (k->reduce) steps *= k->reduce * k->n_passes;
-    loop_job j = { .fn = ex->loops[env->launch], .bufs = ex->bufs };
+    loop_job j = { .fn = ex->loops[env->launch], .bufs = ex->bufs, .faults = 0 };
     rt_pool_run_grain(ex->pool, points, steps >= RT_LOOP_GRAIN ? 1 : RT_LOOP_GRAIN / steps, loop_chunk, &j);
+    if (j.faults)
+        return rt_launch_error(env, "%lld faults (an index outside its table, a value that does not fit i32, "
+                                    "an i32 division by zero or a bad random step)", (long long)j.faults);
     return 0;
 }
 

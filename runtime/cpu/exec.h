@@ -19,8 +19,12 @@
  * rank-0 space has the one point 0). bufs[b] is the base address of buffer
  * b of the program (every buffer, indexed by id; a view's address is inside
  * its parent's). The executor calls it from several threads at once on
- * disjoint point ranges. */
-typedef void rt_loop_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
+ * disjoint point ranges. It returns the number of faults it met (a gathered
+ * index outside its buffer, an f32 -> i32 cast out of range, ...): 0 is
+ * success, anything else a run error the executor reports with the launch's
+ * name. The CPU code generator's functions have exactly this type
+ * (cg_kernel_fn, codegen/cpu.h). */
+typedef int64_t rt_loop_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
 
 /* Who splits a matrix product over the cores. */
 typedef enum rt_gemm_split {

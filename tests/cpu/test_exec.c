@@ -13,7 +13,7 @@ enum { B_X, B_EXPERTS, B_W, B_Y, B_Z, B_IDX, B_HITS, B_COUNT };   /* buffer ids 
 
 /* The loop kernel k1 as its compiled function would be: z = 2 exp(0.1 y),
  * and a count of each point's visits in the scratch buffer. */
-static void scaled_exp(void *const *bufs, int64_t begin, int64_t end)
+static int64_t scaled_exp(void *const *bufs, int64_t begin, int64_t end)
 {
     const float *y = bufs[B_Y];
     float *z = bufs[B_Z];
@@ -22,6 +22,14 @@ static void scaled_exp(void *const *bufs, int64_t begin, int64_t end)
         z[p] = 2.0f * expf(0.1f * y[p]);
         hits[p]++;
     }
+    return 0;
+}
+
+/* A loop function that meets one fault at every point (R x N of them). */
+static int64_t faulty(void *const *bufs, int64_t begin, int64_t end)
+{
+    (void)bufs;
+    return end - begin;
 }
 
 static void add_buffers(ir_kprogram *p)
@@ -201,6 +209,9 @@ static void test_refusals(void)
     tap_ok(rt_exec_run(ex) == -1 && strstr(sink_text(sd), "launch k1 (scaled_exp): no function for this loop kernel"),
            "a loop launch without a function (%s)", sink_text(sd));
     tap_ok(rt_exec_set_loop(ex, 0, scaled_exp) == -1 && strstr(sink_text(sd), "k0 is not a loop launch"), "set_loop on a product");
+    rt_exec_set_loop(ex, 1, faulty);
+    tap_ok(rt_exec_run(ex) == -1 && strstr(sink_text(sd), "launch k1 (scaled_exp): 32768 faults"),
+           "faults a loop function counts are a run error naming the launch (%s)", sink_text(sd));
     float two[2] = { 1, 2 };
     tap_ok(rt_exec_write(ex, B_X, two, 2) == -1 && strstr(sink_text(sd), "2 elements given, it holds 2048"), "a write of the wrong count");
     tap_ok(rt_exec_read(ex, B_COUNT, two, 2) == -1 && strstr(sink_text(sd), "no such buffer"), "a read of no buffer");
