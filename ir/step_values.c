@@ -35,6 +35,7 @@ static void want_losses(values *vs, const ir_lowered *l)
 static void want_param(values *vs, const ir_graph *g, const fe_model *m, const ir_step_graph *s, int i)
 {
     want(vs, s->fwd.params[i], IR_BUF_PARAM, g->nodes[s->fwd.params[i]].label, -1);
+    if (!s->grad) return;                          /* a forward-only (evaluation) step */
     want(vs, s->grad[i], IR_BUF_GRAD, moec_arena_printf(vs->arena, "grad.%s", m->params[i].name), -1);
     if (!s->optimizer) return;
     if (s->m_in[i] >= 0) {

@@ -146,9 +146,11 @@ int rt_cmd_ir(int argc, char **argv)
     int status = resolve_request(&a, t, n, &req);
     if (status) return status;
     const char *env = getenv("MOEC_VERIFY");
-    rt_pipeline_options opt = {a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors, a.no_warnings,
-                               a.batch, a.seq, a.verify || (env && *env && strcmp(env, "0")), a.no_fuse, NULL,
-                               a.moe};
+    rt_pipeline_options opt = {.model = a.m.model, .sets = a.m.sets, .n_sets = a.m.n_sets,
+                               .max_errors = a.m.max_errors, .no_warnings = a.no_warnings,
+                               .batch = a.batch, .seq = a.seq,
+                               .verify = a.verify || (env && *env && strcmp(env, "0")),
+                               .no_fuse = a.no_fuse, .moe = a.moe, .step = RT_STEP_TRAIN};
     rt_pipeline p;
     rt_pipeline_init(&p, &opt);
     status = rt_pipeline_run(&p, t, n, &req) < 0 ? 1 : 0;

@@ -54,20 +54,24 @@ static int run_lower(rt_pipeline *p)
     p->graph.diag = &p->fe.diag;
     p->fe.diag.prefix = rt_frontend_model_lead(&p->fe);   /* graph failures: "moec: MODEL: %12 add ..." */
     ir_lower_options opt = {p->opt.batch ? p->opt.batch : m->train.batch,
-                            p->opt.seq ? p->opt.seq : m->train.seq, true, p->opt.moe};
+                            p->opt.seq ? p->opt.seq : m->train.seq, p->opt.step != RT_STEP_EVAL, p->opt.moe};
     memset(&p->step, 0, sizeof p->step);
     int rc = ir_lower(&p->graph, m, &opt, &p->step.fwd);
     if (rc == 0) rt_frontend_warn_dense_moe(&p->fe, &p->step.fwd);
     return graph_result(p, rc);
 }
 
+/* Evaluation needs no gradient: the graph stays the forward one. */
 static int run_autodiff(rt_pipeline *p)
 {
+    if (p->opt.step == RT_STEP_EVAL) return 0;
     return graph_result(p, ir_step_grad(&p->graph, &p->fe.model, &p->step));
 }
 
+/* Only the training step updates the parameters. */
 static int run_optimizer(rt_pipeline *p)
 {
+    if (p->opt.step != RT_STEP_TRAIN) return 0;
     return graph_result(p, ir_step_optimizer(&p->graph, &p->fe.model, &p->step));
 }
 

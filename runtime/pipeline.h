@@ -20,6 +20,14 @@
 
 enum { RT_MAX_PASSES = 64 };   /* rows of one table: the dump set is a 64-bit mask */
 
+/* What a compiled step computes. The training step is the default (0): it is
+ * what `moec ir`, `moec bench` and `moec train` compile. */
+typedef enum rt_step_kind {
+    RT_STEP_TRAIN,   /* forward in training semantics, gradients, clipping, AdamW */
+    RT_STEP_GRAD,    /* forward in training semantics and the gradients (moec grad) */
+    RT_STEP_EVAL,    /* forward in evaluation semantics: no dropout, no router noise (moec eval) */
+} rt_step_kind;
+
 /* What a pipeline is asked to compile, fixed for its whole run. */
 typedef struct rt_pipeline_options {
     const char *model;             /* MODEL.moe */
@@ -32,6 +40,8 @@ typedef struct rt_pipeline_options {
     bool no_fuse;                  /* every value its own launch (--no-fuse) */
     FILE *errors;                  /* where the sink writes; NULL: stderr */
     ir_moe_form moe;               /* --moe: MoE layers sparse (the default) or dense */
+    rt_step_kind step;             /* what the program computes: the whole training step (0), or
+                                      less for `moec eval` and `moec grad` */
 } rt_pipeline_options;
 
 /* The state passes read and write: every IR level built so far. A level is
