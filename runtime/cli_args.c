@@ -61,6 +61,19 @@ int rt_cli_parse(int argc, char **argv, rt_model_args *m, rt_cli_option_fn optio
     return 0;
 }
 
+int rt_cli_size_sets(rt_model_args *m, uint64_t batch, uint64_t seq)
+{
+    const uint64_t size[2] = { batch, seq };
+    static const char *const names[2] = { "batch", "seq" };
+    for (int i = 0; i < 2; i++) {
+        if (!size[i]) continue;
+        if (m->n_sets == RT_MAX_SETS) return fprintf(stderr, "moec: more than %d --set values\n", RT_MAX_SETS), -1;
+        snprintf(m->size_text[i], sizeof m->size_text[i], "%llu", (unsigned long long)size[i]);
+        m->sets[m->n_sets++] = (fe_override){ .name = names[i], .value = m->size_text[i] };
+    }
+    return 0;
+}
+
 int rt_cli_parse_set(char *text, fe_override *out)
 {
     char *eq = strchr(text, '=');

@@ -20,7 +20,15 @@ typedef struct rt_model_args {
     fe_override sets[RT_MAX_SETS];   /* --set name=value, in order */
     int n_sets;
     int max_errors;                  /* --max-errors N; 0 = the default */
+    char size_text[2][32];           /* "batch=B", "seq=T" added by rt_cli_size_sets */
 } rt_model_args;
+
+/* --batch and --seq on the command line win over the train block: they are
+ * added as the train settings `batch` and `seq` (after the user's --set
+ * values), so that elaboration checks the shapes actually compiled (a seq
+ * within ctx) and not the train block's. 0 leaves a size as it is. Returns
+ * 0, or -1 after printing why (no room for two more --set values). */
+int rt_cli_size_sets(rt_model_args *m, uint64_t batch, uint64_t seq);
 
 /* A command's own options: looks at argv[*i] (advancing *i past a value it
  * takes) and returns 0 when it took it, 1 when it is not one of its options,

@@ -279,6 +279,7 @@ static int run(int argc, char **argv, bool grad)
 {
     eval_args a = {.grad = grad, .prec = IR_PREC_F64};
     if (parse_args(argc, argv, &a) < 0) return usage(grad), 2;
+    if (rt_cli_size_sets(&a.m, a.batch, a.seq) < 0) return 2;
     rt_frontend fe;
     int status = rt_frontend_elaborate(&fe, a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors);
     const fe_model *m = &fe.model;

@@ -141,6 +141,7 @@ int rt_cmd_ir(int argc, char **argv)
     int n;
     const rt_pass *t = rt_passes(&n);
     if (parse_args(argc, argv, &a, true) < 0) return 2;
+    if (rt_cli_size_sets(&a.m, (uint64_t)a.batch, (uint64_t)a.seq) < 0) return 2;
     if (a.list_stages) return rt_pass_list(stdout, t, n), 0;
     rt_pipeline_request req;
     int status = resolve_request(&a, t, n, &req);

@@ -93,7 +93,7 @@ args="--weights $tmp/d.safetensors --batch 2 --seq 32"
 [ $? = 1 ]; ok $? "weights of another model: exit 1"
 "$moec" eval "$m" --set vocab=50 --weights "$tmp/d.safetensors" --data "$tmp/long.bin" --batch 1 --seq 65 \
     > /dev/null 2> "$tmp/err"
-[ $? = 1 ] && grep -q "exceeds the model's context" "$tmp/err"; ok $? "--seq beyond ctx: exit 1, says so"
+[ $? = 1 ] && grep -q "seq = 65 is longer than the position embedding's ctx = 64" "$tmp/err"; ok $? "--seq beyond ctx: exit 1, says so"
 "$moec" eval "$m" --set vocab=50 --data "$tmp/tok.bin" > /dev/null 2>&1
 [ $? = 2 ]; ok $? "no --weights: exit 2"
 "$moec" grad "$m" --set vocab=50 $args --data "$tmp/tok.bin" > /dev/null 2>&1
