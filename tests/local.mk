@@ -14,5 +14,6 @@ include tests/frontend/local.mk
 include tests/elab/local.mk
 include tests/data/local.mk
 include tests/ir/local.mk
+include tests/codegen/local.mk
 include tests/model/local.mk
 include tests/weights/local.mk

@@ -1,0 +1,65 @@
+/* codegen/cpu.h -- the CPU backend's compiler: the loop kernels of a kernel
+ * program -> native code, through LLVM (codegen/llvm_kernel.c, jit.c) and
+ * the disk cache (codegen/cache.c). Reads a verified ir_kprogram; gives a
+ * callable function per loop launch. The runtime's thread pool splits each
+ * launch's points over its threads. doc/kernels.md, "The CPU backend".
+ * Needs no LLVM header: the runtime includes only this. */
+#ifndef MOEC_CODEGEN_CPU_H
+#define MOEC_CODEGEN_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/kernel.h"
+
+/* Partial results per reduction: a reduce pass walks the reduce axis 8
+ * terms at a time into 8 lanes, folded pairwise at the end; the reference
+ * evaluator computes the same order with ir_kloop_run_ref(..., CG_LANES,
+ * ...). doc/kernels.md, "Reductions". */
+enum { CG_LANES = 8 };
+
+/* A compiled loop launch: runs points [point_begin, point_end) (clamped to
+ * [0, ir_kloop_points)) with bufs[b] the first element of buffer b, and
+ * returns the number of faults met (a gathered index outside its buffer,
+ * an f32 -> i32 cast out of range, an i32 division by zero, a negative
+ * random step): 0 is success, anything else a run error to report. Calls
+ * on disjoint point ranges may run at the same time. */
+typedef int64_t cg_kernel_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
+
+typedef struct cg_cpu_options {
+    int opt_level;            /* 2 or 3; 0 means 3 */
+    const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/moec or ~/.cache/moec */
+    bool no_cache;            /* neither read nor write the disk cache */
+} cg_cpu_options;
+
+typedef struct cg_cpu_stats {
+    int kernels;              /* loop launches */
+    bool cache_hit;           /* loaded from the disk cache: nothing was compiled */
+    bool cache_bad;           /* an entry failed its checks; it was recompiled and replaced */
+    bool cache_stored;        /* a new entry was written */
+    char cache_note[512];     /* why an entry was rejected or could not be written; "" if none */
+    char key[65];             /* the cache key, hex */
+    size_t object_bytes;      /* object code size */
+    double key_s, build_s, optimise_s, emit_s, load_s;   /* seconds per phase (0 when skipped) */
+} cg_cpu_stats;
+
+typedef struct cg_cpu_program cg_cpu_program;
+
+/* Compiles (or loads from the cache) every loop launch of p. Returns 0 and
+ * *out (to cg_cpu_free), or -1 after reporting to d: p does not verify,
+ * LLVM failed. st (optional) says what happened and how long it took. */
+int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program **out, cg_cpu_stats *st,
+                   moec_diag *d);
+
+/* The function of launch `launch`; NULL for a product or template launch. */
+cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch);
+
+void cg_cpu_free(cg_cpu_program *c);
+
+/* The LLVM IR of p's loop kernels, before optimisation (opt_level 0) or
+ * after it (2, 3), for `moec emit --target cpu` and for reading. 0 or -1. */
+int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d);
+
+#endif

@@ -1,0 +1,34 @@
+/* codegen/llvm_kernel.h -- kernel IR loop kernels -> LLVM IR, through the
+ * LLVM-C API. One module per kernel program: one function per loop launch,
+ * named after the launch, with the calling convention of doc/kernels.md
+ * ("The CPU backend"):
+ *
+ *     int64_t name(void *const *bufs, int64_t point_begin, int64_t point_end)
+ *
+ * bufs[b] is buffer b's first element; the function runs the points
+ * [point_begin, point_end) of the flattened parallel space and returns how
+ * many faults it met (gathered index outside its buffer, f32 -> i32 cast
+ * out of range, i32 division by zero, bad random step); 0 is success.
+ * Internal to codegen/ (its users see codegen/cpu.h). */
+#ifndef MOEC_CODEGEN_LLVM_KERNEL_H
+#define MOEC_CODEGEN_LLVM_KERNEL_H
+
+#include <llvm-c/Core.h>
+#include <stddef.h>
+
+#include "codegen/cpu.h"
+#include "ir/kernel.h"
+
+/* Bumped whenever generated code changes for the same kernel program, so
+ * that cached objects of an older moec are never loaded (codegen/cache.c). */
+#define CG_LLVM_CODEGEN_REVISION "llvm-kernels-1"
+
+/* Builds the module of every loop launch of p (which must verify) into a
+ * new module of ctx. Returns 0, or -1 after reporting to d. */
+int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, LLVMModuleRef *out, moec_diag *d);
+
+/* The symbol of loop launch `launch`: its name, or name.k<launch> when
+ * another launch has the same name. Writes into buf (size n); returns buf. */
+char *cg_llvm_symbol(const ir_kprogram *p, int launch, char *buf, size_t n);
+
+#endif
