@@ -42,7 +42,8 @@ static int run_error(const kref *c, int i, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     long id = c->l >= c->p->launches && c->l < c->p->launches + c->p->n_launches ? (long)(c->l - c->p->launches) : -1;
-    moec_error(c->d, "launch k%ld (%s) v%d at point %" PRId64 ": %s", id, c->l->name, i, c->point, msg);
+    if (i < 0) moec_error(c->d, "launch k%ld (%s): %s", id, c->l->name, msg);
+    else moec_error(c->d, "launch k%ld (%s) v%d at point %" PRId64 ": %s", id, c->l->name, i, c->point, msg);
     return -1;
 }
 

@@ -83,6 +83,7 @@ static inline int kt_run_ref(const kt_prog *t, void **bufs, int lanes, char *err
     }
     fclose(f);
     snprintf(err, err_size, "%s", text ? text : "");
+    err[strcspn(err, "\n")] = '\0';
     free(text);
     return rc;
 }
