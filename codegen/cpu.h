@@ -30,19 +30,29 @@ typedef int64_t cg_kernel_fn(void *const *bufs, int64_t point_begin, int64_t poi
 
 typedef struct cg_cpu_options {
     int opt_level;            /* 2 or 3; 0 means 3 */
+    int threads;              /* compiling threads; 0: one per online CPU */
     const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/moec or ~/.cache/moec */
     bool no_cache;            /* neither read nor write the disk cache */
 } cg_cpu_options;
 
+/* A program is compiled in parts of CG_PART_KERNELS loop launches, one
+ * LLVM module, object file and cache entry each, on parallel threads. */
+enum { CG_PART_KERNELS = 16 };
+
 typedef struct cg_cpu_stats {
     int kernels;              /* loop launches */
-    bool cache_hit;           /* loaded from the disk cache: nothing was compiled */
-    bool cache_bad;           /* an entry failed its checks; it was recompiled and replaced */
-    bool cache_stored;        /* a new entry was written */
-    char cache_note[512];     /* why an entry was rejected or could not be written; "" if none */
-    char key[65];             /* the cache key, hex */
-    size_t object_bytes;      /* object code size */
-    double key_s, build_s, optimise_s, emit_s, load_s;   /* seconds per phase (0 when skipped) */
+    int parts;                /* object files (CG_PART_KERNELS kernels each) */
+    int parts_cached;         /* of them, loaded from the disk cache */
+    int parts_stored;         /* of them, compiled and written to the cache */
+    bool cache_hit;           /* every part came from the cache: nothing was compiled */
+    bool cache_bad;           /* an entry failed its checks: it was recompiled and replaced */
+    char cache_note[512];     /* the first entry rejected or not written, and why; "" if none */
+    char key[65];             /* the program's cache key, hex (each part's key derives from it) */
+    size_t object_bytes;      /* object code, all parts */
+    int threads;              /* threads that compiled (0 when nothing was compiled) */
+    double wall_s;            /* the whole cg_cpu_compile */
+    double key_s, load_s;     /* hashing the program; loading objects and looking up kernels */
+    double build_s, optimise_s, emit_s;   /* LLVM IR, optimiser, code generator: summed over threads */
 } cg_cpu_stats;
 
 typedef struct cg_cpu_program cg_cpu_program;

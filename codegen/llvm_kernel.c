@@ -324,7 +324,8 @@ static void gen_types(cg_gen *g)
     g->i8p = LLVMPointerType(LLVMInt8TypeInContext(g->ctx), 0);
 }
 
-int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, LLVMModuleRef *out, moec_diag *d)
+int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, int last, LLVMModuleRef *out,
+                         moec_diag *d)
 {
     cg_gen g = { .ctx = ctx, .p = p };
     gen_types(&g);
@@ -332,7 +333,7 @@ int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, LLVMModuleRef
     g.b = LLVMCreateBuilderInContext(ctx);
     g.buf = calloc((size_t)(p->n_bufs ? p->n_bufs : 1), sizeof *g.buf);
     int rc = g.buf ? 0 : -1;
-    for (int i = 0; i < p->n_launches && rc == 0; i++) {
+    for (int i = first; i < last && rc == 0; i++) {
         if (p->launches[i].kind != IR_LAUNCH_LOOP) continue;
         rc = gen_reset(&g, &p->launches[i].loop);
         if (rc == 0) emit_kernel(&g, &p->launches[i], i);

@@ -23,9 +23,11 @@
  * that cached objects of an older moec are never loaded (codegen/cache.c). */
 #define CG_LLVM_CODEGEN_REVISION "llvm-kernels-1"
 
-/* Builds the module of every loop launch of p (which must verify) into a
- * new module of ctx. Returns 0, or -1 after reporting to d. */
-int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, LLVMModuleRef *out, moec_diag *d);
+/* Builds the functions of the loop launches first .. last-1 of p (which
+ * must verify) into a new module of ctx. Returns 0, or -1 after reporting
+ * to d. */
+int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, int last, LLVMModuleRef *out,
+                         moec_diag *d);
 
 /* The symbol of loop launch `launch`: its name, or name.k<launch> when
  * another launch has the same name. Writes into buf (size n); returns buf. */

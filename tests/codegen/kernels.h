@@ -2,9 +2,10 @@
  * makes: an elementwise chain with broadcasts and every math function, a
  * softmax (3 passes), a layernorm (3 passes, point stores), column
  * reductions, an embedding gather, random draws with dropout, comparisons,
- * where, max and casts, i32 arithmetic and reductions, iota, a rank-0 loss
- * and a rank-3 reduction over a strided axis. Each builder adds its
- * buffers and launches to a kt_prog (tests/codegen/harness.h). */
+ * where, max and casts, i32 arithmetic and reductions, iota, a rank-0
+ * loss, a rank-3 reduction over a strided axis, an in-place AdamW update.
+ * Each builder adds its buffers and launches to a kt_prog
+ * (tests/codegen/harness.h). */
 #ifndef MOEC_TESTS_CODEGEN_KERNELS_H
 #define MOEC_TESTS_CODEGEN_KERNELS_H
 
@@ -215,6 +216,27 @@ static inline void kt_scalar_and_rank3(kt_prog *t)
     int mx = ir_k_reduce(&t->p, l, 0, IR_REDUCE_MAX, ir_k_load(&t->p, l, 0, x3, at));
     ir_k_store(&t->p, l, P, m3, kx(0, B * C, C, 1, 0), mx);
     ir_k_store(&t->p, l, 1, y3, at, K_ALU(1, IR_SUB, ir_k_load(&t->p, l, 1, x3, at), mx));
+}
+
+/* AdamW over a flat parameter of n elements, in place: m, v and p read and
+ * written at the same element (step 3, lr 1e-3, betas 0.9 / 0.999). */
+static inline void kt_adamw(kt_prog *t, int64_t n)
+{
+    int pp = kt_buf(t, "param", IR_F32, n, 0.1, 1, true), gg = kt_buf(t, "grad", IR_F32, n, 0.1, 1, true);
+    int mm = kt_buf(t, "adam.m", IR_F32, n, 0.01, 0.1, true), vv = kt_buf(t, "adam.v", IR_F32, n, 0.001, 0.01, false);
+    ir_launch *l = kt_loop(t, "adamw_test", 1, (int64_t[]){ n }, 0, 0);
+    int P = IR_KPASS_POINT;
+    ir_kindex at = kx(0, 1, 0, 0, 0);
+    int g = ir_k_load(&t->p, l, P, gg, at), p = ir_k_load(&t->p, l, P, pp, at);
+    int m = K_ALU(P, IR_ADD, K_ALU(P, IR_MUL, K_CONST(P, 0.9), ir_k_load(&t->p, l, P, mm, at)), K_ALU(P, IR_MUL, K_CONST(P, 0.1), g));
+    int v = K_ALU(P, IR_ADD, K_ALU(P, IR_MUL, K_CONST(P, 0.999), ir_k_load(&t->p, l, P, vv, at)),
+                  K_ALU(P, IR_MUL, K_CONST(P, 0.001), K_ALU(P, IR_MUL, g, g)));
+    ir_k_store(&t->p, l, P, mm, at, m);
+    ir_k_store(&t->p, l, P, vv, at, v);
+    int mhat = K_ALU(P, IR_DIV, m, K_CONST(P, 1 - 0.729)), vhat = K_ALU(P, IR_DIV, v, K_CONST(P, 1 - 0.997002999));
+    int upd = K_ALU(P, IR_DIV, mhat, K_ALU(P, IR_ADD, K_ALU1(P, IR_SQRT, vhat), K_CONST(P, 1e-8)));
+    upd = K_ALU(P, IR_ADD, upd, K_ALU(P, IR_MUL, K_CONST(P, 0.01), p));
+    ir_k_store(&t->p, l, P, pp, at, K_ALU(P, IR_SUB, p, K_ALU(P, IR_MUL, K_CONST(P, 1e-3), upd)));
 }
 
 #endif

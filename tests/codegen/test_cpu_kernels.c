@@ -29,6 +29,7 @@ static void b_softmax_short(kt_prog *t) { kt_softmax(t, 3, 5); }
 static void b_layernorm(kt_prog *t) { kt_layernorm(t, 5, 67); }
 static void b_colsum(kt_prog *t) { kt_colsum(t, 53, 9); }
 static void b_gather(kt_prog *t) { kt_gather(t, 6, 11, 16, 11); }
+static void b_adamw(kt_prog *t) { kt_adamw(t, 1003); }
 
 /* Tolerances (against the term-by-term order; see the header):
  *   softmax: sums of R positive terms, then a division: rtol 2 (R + 2) u;
@@ -50,6 +51,7 @@ static const kcase cases[] = {
     { "i32 arithmetic and reductions", kt_int, 0, 0 },
     { "iota and a weighted sum", kt_iota, 0, 2 * 23 * U * 1.5 * 23 * 23 },
     { "rank-0 loss and rank-3 strided reduction", kt_scalar_and_rank3, 0, 2 * 100 * U * 1.5 },
+    { "AdamW in place", b_adamw, 0, 0 },
 };
 
 static void run_case(const kcase *k, uint64_t seed)
