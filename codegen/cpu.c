@@ -313,6 +313,11 @@ cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch)
     return launch >= 0 && launch < c->n ? c->fn[launch] : NULL;
 }
 
+int cg_cpu_reduce_lanes(const ir_kprogram *p, int launch)
+{
+    return cg_llvm_column_kernel(&p->launches[launch].loop) ? 1 : CG_LANES;
+}
+
 void cg_cpu_free(cg_cpu_program *c)
 {
     if (!c) return;

@@ -17,7 +17,8 @@
 /* Partial results per reduction: a reduce pass walks the reduce axis 8
  * terms at a time into 8 lanes, folded pairwise at the end; the reference
  * evaluator computes the same order with ir_kloop_run_ref(..., CG_LANES,
- * ...). doc/kernels.md, "Reductions". */
+ * ...), except in column kernels (cg_cpu_reduce_lanes). doc/kernels.md,
+ * "Reductions". */
 enum { CG_LANES = 8 };
 
 /* A compiled loop launch: runs points [point_begin, point_end) (clamped to
@@ -67,6 +68,12 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
 cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch);
 
 void cg_cpu_free(cg_cpu_program *c);
+
+/* The order of reductions in the code of loop launch `launch`, as the
+ * `lanes` argument of ir_kloop_run_ref: CG_LANES partial results per point,
+ * or 1 (term by term) in a column kernel, whose lanes are 8 points
+ * (doc/kernels.md, "The CPU backend"). */
+int cg_cpu_reduce_lanes(const ir_kprogram *p, int launch);
 
 /* The LLVM IR of p's loop kernels, before optimisation (opt_level 0) or
  * after it (2, 3), for `moec emit --target cpu` and for reading. 0 or -1. */

@@ -23,7 +23,9 @@ typedef struct cg_gen {
     int width;                           /* 1 or CG_LANES */
     int lane_axis;                       /* the axis lanes run along (width CG_LANES) */
     LLVMValueRef mask;                   /* <CG_LANES x i1> active lanes; NULL: all */
-    LLVMValueRef *val;                   /* n_ins: point values scalar, the rest at their width */
+    bool columns;                        /* a reduce kernel vectorised across points (cg_llvm_column_kernel) */
+    bool *uniform;                       /* n_ins: the same in every lane: computed once, as a scalar */
+    LLVMValueRef *val;                   /* n_ins: uniform values scalar, the rest at their width */
     LLVMValueRef *acc;                   /* n_ins: allocas of reductions' lane vectors */
     int *stage;                          /* ir_kloop_stages */
 } cg_gen;

@@ -1,12 +1,13 @@
 /* codegen/llvm_kernel.c -- the loop structure of a loop kernel in LLVM IR
- * (codegen/llvm_kernel.h): a loop over the rows of the parallel space
- * (all axes but the last), an inner loop over the last axis (the one the
- * loop vectoriser takes in elementwise kernels), and per point the stages
- * of ir_kloop_stages, each reduce pass a loop over the reduce axis 8 terms
- * at a time into 8 lanes of partial results (which the SLP vectoriser
- * packs without reassociating anything). Reads a verified kernel program,
- * writes one function per loop launch into a module; single instructions
- * are lowered by codegen/llvm_ops.c. doc/kernels.md, "The CPU backend". */
+ * (codegen/llvm_kernel.h): a loop over the rows of the parallel space (all
+ * axes but the last), then the row's points 8 at a time as vectors (no
+ * reduce axis, or a column kernel) or one by one, each in the stage order
+ * of ir_kloop_stages with every reduce pass walking r 8 terms at a time
+ * into 8 lanes of partial results, folded pairwise at the end: vectors
+ * written out, so nothing is ever reassociated. Reads a verified kernel
+ * program, writes one function per loop launch into a module; single
+ * instructions are lowered by codegen/llvm_ops.c. doc/kernels.md, "The CPU
+ * backend". */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,43 @@ char *cg_llvm_symbol(const ir_kprogram *p, int launch, char *buf, size_t n)
 
 /* A scalar i64 constant. */
 static LLVMValueRef ci64(const cg_gen *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+
+bool cg_llvm_column_kernel(const ir_kloop *k)
+{
+    if (!k->reduce || !k->rank) return false;
+    bool r_unit = false, last_unit = false;
+    for (int i = 0; i < k->n_ins; i++) {
+        const ir_kinstr *in = &k->ins[i];
+        if (in->pass == IR_KPASS_POINT || (in->kind != IR_KI_LOAD && in->kind != IR_KI_STORE)) continue;
+        r_unit |= in->index.stride[IR_K_REDUCE_AXIS] == 1;
+        last_unit |= in->index.stride[k->rank - 1] == 1;
+    }
+    return !r_unit && last_unit;
+}
+
+/* Which values are the same in every lane, lanes running along `axis`:
+ * constants, other axes, loads and draws not moving along it, and what is
+ * computed from those alone. In a kernel whose lanes run along r, point
+ * values and reductions are scalars too. */
+static void find_uniform(cg_gen *g, int axis)
+{
+    const ir_kloop *k = g->k;
+    for (int i = 0; i < k->n_ins; i++) {
+        const ir_kinstr *in = &k->ins[i];
+        bool u, rows = axis == IR_K_REDUCE_AXIS;
+        if (rows && (in->pass == IR_KPASS_POINT || in->kind == IR_KI_REDUCE)) u = in->kind != IR_KI_STORE;
+        else if (in->kind == IR_KI_CONST) u = true;
+        else if (in->kind == IR_KI_AXIS) u = in->attr != axis;
+        else if (in->kind == IR_KI_LOAD || in->kind == IR_KI_RANDOM)
+            u = !in->index.stride[axis] && (in->index.gather < 0 || g->uniform[in->index.gather]) &&
+                (in->kind != IR_KI_RANDOM || g->uniform[in->src[0]]);
+        else if (in->kind == IR_KI_ALU)
+            u = g->uniform[in->src[0]] && (in->src[1] < 0 || g->uniform[in->src[1]]) &&
+                (in->src[2] < 0 || g->uniform[in->src[2]]);
+        else u = false;
+        g->uniform[i] = u;
+    }
+}
 
 /* ---- counted loops: do { body } while (++i < hi), entered with lo < hi ---- */
 
@@ -96,8 +134,30 @@ static LLVMValueRef first_lanes(const cg_gen *g, int64_t n)
 /* Reduce pass s, CG_LANES terms at a time, term r in lane r mod CG_LANES:
  * a loop over the whole blocks, then the last R mod CG_LANES terms with
  * the other lanes masked off; the reductions' lanes folded at the end. */
+/* Reduce pass s of CG_LANES points at once (a column kernel): the reduce
+ * axis one term at a time, each lane reducing its own point in order. */
+static void emit_column_pass(cg_gen *g, int s)
+{
+    for (int i = 0; i < g->k->n_ins; i++) {
+        const ir_kinstr *in = &g->k->ins[i];
+        if (in->pass == s && in->kind == IR_KI_REDUCE) LLVMBuildStore(g->b, cg_identity(g, in->op, in->dtype), g->acc[i]);
+    }
+    cg_loop r = loop_begin(g, ci64(g, 0), ci64(g, g->k->reduce), "r");
+    g->pos[IR_K_REDUCE_AXIS] = r.i;
+    emit_pass_body(g, s);
+    loop_end(g, &r, "pass.end");
+    for (int i = 0; i < g->k->n_ins; i++) {
+        const ir_kinstr *in = &g->k->ins[i];
+        if (in->pass == s && in->kind == IR_KI_REDUCE) g->val[i] = LLVMBuildLoad2(g->b, cg_type(g, in->dtype), g->acc[i], "");
+    }
+}
+
 static void emit_pass(cg_gen *g, int s)
 {
+    if (g->columns) {
+        emit_column_pass(g, s);
+        return;
+    }
     int64_t R = g->k->reduce, blocks = R / CG_LANES, tail = R % CG_LANES;
     g->width = CG_LANES;
     g->lane_axis = IR_K_REDUCE_AXIS;
@@ -188,8 +248,9 @@ static void if_end(cg_gen *g, LLVMBasicBlockRef after)
     LLVMPositionBuilderAtEnd(g->b, after);
 }
 
-/* Points jlo .. jhi-1 of a row of a kernel without reduce passes, CG_LANES
- * at a time along the last axis: whole blocks, then the rest masked. */
+/* Points jlo .. jhi-1 of a row of a kernel without reduce passes (or a
+ * column kernel), CG_LANES at a time along the last axis: whole blocks,
+ * then the rest masked. */
 static void emit_row_vector(cg_gen *g, LLVMValueRef jlo, LLVMValueRef jhi)
 {
     int last = g->k->rank - 1;
@@ -228,7 +289,7 @@ static void emit_points(cg_gen *g, LLVMValueRef begin, LLVMValueRef end)
     LLVMValueRef jlo = smax(g, LLVMBuildNSWSub(g->b, begin, first, ""), ci64(g, 0));
     LLVMValueRef jhi = smin(g, LLVMBuildNSWSub(g->b, end, first, ""), L);
     split_row(g, row.i);
-    if (g->k->n_passes == 0 && g->k->rank > 0) {
+    if ((g->k->n_passes == 0 || g->columns) && g->k->rank > 0) {
         emit_row_vector(g, jlo, jhi);
     } else {
         cg_loop j = loop_begin(g, jlo, jhi, "j");
@@ -300,16 +361,20 @@ static int gen_reset(cg_gen *g, const ir_kloop *k)
     free(g->val);
     free(g->acc);
     free(g->stage);
+    free(g->uniform);
     g->val = calloc(n, sizeof *g->val);
     g->acc = calloc(n, sizeof *g->acc);
     g->stage = malloc(n * sizeof *g->stage);
-    if (!g->val || !g->acc || !g->stage) return -1;
+    g->uniform = calloc(n, sizeof *g->uniform);
+    if (!g->val || !g->acc || !g->stage || !g->uniform) return -1;
     memset(g->buf, 0, sizeof *g->buf * (size_t)g->p->n_bufs);
     memset(g->pos, 0, sizeof g->pos);
     g->width = 1;
     g->mask = NULL;
     g->k = k;
     ir_kloop_stages(k, g->stage);
+    g->columns = cg_llvm_column_kernel(k);
+    find_uniform(g, k->reduce && !g->columns ? IR_K_REDUCE_AXIS : k->rank ? k->rank - 1 : 0);
     return 0;
 }
 
@@ -342,6 +407,7 @@ int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, in
     free(g.val);
     free(g.acc);
     free(g.stage);
+    free(g.uniform);
     free(g.buf);
     LLVMDisposeBuilder(g.b);
     if (rc < 0) {

@@ -29,6 +29,12 @@
 int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, int last, LLVMModuleRef *out,
                          moec_diag *d);
 
+/* True when the lanes of a reduce kernel run across points (8 points of
+ * the last parallel axis, each reducing term by term) rather than along
+ * the reduce axis: when no load or store of its passes is unit-stride in
+ * r and one is unit-stride in the last parallel axis (column sums). */
+bool cg_llvm_column_kernel(const ir_kloop *k);
+
 /* The symbol of loop launch `launch`: its name, or name.k<launch> when
  * another launch has the same name. Writes into buf (size n); returns buf. */
 char *cg_llvm_symbol(const ir_kprogram *p, int launch, char *buf, size_t n);

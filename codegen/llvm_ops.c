@@ -4,8 +4,9 @@
  * masked gather or scatter otherwise; gathered indices bounds-checked),
  * constants, axes, Philox draws written out in IR, the elementwise ops with
  * the graph interpreter's semantics (doc/kernels.md, "Scalars"), reduce
- * updates. No fast-math flags: every operation rounds as IEEE says; math
- * functions are LLVM intrinsics or libm calls, one per lane. */
+ * updates. No fast-math flags: every operation rounds as IEEE says; sqrt
+ * is LLVM's intrinsic (correctly rounded), the other math functions libm
+ * calls, one per lane, that LLVM may not fold or rewrite. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,23 +81,33 @@ static LLVMValueRef math1(cg_gen *g, const char *name, LLVMValueRef x, const cha
     return call(g, intrinsic(g, name, &t, 1), &x, 1, vname);
 }
 
-/* A libm function of one float with no intrinsic (tanhf, erff), called once per lane. */
+/* A libm function of one f32 or f64 (expf, tanhf, log, ...), called once
+ * per lane. The calls are `nobuiltin`: LLVM neither folds them on constants
+ * (it would round differently from libm) nor rewrites them; `readnone`
+ * still lets it share and hoist them. */
 static LLVMValueRef libm1(cg_gen *g, const char *name, LLVMValueRef x, const char *vname)
 {
+    LLVMTypeRef vt = LLVMTypeOf(x), t = g->width > 1 ? LLVMGetElementType(vt) : vt;
     LLVMValueRef f = LLVMGetNamedFunction(g->mod, name);
     if (!f) {
-        f = LLVMAddFunction(g->mod, name, LLVMFunctionType(g->f32, &g->f32, 1, 0));
+        f = LLVMAddFunction(g->mod, name, LLVMFunctionType(t, &t, 1, 0));
         static const char *const attrs[] = { "nounwind", "willreturn", "readnone" };
         for (int a = 0; a < 3; a++) {
             unsigned kind = LLVMGetEnumAttributeKindForName(attrs[a], strlen(attrs[a]));
             LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, kind, 0));
         }
     }
-    if (g->width == 1) return call(g, f, &x, 1, vname);
-    LLVMValueRef v = LLVMGetUndef(LLVMTypeOf(x));
+    LLVMAttributeRef nobuiltin = LLVMCreateEnumAttribute(g->ctx, LLVMGetEnumAttributeKindForName("nobuiltin", 9), 0);
+    if (g->width == 1) {
+        LLVMValueRef y = call(g, f, &x, 1, vname);
+        LLVMAddCallSiteAttribute(y, LLVMAttributeFunctionIndex, nobuiltin);
+        return y;
+    }
+    LLVMValueRef v = LLVMGetUndef(vt);
     for (int j = 0; j < g->width; j++) {
         LLVMValueRef at = LLVMConstInt(g->i32, (unsigned long long)j, 0);
         LLVMValueRef y = call(g, f, (LLVMValueRef[]){ LLVMBuildExtractElement(g->b, x, at, "") }, 1, "");
+        LLVMAddCallSiteAttribute(y, LLVMAttributeFunctionIndex, nobuiltin);
         v = LLVMBuildInsertElement(g->b, v, y, at, j == g->width - 1 ? vname : "");
     }
     return v;
@@ -154,26 +165,31 @@ static LLVMValueRef element_ptr(cg_gen *g, const ir_kinstr *in, LLVMValueRef e)
     return LLVMBuildInBoundsGEP2(g->b, elem_type(g, in), g->buf[in->buf], &e, 1, "");
 }
 
-/* Lanes reading consecutive elements: one vector access at lane 0's element. */
+/* Lanes reading consecutive elements: one vector access at lane 0's
+ * element (gathered by a value the same in every lane, or not gathered). */
 static bool consecutive(const cg_gen *g, const ir_kindex *ix)
 {
-    return g->width > 1 && ix->gather < 0 && ix->stride[g->lane_axis] == 1;
+    return ix->stride[g->lane_axis] == 1 && (ix->gather < 0 || g->uniform[ix->gather]);
 }
 
-/* Every lane reading the same element: one scalar access. */
-static bool uniform(const cg_gen *g, const ir_kindex *ix)
-{
-    return g->width == 1 || (ix->gather < 0 && ix->stride[g->lane_axis] == 0);
-}
-
+/* Lane 0's element as a pointer to a vector; not inbounds when gathered
+ * (lane 0 may be outside the buffer, masked off). */
 static LLVMValueRef vector_ptr(cg_gen *g, const ir_kinstr *in)
 {
-    LLVMValueRef p = element_ptr(g, in, affine0(g, &in->index));
+    const ir_kindex *ix = &in->index;
+    LLVMValueRef e = affine0(g, ix), p;
+    if (ix->gather < 0) {
+        p = element_ptr(g, in, e);
+    } else {
+        LLVMValueRef v = LLVMBuildSExt(g->b, g->val[ix->gather], g->i64, "");
+        e = LLVMBuildAdd(g->b, e, LLVMBuildMul(g->b, v, LLVMConstInt(g->i64, (unsigned long long)ix->gather_stride, 1), ""), "");
+        p = LLVMBuildGEP2(g->b, elem_type(g, in), g->buf[in->buf], &e, 1, "");
+    }
     return LLVMBuildBitCast(g->b, p, LLVMPointerType(cg_type(g, in->dtype), 0), "");
 }
 
-/* Bounds of a gathered element: ok where inside the buffer (faults counted
- * elsewhere), and e moved to element 0 where not. */
+/* Bounds of a gathered element: ok where inside the buffer (the others
+ * count as faults), and e moved to element 0 where not. */
 static LLVMValueRef bounds(cg_gen *g, const ir_kinstr *in, LLVMValueRef *e)
 {
     LLVMValueRef ok = LLVMBuildICmp(g->b, LLVMIntULT, *e, cg_i64(g, g->p->bufs[in->buf].numel), "inside");
@@ -182,40 +198,50 @@ static LLVMValueRef bounds(cg_gen *g, const ir_kinstr *in, LLVMValueRef *e)
     return ok;
 }
 
+/* The lanes to access: the active ones, inside the buffer when gathered. */
+static LLVMValueRef access_mask(cg_gen *g, const ir_kinstr *in, LLVMValueRef *e)
+{
+    *e = NULL;
+    if (in->index.gather < 0 && consecutive(g, &in->index)) return g->mask;
+    *e = index_value(g, &in->index);
+    LLVMValueRef m = g->mask;
+    if (in->index.gather >= 0) {
+        LLVMValueRef ok = bounds(g, in, e);
+        m = m ? LLVMBuildAnd(g->b, m, ok, "") : ok;
+    }
+    return m;
+}
+
 static LLVMValueRef scalar_load(cg_gen *g, const ir_kinstr *in, const char *name)
 {
-    int width = g->width;
-    g->width = 1;
     LLVMValueRef e = index_value(g, &in->index), ok = NULL;
     if (in->index.gather >= 0) ok = bounds(g, in, &e);
     LLVMValueRef v = LLVMBuildLoad2(g->b, elem_type(g, in), element_ptr(g, in, e), name);
     LLVMSetAlignment(v, 4);
     if (ok) v = LLVMBuildSelect(g->b, ok, v, LLVMConstNull(elem_type(g, in)), name);
-    g->width = width;
-    return cg_splat(g, v);
+    return v;
 }
 
 /* A gathered element outside its buffer reads 0 and counts a fault. */
 static LLVMValueRef emit_load(cg_gen *g, const ir_kinstr *in, const char *name)
 {
-    if (uniform(g, &in->index)) return scalar_load(g, in, name);
+    if (g->width == 1) return scalar_load(g, in, name);
     LLVMTypeRef t = cg_type(g, in->dtype);
+    LLVMValueRef e, m = access_mask(g, in, &e);
     if (consecutive(g, &in->index)) {
         LLVMValueRef p = vector_ptr(g, in);
-        if (!g->mask) {
+        if (!m) {
             LLVMValueRef v = LLVMBuildLoad2(g->b, t, p, name);
             LLVMSetAlignment(v, 4);
             return v;
         }
         LLVMTypeRef types[2] = { t, LLVMTypeOf(p) };
-        LLVMValueRef args[4] = { p, LLVMConstInt(g->i32, 4, 0), g->mask, LLVMConstNull(t) };
+        LLVMValueRef args[4] = { p, LLVMConstInt(g->i32, 4, 0), m, LLVMConstNull(t) };
         return call(g, intrinsic(g, "llvm.masked.load", types, 2), args, 4, name);
     }
-    LLVMValueRef e = index_value(g, &in->index), m = active(g);
-    if (in->index.gather >= 0) m = LLVMBuildAnd(g->b, m, bounds(g, in, &e), "");
     LLVMValueRef ptrs = element_ptr(g, in, e);
     LLVMTypeRef types[2] = { t, LLVMTypeOf(ptrs) };
-    LLVMValueRef args[4] = { ptrs, LLVMConstInt(g->i32, 4, 0), m, LLVMConstNull(t) };
+    LLVMValueRef args[4] = { ptrs, LLVMConstInt(g->i32, 4, 0), m ? m : active(g), LLVMConstNull(t) };
     return call(g, intrinsic(g, "llvm.masked.gather", types, 2), args, 4, name);
 }
 
@@ -245,22 +271,21 @@ static void emit_store(cg_gen *g, const ir_kinstr *in)
         scalar_store(g, in, x);
         return;
     }
+    LLVMValueRef e, m = access_mask(g, in, &e);
     if (consecutive(g, &in->index)) {
         LLVMValueRef p = vector_ptr(g, in);
-        if (!g->mask) {
+        if (!m) {
             LLVMSetAlignment(LLVMBuildStore(g->b, x, p), 4);
             return;
         }
         LLVMTypeRef types[2] = { LLVMTypeOf(x), LLVMTypeOf(p) };
-        LLVMValueRef args[4] = { x, p, LLVMConstInt(g->i32, 4, 0), g->mask };
+        LLVMValueRef args[4] = { x, p, LLVMConstInt(g->i32, 4, 0), m };
         call(g, intrinsic(g, "llvm.masked.store", types, 2), args, 4, "");
         return;
     }
-    LLVMValueRef e = index_value(g, &in->index), m = active(g);
-    if (in->index.gather >= 0) m = LLVMBuildAnd(g->b, m, bounds(g, in, &e), "");
     LLVMValueRef ptrs = element_ptr(g, in, e);
     LLVMTypeRef types[2] = { LLVMTypeOf(x), LLVMTypeOf(ptrs) };
-    LLVMValueRef args[4] = { x, ptrs, LLVMConstInt(g->i32, 4, 0), m };
+    LLVMValueRef args[4] = { x, ptrs, LLVMConstInt(g->i32, 4, 0), m ? m : active(g) };
     call(g, intrinsic(g, "llvm.masked.scatter", types, 2), args, 4, "");
 }
 
@@ -338,8 +363,8 @@ static LLVMValueRef emit_random(cg_gen *g, const ir_kinstr *in, const char *name
     if (in->attr == IR_RANDOM_UNIFORM) return LLVMBuildFPTrunc(g->b, u1, tf, name);
     u1 = LLVMBuildFAdd(g->b, u1, cf64(g, 1.0 / 16777216.0), "");
     LLVMValueRef u2 = unit24(g, x[1]);
-    LLVMValueRef r = math1(g, "llvm.sqrt", LLVMBuildFMul(g->b, cf64(g, -2.0), math1(g, "llvm.log", u1, ""), ""), "");
-    LLVMValueRef c = math1(g, "llvm.cos", LLVMBuildFMul(g->b, cf64(g, 2.0 * M_PI), u2, ""), "");
+    LLVMValueRef r = math1(g, "llvm.sqrt", LLVMBuildFMul(g->b, cf64(g, -2.0), libm1(g, "log", u1, ""), ""), "");
+    LLVMValueRef c = libm1(g, "cos", LLVMBuildFMul(g->b, cf64(g, 2.0 * M_PI), u2, ""), "");
     return LLVMBuildFPTrunc(g->b, LLVMBuildFMul(g->b, r, c, ""), tf, name);
 }
 
@@ -349,8 +374,8 @@ static LLVMValueRef unary(cg_gen *g, const ir_kinstr *in, LLVMValueRef a, bool i
 {
     switch (in->op) {
     case IR_NEG: return i32 ? LLVMBuildNeg(g->b, a, name) : LLVMBuildFNeg(g->b, a, name);
-    case IR_EXP: return math1(g, "llvm.exp", a, name);
-    case IR_LOG: return math1(g, "llvm.log", a, name);
+    case IR_EXP: return libm1(g, "expf", a, name);
+    case IR_LOG: return libm1(g, "logf", a, name);
     case IR_TANH: return libm1(g, "tanhf", a, name);
     case IR_SQRT: return math1(g, "llvm.sqrt", a, name);
     case IR_RSQRT: return LLVMBuildFDiv(g->b, cf32(g, 1), math1(g, "llvm.sqrt", a, ""), name);
@@ -441,9 +466,25 @@ LLVMValueRef cg_combine(cg_gen *g, ir_op op, ir_dtype t, LLVMValueRef acc, LLVMV
 
 /* ---- one instruction ---- */
 
+/* Emits instruction i at width 1 (a value the same in every lane). */
+static void emit_scalar(cg_gen *g, int i)
+{
+    int width = g->width;
+    LLVMValueRef mask = g->mask;
+    g->width = 1;
+    g->mask = NULL;
+    cg_emit_instr(g, i);
+    g->width = width;
+    g->mask = mask;
+}
+
 void cg_emit_instr(cg_gen *g, int i)
 {
     const ir_kinstr *in = ins(g, i);
+    if (g->width > 1 && g->uniform[i] && in->kind != IR_KI_STORE && in->kind != IR_KI_REDUCE) {
+        emit_scalar(g, i);
+        return;
+    }
     char name[24];
     snprintf(name, sizeof name, "v%d", i);
     LLVMValueRef v = NULL;

@@ -2,7 +2,8 @@
  * parallel spaces, with or without a reduce axis of 1-33 terms walked in
  * 1-3 passes; loads with random strides (permuted layouts, broadcasts),
  * gathers, constants, axes, random draws, every elementwise op and cast,
- * i32 arithmetic, sum and max reductions, stores of point and pass values.
+ * i32 arithmetic, sum and max reductions, stores of point and pass values;
+ * a third of the reduce kernels index their passes like column sums.
  * Values stay finite: math functions get arguments inside their domains
  * (log(x^2 + 1), a / (b^2 + 1/2), exp(tanh x), ...), and never only
  * constants (LLVM would fold those with other roundings than libm's).
@@ -27,6 +28,7 @@ typedef struct kgen {
     int pool[KG_MAX_VALUES], n_pool;   /* values usable where instructions go now */
     bool is_const[KG_MAX_VALUES];
     int pass;                     /* where instructions go: a pass or IR_KPASS_POINT */
+    bool columns;                 /* pass indices unit-stride in the last axis, never in r */
 } kgen;
 
 static inline uint64_t kg_next(kgen *g)
@@ -79,9 +81,19 @@ static inline ir_kindex kg_index(kgen *g)
         axes[i] = axes[j];
         axes[j] = s;
     }
+    int last = g->l->loop.rank - 1;
+    bool columns = g->columns && g->pass != IR_KPASS_POINT;
+    for (int i = 0; columns && i < n; i++) {   /* the last axis first, r last */
+        int want = axes[i] == last ? 0 : axes[i] == IR_K_REDUCE_AXIS ? n - 1 : -1;
+        if (want < 0 || want == i) continue;
+        int s = axes[want];
+        axes[want] = axes[i];
+        axes[i] = s;
+        i = -1;
+    }
     int64_t stride = 1;
     for (int i = 0; i < n; i++) {
-        if (kg_int(g, 4) == 0) continue;   /* broadcast */
+        if (kg_int(g, 4) == 0 && !(columns && axes[i] == last)) continue;   /* broadcast */
         ix.stride[axes[i]] = stride;
         stride *= g->len[axes[i]];
     }
@@ -240,12 +252,11 @@ static inline void kg_pass(kgen *g, int p, int *stages, int64_t points)
         int x = kg_pick(g, t, false);
         ir_k_reduce(KG_P(g), g->l, p, kg_int(g, 2) ? IR_SUM : IR_REDUCE_MAX, x < 0 ? kg_pick(g, IR_F32, false) : x);
     }
-    if (p == g->l->loop.n_passes - 1) {
-        ir_kindex at = kg_point_index(g, g->l->loop.reduce, 0);
-        at.stride[IR_K_REDUCE_AXIS] = 1;
+    if (p == g->l->loop.n_passes - 1) {   /* [points, R], or [R, points] in a column kernel */
+        ir_kindex at = kg_point_index(g, g->columns ? 1 : g->l->loop.reduce, 0);
+        at.stride[IR_K_REDUCE_AXIS] = g->columns ? points : 1;
         ir_k_store(KG_P(g), g->l, p, g->out_pass, at, kg_pick(g, IR_F32, false));
     }
-    (void)points;
     ir_kloop_stages(&g->l->loop, stages);
 }
 
@@ -265,6 +276,7 @@ static inline void kt_random_kernel(kt_prog *t, uint64_t seed, int id)
     g.l = ir_launch_add(&t->p, IR_LAUNCH_LOOP, name);
     g.l->loop = (ir_kloop){ .rank = rank, .reduce = R, .n_passes = R ? 1 + kg_int(&g, 3) : 0 };
     for (int d = 0; d < rank; d++) g.l->loop.dim[d] = dim[d];
+    g.columns = R && rank && dim[rank - 1] > 1 && kg_int(&g, 3) == 0;
     int stages[4096] = { 0 };
     for (int s = 0; s <= g.l->loop.n_passes; s++) {
         kg_enter(&g, s, IR_KPASS_POINT, stages);

@@ -68,7 +68,10 @@ static inline void kt_free_bufs(const kt_prog *t, void **bufs)
     free(bufs);
 }
 
-/* Every loop launch of t by the reference evaluator; 0 or -1 (the error in err). */
+/* Every loop launch of t by the reference evaluator, reductions in the
+ * order of `lanes` (KT_CPU_ORDER: the CPU backend's order of each launch);
+ * 0 or -1 (the error in err). */
+enum { KT_CPU_ORDER = 0 };
 static inline int kt_run_ref(const kt_prog *t, void **bufs, int lanes, char *err, size_t err_size)
 {
     char *text = NULL;
@@ -79,7 +82,8 @@ static inline int kt_run_ref(const kt_prog *t, void **bufs, int lanes, char *err
     int rc = 0;
     for (int i = 0; i < t->p.n_launches && rc == 0; i++) {
         const ir_launch *l = &t->p.launches[i];
-        if (l->kind == IR_LAUNCH_LOOP) rc = ir_kloop_run_ref(&t->p, l, bufs, 0, ir_kloop_points(&l->loop), lanes, &d);
+        int order = lanes == KT_CPU_ORDER ? cg_cpu_reduce_lanes(&t->p, i) : lanes;
+        if (l->kind == IR_LAUNCH_LOOP) rc = ir_kloop_run_ref(&t->p, l, bufs, 0, ir_kloop_points(&l->loop), order, &d);
     }
     fclose(f);
     snprintf(err, err_size, "%s", text ? text : "");

@@ -1,7 +1,7 @@
 /* tests/codegen/test_cpu_random.c -- 200 random loop kernels
  * (tests/codegen/gen_kernels.h) in one program, compiled by the CPU backend
  * as one module and run against the reference evaluator in the backend's
- * order of partial results (lanes = CG_LANES) on fresh random inputs
+ * order of partial results (cg_cpu_reduce_lanes) on fresh random inputs
  * (never zero): every buffer must be identical, bit for bit (NaN equal to
  * NaN), since both call the same libm functions and round every operation
  * alike. Each kernel runs its points in 3 pieces. A failing kernel is
@@ -26,7 +26,7 @@ static int run_ref(const kt_prog *t, int i, void **bufs, char *err, size_t size)
     moec_diag d;
     moec_diag_init(&d, f, 3);
     const ir_launch *l = &t->p.launches[i];
-    int rc = ir_kloop_run_ref(&t->p, l, bufs, 0, ir_kloop_points(&l->loop), CG_LANES, &d);
+    int rc = ir_kloop_run_ref(&t->p, l, bufs, 0, ir_kloop_points(&l->loop), cg_cpu_reduce_lanes(&t->p, i), &d);
     fclose(f);
     return rc;
 }
@@ -41,8 +41,9 @@ static void check_kernel(const kt_prog *t, const cg_cpu_program *c, int i, void 
     int rc = run_ref(t, i, ref, err, sizeof err);
     bool same = true;
     for (int b = i * BUFS_PER_KERNEL; b < (i + 1) * BUFS_PER_KERNEL; b++) same &= kt_close_buf(t, b, cpu[b], ref[b], 0, 0);
-    tap_ok(faults == 0 && rc == 0 && same, "random kernel %d (rank %d, reduce %lld in %d passes, %d instructions)%s%s", i,
-           k->rank, (long long)k->reduce, k->n_passes, k->n_ins, rc ? ": " : "", rc ? err : "");
+    tap_ok(faults == 0 && rc == 0 && same, "random kernel %d (rank %d, reduce %lld in %d passes%s, %d instructions)%s%s", i,
+           k->rank, (long long)k->reduce, k->n_passes, cg_cpu_reduce_lanes(&t->p, i) == 1 && k->reduce ? ", columns" : "",
+           k->n_ins, rc ? ": " : "", rc ? err : "");
 }
 
 int main(void)
