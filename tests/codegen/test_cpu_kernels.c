@@ -9,8 +9,10 @@
  *     gamma_n = n u / (1 - n u) ~ n u per order (u = 2^-24), n = R terms:
  *     |sum_lanes - sum_seq| <= 2 R u sum|x|; each case's tolerance below is
  *     that bound carried through what follows the sum.
- * Also: the point range split into pieces, gathers out of bounds (faults
- * counted, zeros loaded) and the IR printer's names and source lines. */
+ * Also: the point range split into pieces and over threads, gathers out of
+ * bounds (faults counted, zeros loaded), the IR printer's names and source
+ * lines, a program that does not verify. */
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -168,6 +170,63 @@ static void test_printed_ir(void)
     free(t);
 }
 
+/* Four threads run disjoint quarters of a layernorm's rows at once. */
+typedef struct quarter { cg_kernel_fn *fn; void **bufs; int64_t begin, end, faults; } quarter;
+static void *run_quarter(void *arg)
+{
+    quarter *q = arg;
+    q->faults = q->fn(q->bufs, q->begin, q->end);
+    return NULL;
+}
+
+static void test_threads(uint64_t seed)
+{
+    enum { ROWS = 203 };
+    kt_prog *t = calloc(1, sizeof *t);
+    kt_init(t, "test.moe");
+    kt_layernorm(t, ROWS, 77);
+    cg_cpu_program *c = kt_compile(t, NULL);
+    void **par = kt_alloc(t, seed), **one = kt_alloc(t, seed);
+    if (tap_ok(c != NULL, "threads: compiles")) {
+        quarter q[4];
+        pthread_t tid[4];
+        for (int k = 0; k < 4; k++) {
+            q[k] = (quarter){ cg_cpu_kernel(c, 0), par, ROWS * k / 4, ROWS * (k + 1) / 4, -1 };
+            pthread_create(&tid[k], NULL, run_quarter, &q[k]);
+        }
+        for (int k = 0; k < 4; k++) pthread_join(tid[k], NULL);
+        int64_t f = cg_cpu_kernel(c, 0)(one, 0, ROWS);
+        tap_ok(f == 0 && !q[0].faults && !q[3].faults && kt_close(t, par, one, 0, 0),
+               "threads: four threads on disjoint rows give the bits of one call");
+    }
+    kt_free_bufs(t, par);
+    kt_free_bufs(t, one);
+    cg_cpu_free(c);
+    ir_kprogram_free(&t->p);
+    free(t);
+}
+
+/* A program that does not verify is reported, and nothing is compiled. */
+static void test_bad_program(void)
+{
+    kt_prog *t = calloc(1, sizeof *t);
+    kt_init(t, "test.moe");
+    kt_softmax(t, 3, 9);
+    t->p.launches[0].loop.ins[0].index.base = 1;   /* one past the row */
+    char err[512] = "";
+    FILE *f = fmemopen(err, sizeof err, "w");
+    moec_diag d;
+    moec_diag_init(&d, f, 3);
+    cg_cpu_program *c = NULL;
+    cg_cpu_options o = { .no_cache = true };
+    int rc = cg_cpu_compile(&t->p, &o, &c, NULL, &d);
+    fclose(f);
+    tap_ok(rc < 0 && !c && strstr(err, "index reaches"), "a program that does not verify is refused (%.*s)",
+           (int)strcspn(err, "\n"), err);
+    ir_kprogram_free(&t->p);
+    free(t);
+}
+
 int main(void)
 {
     uint64_t seed = kt_seed((uint64_t)time(NULL));
@@ -175,5 +234,7 @@ int main(void)
     test_one_module(seed);
     test_gather_out_of_bounds(seed);
     test_printed_ir();
+    test_threads(seed);
+    test_bad_program();
     return tap_done();
 }
