@@ -21,7 +21,7 @@
  * backend with L partial results: term r goes to lane r mod L, each lane
  * combines its terms in order, then lanes j and j + w combine for
  * w = L/2, L/4, ..., 1 (doc/kernels.md, "Reductions"). The CPU backend
- * uses L = CG_LANES.
+ * uses L = 8, or 1 in column kernels (cg_cpu_reduce_lanes, codegen/cpu.h).
  *
  * Returns 0, or -1 after reporting to d the first run error: a gathered
  * index outside its buffer, an f32 -> i32 cast out of range, an i32
