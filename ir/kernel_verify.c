@@ -3,7 +3,9 @@
  * fusion bug is reported as "launch k12 (softmax_fwd_h0_attn) v4: ..." here,
  * not as a wrong number or a crash in generated code. Index expressions are
  * checked against their buffer's size over the whole loop space (the gather
- * term is data: it is bounds-checked when the gathered value is produced). */
+ * term is data: it is bounds-checked when the gathered value is produced);
+ * dtypes and the order of evaluation (a reduction is read only once its
+ * pass is over) as doc/kernels.md describes them. */
 #include "ir/kernel.h"
 
 #include <inttypes.h>
