@@ -20,6 +20,7 @@
 #include "codegen/cache.h"
 #include "codegen/jit.h"
 #include "codegen/llvm_kernel.h"
+#include "codegen/source_hash.h"
 
 struct cg_cpu_program {
     cg_jit *jit;
@@ -60,17 +61,18 @@ static double now(void)
 
 /* ---- keys ---- */
 
-/* SHA-256 of what decides the object code: the code generator's revision,
- * LLVM's version, the host, the options and the printed program. */
+/* SHA-256 of what decides the object code: the code generator's revision
+ * and a hash of its sources (codegen/local.mk), LLVM's version, the host,
+ * the options and the printed program. */
 static int program_key(const ir_kprogram *p, const cg_host *h, int opt, uint8_t key[CG_KEY_BYTES])
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return -1;
-    fprintf(f, "moec %s cpu kernels %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d lanes %d part %d\nsource %s\n",
-            PACKAGE_VERSION, CG_LLVM_CODEGEN_REVISION, MOEC_LLVM_VERSION, h->triple, h->cpu, h->features, opt,
-            CG_LANES, CG_PART_KERNELS, p->source_name ? p->source_name : "");
+    fprintf(f, "moec %s cpu kernels %s %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d lanes %d part %d\nsource %s\n",
+            PACKAGE_VERSION, CG_LLVM_CODEGEN_REVISION, CG_SOURCE_HASH, MOEC_LLVM_VERSION, h->triple, h->cpu, h->features,
+            opt, CG_LANES, CG_PART_KERNELS, p->source_name ? p->source_name : "");
     ir_kprogram_print(f, p, true);
     int rc = fclose(f) == 0 && text ? 0 : -1;
     if (rc == 0) cg_sha256(text, len, key);

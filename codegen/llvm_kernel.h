@@ -19,8 +19,8 @@
 #include "codegen/cpu.h"
 #include "ir/kernel.h"
 
-/* Bumped whenever generated code changes for the same kernel program, so
- * that cached objects of an older moec are never loaded (codegen/cache.c). */
+/* Names the code generator's design in cache keys (codegen/cpu.c), beside
+ * a hash of its sources made at build time (codegen/source_hash.h). */
 #define CG_LLVM_CODEGEN_REVISION "llvm-kernels-1"
 
 /* Builds the functions of the loop launches first .. last-1 of p (which
