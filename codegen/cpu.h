@@ -25,8 +25,9 @@ enum { CG_LANES = 8 };
  * [0, ir_kloop_points)) with bufs[b] the first element of buffer b, and
  * returns the number of faults met (a gathered index outside its buffer,
  * an f32 -> i32 cast out of range, an i32 division by zero, a negative
- * random step): 0 is success, anything else a run error to report. Calls
- * on disjoint point ranges may run at the same time. */
+ * random step; a value computed once for several points counts once):
+ * 0 is success, anything else a run error to report. Calls on disjoint
+ * point ranges may run at the same time. */
 typedef int64_t cg_kernel_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
 
 typedef struct cg_cpu_options {
