@@ -131,9 +131,6 @@ static LLVMValueRef first_lanes(const cg_gen *g, int64_t n)
     return LLVMConstVector(on, CG_LANES);
 }
 
-/* Reduce pass s, CG_LANES terms at a time, term r in lane r mod CG_LANES:
- * a loop over the whole blocks, then the last R mod CG_LANES terms with
- * the other lanes masked off; the reductions' lanes folded at the end. */
 /* Reduce pass s of CG_LANES points at once (a column kernel): the reduce
  * axis one term at a time, each lane reducing its own point in order. */
 static void emit_column_pass(cg_gen *g, int s)
@@ -152,6 +149,9 @@ static void emit_column_pass(cg_gen *g, int s)
     }
 }
 
+/* Reduce pass s, CG_LANES terms at a time, term r in lane r mod CG_LANES:
+ * a loop over the whole blocks, then the last R mod CG_LANES terms with
+ * the other lanes masked off; the reductions' lanes folded at the end. */
 static void emit_pass(cg_gen *g, int s)
 {
     if (g->columns) {
