@@ -218,6 +218,30 @@ ir_kindex ir_kindex_contiguous(const ir_kloop *loop, const ir_shape *s)
     return ix;
 }
 
+int64_t ir_kloop_points(const ir_kloop *k)
+{
+    int64_t n = 1;
+    for (int d = 0; d < k->rank; d++) n *= k->dim[d];
+    return n;
+}
+
+void ir_kloop_stages(const ir_kloop *k, int *stage)
+{
+    for (int i = 0; i < k->n_ins; i++) {
+        const ir_kinstr *in = &k->ins[i];
+        if (in->pass != IR_KPASS_POINT) {
+            stage[i] = in->kind == IR_KI_REDUCE ? in->pass + 1 : in->pass;
+            continue;
+        }
+        int s = 0;
+        bool indexed = in->kind == IR_KI_LOAD || in->kind == IR_KI_STORE || in->kind == IR_KI_RANDOM;
+        int ops[4] = { in->src[0], in->src[1], in->src[2], indexed ? in->index.gather : -1 };
+        for (int o = 0; o < 4; o++)
+            if (ops[o] >= 0 && ops[o] < i && stage[ops[o]] > s) s = stage[ops[o]];
+        stage[i] = s;
+    }
+}
+
 /* ---- printing ---- */
 
 static const char *const role_names[] = {

@@ -217,6 +217,19 @@ int ir_k_store(ir_kprogram *p, ir_launch *l, int pass, int buf, ir_kindex index,
  * stride 0; s is right-aligned against the kernel's rank). */
 ir_kindex ir_kindex_contiguous(const ir_kloop *loop, const ir_shape *s);
 
+/* Points of the parallel space: dim[0] * ... * dim[rank-1], 1 for rank 0.
+ * A backend splits [0, points) into ranges; point p is the row-major
+ * flattening of (i0, ..., i(rank-1)). */
+int64_t ir_kloop_points(const ir_kloop *k);
+
+/* When each value of a loop kernel exists, as a stage 0 .. n_passes
+ * (doc/kernels.md, "Order of evaluation"): a point instruction's stage is
+ * the latest stage of its operands (0 without any), and it runs after
+ * reduce pass stage-1 and before pass `stage`; an instruction of pass p
+ * has stage p; a reduce of pass p has stage p + 1, when its value is
+ * ready. Fills stage[0 .. n_ins). */
+void ir_kloop_stages(const ir_kloop *k, int *stage);
+
 /* ---- checking and printing ---- */
 
 /* Checks every launch: buffer ids, operand ids earlier than their users,

@@ -3,10 +3,13 @@
  * fusion bug is reported as "launch k12 (softmax_fwd_h0_attn) v4: ..." here,
  * not as a wrong number or a crash in generated code. Index expressions are
  * checked against their buffer's size over the whole loop space (the gather
- * term is data: it is bounds-checked when the gathered value is produced). */
+ * term is data: it is bounds-checked when the gathered value is produced);
+ * dtypes and the order of evaluation (a reduction is read only once its
+ * pass is over) as doc/kernels.md describes them. */
 #include "ir/kernel.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 
 typedef struct vctx {
     const ir_kprogram *p;
@@ -42,6 +45,8 @@ static int check_index(const vctx *v, const ir_kloop *k, int i, int buf, const i
         bool exists = a == IR_K_REDUCE_AXIS ? k->reduce > 0 : a < k->rank;
         if (ix->stride[a] && !exists) return fail(v, i, "index uses an axis the loop does not have");
     }
+    if (ix->stride[IR_K_REDUCE_AXIS] && k->ins[i].pass == IR_KPASS_POINT)
+        return fail(v, i, "a point value indexes the reduce axis");
     if (ix->gather >= i) return fail(v, i, "gather value defined after its use");
     if (ix->gather >= 0 && k->ins[ix->gather].dtype != IR_I32) return fail(v, i, "gather value is not i32");
     if (buf < 0) return 0;
@@ -56,44 +61,115 @@ static int check_index(const vctx *v, const ir_kloop *k, int i, int buf, const i
     return 0;
 }
 
-/* A point value may be used anywhere after it; a pass-p value only inside pass p. */
-static int check_operands(const vctx *v, const ir_kloop *k, int i)
+/* Operand ids of instruction i: src[0..2], then the gather value of an index. */
+static void operands(const ir_kinstr *in, int ops[4])
+{
+    bool indexed = in->kind == IR_KI_LOAD || in->kind == IR_KI_STORE || in->kind == IR_KI_RANDOM;
+    for (int s = 0; s < 3; s++) ops[s] = in->src[s];
+    ops[3] = indexed ? in->index.gather : -1;
+}
+
+/* A point value may be used after it; a pass-p value only inside pass p; a
+ * pass-p instruction may use a point value or a reduce only if it is ready
+ * before pass p starts (stage <= p, ir_kloop_stages). */
+static int check_operands(const vctx *v, const ir_kloop *k, const int *stage, int i)
 {
     const ir_kinstr *in = &k->ins[i];
-    for (int s = 0; s < 3; s++) {
-        int src = in->src[s];
+    int ops[4];
+    operands(in, ops);
+    for (int s = 0; s < 4; s++) {
+        int src = ops[s];
         if (src < 0) continue;
         if (src >= i) return fail(v, i, "operand defined after its use");
         const ir_kinstr *o = &k->ins[src];
         if (o->kind == IR_KI_STORE) return fail(v, i, "operand is a store");
         bool point = o->pass == IR_KPASS_POINT || o->kind == IR_KI_REDUCE;
         if (!point && o->pass != in->pass) return fail(v, i, "uses a value of another reduce pass");
+        if (point && in->pass != IR_KPASS_POINT && stage[src] > in->pass)
+            return fail(v, i, "uses a reduction before its pass has ended");
     }
     return 0;
 }
 
-static int check_instr(const vctx *v, const ir_kloop *k, int i)
+static bool math_op(ir_op op)
+{
+    return op == IR_EXP || op == IR_LOG || op == IR_TANH || op == IR_SQRT || op == IR_RSQRT || op == IR_ERF;
+}
+
+/* Operand count and dtypes of an elementwise op (doc/kernels.md, "Scalars"). */
+static int check_alu(const vctx *v, const ir_kloop *k, int i)
+{
+    const ir_kinstr *in = &k->ins[i];
+    ir_kind kind = ir_op_kind(in->op);
+    int want = kind == IR_KIND_UNARY ? 1 : kind == IR_KIND_BINARY ? 2 : kind == IR_KIND_WHERE ? 3 : 0;
+    if (!want) return fail(v, i, "not an elementwise op");
+    for (int s = 0; s < 3; s++)
+        if ((in->src[s] >= 0) != (s < want)) return fail(v, i, "wrong number of operands");
+    ir_dtype a = k->ins[in->src[0]].dtype, b = want > 1 ? k->ins[in->src[1]].dtype : a;
+    ir_dtype res = in->op == IR_CAST ? (ir_dtype)in->attr : in->op == IR_CMP ? IR_F32
+                 : in->op == IR_WHERE ? b : a;
+    if (in->op == IR_CAST && in->attr != IR_F32 && in->attr != IR_I32) return fail(v, i, "cast to an unknown dtype");
+    if (in->op == IR_CMP && (in->attr < IR_CMP_LT || in->attr > IR_CMP_NE)) return fail(v, i, "unknown comparison");
+    if (math_op(in->op) && a != IR_F32) return fail(v, i, "math function of an i32 value");
+    if (kind == IR_KIND_BINARY && a != b) return fail(v, i, "operands of different dtypes");
+    if (kind == IR_KIND_WHERE && k->ins[in->src[2]].dtype != b) return fail(v, i, "where: values of different dtypes");
+    if (in->dtype != res) return fail(v, i, "result dtype does not follow from the operands");
+    return 0;
+}
+
+/* Every value is f32 or i32 and agrees with its buffer or operands. */
+static int check_types(const vctx *v, const ir_kloop *k, int i)
+{
+    const ir_kinstr *in = &k->ins[i];
+    if (in->dtype != IR_F32 && in->dtype != IR_I32) return fail(v, i, "dtype is neither f32 nor i32");
+    switch (in->kind) {
+    case IR_KI_LOAD:
+        return in->dtype != v->p->bufs[in->buf].dtype ? fail(v, i, "load dtype differs from its buffer's") : 0;
+    case IR_KI_STORE:
+        if (in->dtype != v->p->bufs[in->buf].dtype || k->ins[in->src[0]].dtype != in->dtype)
+            return fail(v, i, "stored value's dtype differs from its buffer's");
+        return 0;
+    case IR_KI_RANDOM:
+        if (in->src[0] < 0) return fail(v, i, "random draw without a step value");
+        if (in->dtype != IR_F32 || (in->attr != IR_RANDOM_NORMAL && in->attr != IR_RANDOM_UNIFORM))
+            return fail(v, i, "random draw: unknown distribution or not f32");
+        return 0;
+    case IR_KI_REDUCE:
+        if (in->op != IR_SUM && in->op != IR_REDUCE_MAX) return fail(v, i, "reduction is neither sum nor max");
+        if (in->src[0] < 0 || k->ins[in->src[0]].dtype != in->dtype) return fail(v, i, "reduction dtype differs from its operand's");
+        return 0;
+    case IR_KI_ALU: return check_alu(v, k, i);
+    default: return 0;
+    }
+}
+
+static int check_instr(const vctx *v, const ir_kloop *k, const int *stage, int i)
 {
     const ir_kinstr *in = &k->ins[i];
     if (in->pass != IR_KPASS_POINT && (in->pass < 0 || in->pass >= k->n_passes))
         return fail(v, i, "pass out of range");
     if (in->kind == IR_KI_REDUCE && in->pass == IR_KPASS_POINT) return fail(v, i, "reduction outside a pass");
-    if (check_operands(v, k, i) < 0) return -1;
+    if (check_operands(v, k, stage, i) < 0) return -1;
     switch (in->kind) {
     case IR_KI_LOAD:
     case IR_KI_STORE:
         if (!buf_ok(v->p, in->buf)) return fail(v, i, "no such buffer");
         if (in->kind == IR_KI_STORE && in->src[0] < 0) return fail(v, i, "store of nothing");
-        return check_index(v, k, i, in->buf, &in->index);
-    case IR_KI_RANDOM: return check_index(v, k, i, -1, &in->index);
+        if (check_index(v, k, i, in->buf, &in->index) < 0) return -1;
+        break;
+    case IR_KI_RANDOM:
+        if (check_index(v, k, i, -1, &in->index) < 0) return -1;
+        break;
     case IR_KI_AXIS:
         if (in->attr != IR_K_REDUCE_AXIS && (in->attr < 0 || in->attr >= k->rank)) return fail(v, i, "no such axis");
-        return 0;
+        if (in->attr == IR_K_REDUCE_AXIS && in->pass == IR_KPASS_POINT) return fail(v, i, "reduce axis outside a pass");
+        break;
     case IR_KI_CONST:
     case IR_KI_ALU:
-    case IR_KI_REDUCE: return 0;
-    default: MOEC_UNREACHABLE();
+    case IR_KI_REDUCE: break;
+    default: return fail(v, i, "unknown instruction kind");
     }
+    return check_types(v, k, i);
 }
 
 /* Passes appear in order 0, 1, ... and each is one contiguous run. */
@@ -121,9 +197,13 @@ static int check_loop(const vctx *v, const ir_kloop *k)
     for (int d = 0; d < k->rank; d++)
         if (k->dim[d] < 1) return fail(v, -1, "empty loop axis");
     if ((k->reduce > 0) != (k->n_passes > 0)) return fail(v, -1, "reduce axis without passes, or passes without one");
-    for (int i = 0; i < k->n_ins; i++)
-        if (check_instr(v, k, i) < 0) return -1;
-    return check_passes(v, k);
+    int *stage = malloc(sizeof *stage * (size_t)(k->n_ins ? k->n_ins : 1));
+    if (!stage) return fail(v, -1, "out of memory");
+    ir_kloop_stages(k, stage);
+    int rc = 0;
+    for (int i = 0; i < k->n_ins && rc == 0; i++) rc = check_instr(v, k, stage, i);
+    free(stage);
+    return rc < 0 ? -1 : check_passes(v, k);
 }
 
 /* The largest element a matrix operand reaches must lie inside its buffer. */

@@ -59,7 +59,8 @@ static void print_version(void)
 {
     printf("moec %s\n", PACKAGE_VERSION);
 #ifdef HAVE_LLVM
-    printf("cpu backend:  LLVM %s (code generation not implemented yet)\n", MOEC_LLVM_VERSION);
+    printf("cpu backend:  LLVM %s, ORC LLJIT, kernel cache in $XDG_CACHE_HOME/moec (loop kernels compile; the executor is not built yet)\n",
+           MOEC_LLVM_VERSION);
 #else
     printf("cpu backend:  not built (LLVM not found at configure time)\n");
 #endif

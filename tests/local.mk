@@ -16,6 +16,7 @@ include tests/elab/local.mk
 include tests/data/local.mk
 include tests/ir/local.mk
 include tests/pipeline/local.mk
+include tests/codegen/local.mk
 include tests/model/local.mk
 include tests/weights/local.mk
 include tests/compile/local.mk

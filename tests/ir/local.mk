@@ -16,3 +16,9 @@ check_PROGRAMS += tests/ir/test_kernel
 TESTS += tests/ir/test_kernel
 tests_ir_test_kernel_SOURCES = tests/ir/test_kernel.c
 tests_ir_test_kernel_LDADD = libmoec_ir.a libmoec_support.a -lm
+
+# The reference evaluator of loop kernels against the graph interpreter.
+check_PROGRAMS += tests/ir/test_kinterp
+TESTS += tests/ir/test_kinterp
+tests_ir_test_kinterp_SOURCES = tests/ir/test_kinterp.c tests/ir/helpers.h
+tests_ir_test_kinterp_LDADD = libmoec_ir.a libmoec_frontend.a libmoec_support.a -lm

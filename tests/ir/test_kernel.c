@@ -99,6 +99,27 @@ static void m_order(ir_kprogram *p, ir_launch *l) { (void)p; l->loop.ins[2].pass
 static void m_axis(ir_kprogram *p, ir_launch *l) { (void)p; l->loop.ins[0].index.stride[3] = 1; }
 static void m_buf(ir_kprogram *p, ir_launch *l) { l->loop.ins[0].buf = p->n_bufs; }
 static void m_view(ir_kprogram *p, ir_launch *l) { (void)l; ir_kbuf_view(p, "v", 0, 4, ROWS * COLS, IR_BUF_PARAM, -1); }
+/* a sum of pass 2 used inside pass 2 (v9 is the normalised value) */
+static void m_early(ir_kprogram *p, ir_launch *l)
+{
+    int s = ir_k_reduce(p, l, 2, IR_SUM, 9);
+    ir_k_alu(p, l, 2, IR_MUL, 0, 9, s, -1);
+}
+static void m_math_i32(ir_kprogram *p, ir_launch *l)
+{
+    int i = ir_k_const(p, l, IR_KPASS_POINT, IR_I32, 3);
+    ir_k_alu(p, l, IR_KPASS_POINT, IR_EXP, 0, i, -1, -1);
+}
+static void m_store_type(ir_kprogram *p, ir_launch *l)
+{
+    ir_k_store(p, l, 2, 1, l->loop.ins[l->loop.n_ins - 1].index, ir_k_const(p, l, 2, IR_I32, 3));
+}
+static void m_point_r(ir_kprogram *p, ir_launch *l) { ir_k_load(p, l, IR_KPASS_POINT, 0, l->loop.ins[0].index); }
+static void m_mixed(ir_kprogram *p, ir_launch *l)
+{
+    int i = ir_k_const(p, l, IR_KPASS_POINT, IR_I32, 3);
+    ir_k_alu(p, l, IR_KPASS_POINT, IR_ADD, 0, i, 1, -1);
+}
 
 static void test_bad(void)
 {
@@ -109,6 +130,11 @@ static void test_bad(void)
         { "axis the loop lacks", m_axis, "index uses an axis the loop does not have" },
         { "unknown buffer", m_buf, "no such buffer" },
         { "view past its parent", m_view, "is a bad view" },
+        { "a reduction used in its own pass", m_early, "uses a reduction before its pass has ended" },
+        { "exp of an i32", m_math_i32, "math function of an i32 value" },
+        { "an i32 stored into an f32 buffer", m_store_type, "stored value's dtype differs from its buffer's" },
+        { "a point value indexed by r", m_point_r, "a point value indexes the reduce axis" },
+        { "i32 plus f32", m_mixed, "operands of different dtypes" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ir_kprogram p;
