@@ -7,11 +7,17 @@ libmoec_runtime_a_SOURCES = \
 	runtime/pipeline.c runtime/pipeline.h runtime/passes.c \
 	runtime/cmd_data.c \
 	runtime/cmd_init.c \
-	runtime/cmd_eval.c
+	runtime/cmd_eval.c \
+	runtime/cpu_step.c runtime/cpu_step.h
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
-moec_LDADD = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a libmoec_support.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS)
+moec_LDADD = libmoec_runtime.a
+if HAVE_LLVM
+moec_LDADD += libmoec_codegen.a
+endif
+moec_LDADD += libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
+	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread $(LIBS)
 
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk

@@ -8,3 +8,10 @@ check_PROGRAMS += tests/compile/test_simplify
 TESTS += tests/compile/test_simplify
 tests_compile_test_simplify_SOURCES = tests/compile/test_simplify.c
 tests_compile_test_simplify_LDADD = $(COMPILE_TEST_LIBS)
+
+# The CPU backend against the float32 interpreter on whole training steps.
+check_PROGRAMS += tests/compile/test_backend
+TESTS += tests/compile/test_backend
+tests_compile_test_backend_SOURCES = tests/compile/test_backend.c
+tests_compile_test_backend_LDADD = libmoec_runtime.a $(CODEGEN_LIBS) libmoec_cpu.a $(COMPILE_TEST_LIBS) \
+	$(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread
