@@ -1,13 +1,17 @@
-/* runtime/cmd_eval.c -- `moec eval` and `moec grad` on the reference interpreter.
+/* runtime/cmd_eval.c -- `moec eval` and `moec grad`, compiled for the CPU
+ * (the default when built with LLVM) or on the reference interpreter.
  *   moec eval MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin
- *             --batch B --seq T [--backend interp] [--precision f64|f32] [--moe dense|sparse] [--json]
+ *             --batch B --seq T [--backend cpu|interp] [--threads N] [--precision f64|f32]
+ *             [--moe dense|sparse] [--json]
  *   moec grad ... the same ... -o G.safetensors
  * eval: evaluation semantics (no dropout, no noise). grad: the total training
  * loss and its gradient at step 0, before clipping and the optimizer. The
  * plain loss line ends with the capacity drops when a layer has a capacity;
- * the --json line is fixed at the four losses.
+ * the --json line is fixed at the four losses. The CPU backend computes in
+ * float32; --precision chooses the interpreter's arithmetic.
  * Exit 0 done, 1 bad input, 2 usage. doc/model-semantics.md has the details. */
 #include <inttypes.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include "ir/step.h"
 #include "runtime/cli_args.h"
 #include "runtime/commands.h"
+#include "runtime/cpu_step.h"
 #include "runtime/data/shard.h"
 #include "runtime/weights/weights.h"
 
@@ -29,23 +34,30 @@ typedef struct eval_args {
     ir_precision prec;
     bool grad;                  /* `moec grad` */
     ir_moe_form moe;            /* --moe dense|sparse */
+    bool interp;                /* --backend interp (the default without LLVM) */
+    uint64_t threads;           /* --threads N for the CPU backend; 0: every core */
 } eval_args;
 
 static void usage(bool grad)
 {
     fprintf(stderr, "usage: moec %s MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin "
-                    "--batch B --seq T [--backend interp] [--precision f64|f32] [--moe dense|sparse] [--json]%s\n",
+                    "--batch B --seq T [--backend cpu|interp] [--threads N] [--precision f64|f32] [--moe dense|sparse] [--json]%s\n",
             grad ? "grad" : "eval", grad ? " -o G.safetensors" : "");
 }
 
 static int parse_choice(eval_args *a, const char *opt, const char *v)
 {
     if (!strcmp(opt, "--backend")) {
-        if (strcmp(v, "interp")) {
-            fprintf(stderr, "moec: --backend '%s' is not available yet; the interpreter ('interp') is\n", v);
-            return -1;
+        if (!strcmp(v, "interp") || (!strcmp(v, "cpu") && rt_cpu_step_available())) {
+            a->interp = v[0] == 'i';
+            return 0;
         }
-        return 0;
+        if (!strcmp(v, "cpu"))
+            fprintf(stderr, "moec: --backend cpu is not built (configure found no LLVM 14); --backend interp is\n");
+        else
+            fprintf(stderr, "moec: --backend '%s' is not available; cpu%s and interp are\n", v,
+                    rt_cpu_step_available() ? "" : " (not built)");
+        return -1;
     }
     if (!strcmp(v, "f64") || !strcmp(v, "f32")) {
         a->prec = v[2] == '4' ? IR_PREC_F64 : IR_PREC_F32;
@@ -67,6 +79,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return parse_choice(a, "--backend", v);
     if ((v = rt_cli_option_value(argc, argv, i, "--precision"))) return parse_choice(a, "--precision", v);
     if ((v = rt_cli_option_value(argc, argv, i, "--moe"))) return rt_cli_parse_moe(v, &a->moe);
+    if ((v = rt_cli_option_value(argc, argv, i, "--threads"))) return rt_cli_parse_u64("--threads", v, &a->threads);
     if (a->grad && (v = rt_cli_option_value(argc, argv, i, "-o"))) return a->out = v, 0;
     if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
     return 1;
@@ -192,54 +205,83 @@ static int bind_all(ir_interp *it, const ir_lowered *l, const rt_weights *w, con
     return rc;
 }
 
-/* Capacity drops summed over the MoE layers whose router has a capacity;
- * *of gets those layers' slot assignments. False when no layer has one. */
-static bool count_drops(ir_interp *it, const ir_lowered *l, int64_t *dropped, int64_t *of)
+/* What either backend computed: the four losses and the capacity drops. */
+typedef struct eval_result {
+    double loss, lm_loss, lb_loss, z_loss;
+    bool capped;                /* some layer has a capacity: drops are counted */
+    int64_t dropped, of;        /* assignments dropped, of the capped layers' slot assignments */
+} eval_result;
+
+/* Reads one value of node `node` (a scalar) from whichever backend ran. */
+typedef double value_fn(void *ctx, int node, const char *name);
+
+/* Fills r from the step's named values; drops summed over capped layers. */
+static void collect(const ir_lowered *l, value_fn *value, void *ctx, eval_result *r)
 {
-    bool any = false;
-    *dropped = *of = 0;
+    *r = (eval_result){ .loss = value(ctx, l->loss, "loss"), .lm_loss = value(ctx, l->lm_loss, "lm_loss"),
+                        .lb_loss = value(ctx, l->lb_loss, "lb_loss"), .z_loss = value(ctx, l->z_loss, "z_loss") };
     for (int i = 0; i < l->n_moe; i++) {
-        const ir_routing *r = &l->moe[i].routing;
-        if (!r->capped) continue;
-        any = true;
-        *dropped += (int64_t)(ir_interp_value(it, r->dropped)[0] + 0.5);   /* an exact count */
-        *of += r->assigns;
+        const ir_moe_layer *ml = &l->moe[i];
+        if (!ml->routing.capped) continue;
+        char name[300];
+        snprintf(name, sizeof name, "%s.dropped", ml->scope);
+        r->capped = true;
+        r->dropped += (int64_t)(value(ctx, ml->routing.dropped, name) + 0.5);   /* an exact count */
+        r->of += ml->routing.assigns;
     }
-    return any;
 }
 
 /* The loss line. --json is a fixed contract (other tools parse it): exactly
  * the four losses; the plain line adds the capacity drops when some layer
  * has a capacity. */
-static void print_losses(const eval_args *a, ir_interp *it, const ir_lowered *l)
+static void print_losses(const eval_args *a, const eval_result *r)
 {
-    double loss = ir_interp_value(it, l->loss)[0], lm = ir_interp_value(it, l->lm_loss)[0];
-    double lb = ir_interp_value(it, l->lb_loss)[0], z = ir_interp_value(it, l->z_loss)[0];
     if (a->json) {
-        printf("{\"loss\":%.17g,\"lm_loss\":%.17g,\"lb_loss\":%.17g,\"z_loss\":%.17g}\n", loss, lm, lb, z);
+        printf("{\"loss\":%.17g,\"lm_loss\":%.17g,\"lb_loss\":%.17g,\"z_loss\":%.17g}\n", r->loss, r->lm_loss,
+               r->lb_loss, r->z_loss);
         return;
     }
-    int64_t dropped, of;
-    printf("loss %.6f  lm_loss %.6f  lb_loss %.6f  z_loss %.6f", loss, lm, lb, z);
-    if (count_drops(it, l, &dropped, &of)) printf("  dropped %" PRId64 " of %" PRId64 " assignments", dropped, of);
+    printf("loss %.6f  lm_loss %.6f  lb_loss %.6f  z_loss %.6f", r->loss, r->lm_loss, r->lb_loss, r->z_loss);
+    if (r->capped) printf("  dropped %" PRId64 " of %" PRId64 " assignments", r->dropped, r->of);
     printf("\n");
 }
 
+/* Reads gradient i (numel floats) into dst; 0 or -1. */
+typedef int grad_fn(void *ctx, int i, float *dst, int64_t numel);
+
 /* Every gradient, rounded to float32, into a weights-shaped file. */
-static int save_grads(const eval_args *a, ir_interp *it, const ir_step_graph *s, const fe_model *m,
-                      moec_diag *diag)
+static int save_grads(const eval_args *a, const fe_model *m, grad_fn *grad, void *ctx, moec_diag *diag)
 {
     rt_weights gw = {0};
     int status = rt_weights_alloc(&gw, m, diag);
-    for (int i = 0; status == 0 && i < gw.n; i++) {
-        const double *v = ir_interp_value(it, s->grad[i]);
-        for (int64_t j = 0; v && j < gw.numel[i]; j++) gw.data[i][j] = (float)v[j];
-    }
+    for (int i = 0; status == 0 && i < gw.n; i++)
+        if (grad(ctx, i, gw.data[i], gw.numel[i]) < 0) status = moec_error(diag, "no gradient for %s", m->params[i].name);
     rt_meta meta[2] = {{"moec_model", m->name}, {"moec_kind", "gradients"}};
     if (status == 0) status = rt_weights_save(&gw, a->out, meta, 2, diag);
     if (status < 0) moec_diag_finish(diag);
     rt_weights_free(&gw);
     return status;
+}
+
+/* ---- the interpreter ---- */
+
+typedef struct interp_run {
+    ir_interp *it;
+    const ir_step_graph *s;
+} interp_run;
+
+static double interp_value(void *ctx, int node, const char *name)
+{
+    (void)name;
+    return ir_interp_value(((interp_run *)ctx)->it, node)[0];
+}
+
+static int interp_grad(void *ctx, int i, float *dst, int64_t numel)
+{
+    const interp_run *r = ctx;
+    const double *v = ir_interp_value(r->it, r->s->grad[i]);
+    for (int64_t j = 0; v && j < numel; j++) dst[j] = (float)v[j];
+    return v ? 0 : -1;
 }
 
 /* Builds the graph (forward for eval, forward + gradients for grad), runs it
@@ -267,17 +309,65 @@ static int run_graph(const eval_args *a, rt_frontend *fe, const rt_weights *w, c
         moec_error(diag, "out of memory");
     } else if (ir_interp_run(it, -1, diag) == 0) {
         diag->prefix = "moec: ";
-        print_losses(a, it, &s.fwd);
-        status = a->grad && save_grads(a, it, &s, m, diag) < 0 ? 1 : 0;
+        interp_run r = { it, &s };
+        eval_result res;
+        collect(&s.fwd, interp_value, &r, &res);
+        print_losses(a, &res);
+        status = a->grad && save_grads(a, m, interp_grad, &r, diag) < 0 ? 1 : 0;
     }
     ir_interp_free(it);
     ir_graph_free(&g);
     return status;
 }
 
+/* ---- the CPU backend ---- */
+
+static double cpu_value(void *ctx, int node, const char *name)
+{
+    (void)node;
+    double v = 0;
+    return rt_cpu_step_get(ctx, name, &v, 1) == 0 ? v : NAN;
+}
+
+static int cpu_grad(void *ctx, int i, float *dst, int64_t numel)
+{
+    rt_cpu_step *s = ctx;
+    char name[320];
+    snprintf(name, sizeof name, "grad.%s", s->pipe.fe.model.params[i].name);
+    int b = rt_cpu_step_find(s, name);
+    if (b < 0 || rt_cpu_step_numel(s, b) != numel) return -1;
+    return rt_exec_read(s->exec, b, dst, numel);
+}
+
+/* Compiles the step (eval or grad semantics) for the CPU, runs it once on
+ * the batch and prints as the interpreter path does. */
+static int run_compiled(const eval_args *a, rt_frontend *fe, const rt_weights *w, const batch_data *d, int64_t b,
+                        int64_t t)
+{
+    rt_pipeline_options opt = { .model = a->m.model, .sets = a->m.sets, .n_sets = a->m.n_sets,
+                                .max_errors = a->m.max_errors, .batch = b, .seq = t, .moe = a->moe,
+                                .no_warnings = true, .step = a->grad ? RT_STEP_GRAD : RT_STEP_EVAL };
+    rt_cpu_step_options co = { .threads = (int)a->threads };
+    rt_cpu_step s;
+    double step = 0.0;
+    int status = rt_cpu_step_build(&s, &opt, &co) == 0 && rt_cpu_step_set_params(&s, w) == 0 &&
+                 rt_cpu_step_set(&s, "tokens", d->tokens, b * t) == 0 &&
+                 rt_cpu_step_set(&s, "targets", d->targets, b * t) == 0 &&
+                 rt_cpu_step_set(&s, "domain", d->domain, b) == 0 && rt_cpu_step_set(&s, "step", &step, 1) == 0 &&
+                 rt_cpu_step_run(&s) == 0 ? 0 : 1;
+    if (status == 0) {
+        eval_result res;
+        collect(&s.pipe.step.fwd, cpu_value, &s, &res);
+        print_losses(a, &res);
+        status = a->grad && save_grads(a, &fe->model, cpu_grad, &s, &s.pipe.fe.diag) < 0 ? 1 : 0;
+    }
+    rt_cpu_step_free(&s);
+    return status;
+}
+
 static int run(int argc, char **argv, bool grad)
 {
-    eval_args a = {.grad = grad, .prec = IR_PREC_F64};
+    eval_args a = {.grad = grad, .prec = IR_PREC_F64, .interp = !rt_cpu_step_available()};
     if (parse_args(argc, argv, &a) < 0) return usage(grad), 2;
     if (rt_cli_size_sets(&a.m, a.batch, a.seq) < 0) return 2;
     rt_frontend fe;
@@ -292,7 +382,7 @@ static int run(int argc, char **argv, bool grad)
         status = 1;
     }
     if (status == 0 && load_batch(&a, m, b, t, &d, &fe.diag) < 0) status = 1;
-    if (status == 0) status = run_graph(&a, &fe, &w, &d, b, t);
+    if (status == 0) status = a.interp ? run_graph(&a, &fe, &w, &d, b, t) : run_compiled(&a, &fe, &w, &d, b, t);
     free_batch(&d);
     rt_weights_free(&w);
     rt_frontend_free(&fe);

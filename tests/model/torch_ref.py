@@ -334,6 +334,33 @@ def capped(cfg):
     return 1 if r.get("kind") != "expert_choice" and r.get("cf", 0) > 0 else 0
 
 
+def check_cpu(n, name, moec, common, gfile, ref, params):
+    """The compiled CPU backend (float32) against torch (float64): the grad
+    step's loss and every gradient. float32 rounds each of the step's ~1e2
+    sequential operations by up to 6e-8, so 1e-5 relative (loss) and 1e-4
+    per-tensor L2 (gradients; measured below 1e-5) leave a wide margin."""
+    cpu = [a if a != "interp" else "cpu" for a in common]
+    try:
+        gr = json.loads(run([moec, "grad"] + cpu + ["-o", gfile]))
+        grads = read_safetensors(gfile)
+    except Exception as e:  # noqa: BLE001 -- any failure is this check's failure
+        n += 1
+        tap("not ok %d - %s: the CPU backend's grad runs (%s)" % (n, name, e))
+        return n
+    dl = abs(gr["loss"] - float(ref["loss"])) / abs(float(ref["loss"]))
+    worst, where = 0.0, ""
+    for k, p in params.items():
+        want = p.grad if p.grad is not None else torch.zeros_like(p)
+        diff = float((grads[k] - want).norm())
+        r = diff / float(want.norm()) if float(want.norm()) > 0 else diff
+        if r > worst:
+            worst, where = r, k
+    n += 1
+    tap("%sok %d - %s: the CPU backend's loss and %d gradients match torch (loss rel %.1e, gradients %.1e at %s)" %
+        ("" if dl <= 1e-5 and worst <= 1e-4 else "not ", n, name, len(params), dl, worst, where))
+    return n
+
+
 def check_drops(n, name, moec, common, dropped, assigns):
     """moec eval's plain line reports the drops torch counts."""
     try:
@@ -371,7 +398,7 @@ def main():
             w = f32(random_weights(wfile, 100 + ci))
             write_safetensors(wfile, w)
             common = [model] + setargs + ["--weights", wfile, "--data", shard,
-                                          "--batch", str(B), "--seq", str(T), "--json"]
+                                          "--batch", str(B), "--seq", str(T), "--json", "--backend", "interp"]
             ev = json.loads(run([moec, "eval"] + common))
             if not cfg.get("eval_only"):
                 gr = json.loads(run([moec, "grad"] + common + ["-o", gfile]))
@@ -422,6 +449,7 @@ def main():
         n += 1
         tap("%sok %d - %s: %d gradients match torch (max abs %.1e, max rel %.1e at %s)" %
             ("" if max_rel <= 1e-5 else "not ", n, name, len(params), max_abs, max_rel, where))
+        n = check_cpu(n, name, moec, common, gfile, ref, params)
     print("# worst: loss rel %.2e, gradient abs %.2e, gradient rel (per tensor, L2) %.2e" %
           (worst["loss"], worst["abs"], worst["rel"]))
     return 1 if FAILED else 0
