@@ -69,10 +69,11 @@ static void per_kernel(int opt)
 
 static void report(const char *what, const cg_cpu_stats *st)
 {
-    printf("%s: %d kernels in %.2f s wall (%d threads, %d of %d parts cached): build %.2f s, optimise %.2f s, "
-           "emit %.2f s (CPU, all threads), load %.2f s; %.1f ms of CPU per kernel; %zu KiB of code\n",
-           what, st->kernels, st->wall_s, st->threads, st->parts_cached, st->parts, st->build_s, st->optimise_s,
-           st->emit_s, st->load_s, 1e3 * (st->build_s + st->optimise_s + st->emit_s) / st->kernels,
+    printf("%s: %d kernels (%d distinct) in %.2f s wall (%d threads, %d of %d parts cached): build %.2f s, "
+           "optimise %.2f s, emit %.2f s (CPU, all threads), load %.2f s; %.1f ms of CPU per distinct kernel; "
+           "%zu KiB of code\n",
+           what, st->kernels, st->unique, st->wall_s, st->threads, st->parts_cached, st->parts, st->build_s,
+           st->optimise_s, st->emit_s, st->load_s, 1e3 * (st->build_s + st->optimise_s + st->emit_s) / st->unique,
            st->object_bytes / 1024);
 }
 

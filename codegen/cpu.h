@@ -21,14 +21,19 @@
  * "Reductions". */
 enum { CG_LANES = 8 };
 
-/* A compiled loop launch: runs points [point_begin, point_end) (clamped to
- * [0, ir_kloop_points)) with bufs[b] the first element of buffer b, and
- * returns the number of faults met (a gathered index outside its buffer,
- * an f32 -> i32 cast out of range, an i32 division by zero, a negative
- * random step; a value computed once for several points counts once):
- * 0 is success, anything else a run error to report. Calls on disjoint
- * point ranges may run at the same time. */
-typedef int64_t cg_kernel_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
+/* The most buffers one loop kernel touches (reads and writes). */
+enum { CG_MAX_ARGS = 3 * IR_K_MAX_OPERANDS };
+
+/* A compiled loop kernel: runs points [point_begin, point_end) (clamped to
+ * [0, ir_kloop_points)) with args[s] the first element of its buffer in
+ * slot s (cg_cpu_args fills args from buffer pointers), and returns the
+ * number of faults met (a gathered index outside its buffer, an f32 -> i32
+ * cast out of range, an i32 division by zero, a negative random step; a
+ * value computed once for several points counts once): 0 is success,
+ * anything else a run error to report. Launches running the same kernel
+ * over other buffers share one function. Calls on disjoint point ranges
+ * may run at the same time. */
+typedef int64_t cg_kernel_fn(void *const *args, int64_t point_begin, int64_t point_end);
 
 typedef struct cg_cpu_options {
     int opt_level;            /* 2 or 3; 0 means 3 */
@@ -37,19 +42,20 @@ typedef struct cg_cpu_options {
     bool no_cache;            /* neither read nor write the disk cache */
 } cg_cpu_options;
 
-/* A program is compiled in parts of CG_PART_KERNELS loop launches, one
- * LLVM module, object file and cache entry each, on parallel threads. */
+/* A program is compiled in parts of CG_PART_KERNELS distinct loop kernels,
+ * one LLVM module, object file and cache entry each, on parallel threads. */
 enum { CG_PART_KERNELS = 16 };
 
 typedef struct cg_cpu_stats {
     int kernels;              /* loop launches */
-    int parts;                /* object files (CG_PART_KERNELS kernels each) */
+    int unique;               /* distinct loop kernels: what is compiled */
+    int parts;                /* object files (CG_PART_KERNELS distinct kernels each) */
     int parts_cached;         /* of them, loaded from the disk cache */
     int parts_stored;         /* of them, compiled and written to the cache */
     bool cache_hit;           /* every part came from the cache: nothing was compiled */
     bool cache_bad;           /* an entry failed its checks: it was recompiled and replaced */
     char cache_note[512];     /* the first entry rejected or not written, and why; "" if none */
-    char key[65];             /* the program's cache key, hex (each part's key derives from it) */
+    char key[65];             /* the program's key, hex: SHA-256 of its parts' keys */
     size_t object_bytes;      /* object code, all parts */
     int threads;              /* threads that compiled (0 when nothing was compiled) */
     double wall_s;            /* the whole cg_cpu_compile */
@@ -67,6 +73,11 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
 
 /* The function of launch `launch`; NULL for a product or template launch. */
 cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch);
+
+/* The arguments of launch `launch`: args[s] = bufs[id] for the buffer id in
+ * each slot (bufs indexed by buffer id, each its first element). Returns
+ * the number of slots (at most CG_MAX_ARGS). */
+int cg_cpu_args(const cg_cpu_program *c, int launch, void *const *bufs, void **args);
 
 void cg_cpu_free(cg_cpu_program *c);
 

@@ -101,8 +101,10 @@ static inline int64_t kt_run_cpu(const kt_prog *t, const cg_cpu_program *c, void
         const ir_launch *l = &t->p.launches[i];
         if (l->kind != IR_LAUNCH_LOOP) continue;
         cg_kernel_fn *fn = cg_cpu_kernel(c, i);
+        void *args[CG_MAX_ARGS];
+        cg_cpu_args(c, i, bufs, args);
         int64_t n = ir_kloop_points(&l->loop);
-        for (int k = 0; k < chunks; k++) faults += fn(bufs, n * k / chunks, n * (k + 1) / chunks);
+        for (int k = 0; k < chunks; k++) faults += fn(args, n * k / chunks, n * (k + 1) / chunks);
     }
     return faults;
 }
