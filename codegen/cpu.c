@@ -28,7 +28,7 @@ struct cg_cpu_program {
     int n;                    /* launches */
     cg_kernel_fn **fn;        /* per launch; NULL unless a loop */
     int *n_args;              /* per launch: slots */
-    int (*args)[CG_MAX_ARGS]; /* per launch: the buffer id of each slot */
+    int **args;               /* per launch: the buffer id of each slot */
 };
 
 /* One object file: distinct kernels [first, last). */
@@ -223,7 +223,12 @@ static int bind_launches(cg_cpu_program *c, const ir_kprogram *p, const cg_kerne
     for (int i = 0; i < p->n_launches && rc == 0; i++) {
         if (k->unique[i] < 0) continue;
         c->fn[i] = (cg_kernel_fn *)addr[k->unique[i]];
-        c->n_args[i] = cg_kernel_slots(&p->launches[i].loop, c->args[i]);
+        const ir_kloop *loop = &p->launches[i].loop;
+        if (!(c->args[i] = malloc(sizeof *c->args[i] * (size_t)(loop->n_ins + 1)))) {
+            rc = (moec_error(d, "cpu backend: out of memory"), -1);
+            break;
+        }
+        c->n_args[i] = cg_kernel_slots(loop, c->args[i]);
     }
     free(addr);
     return rc;
@@ -365,11 +370,19 @@ cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch)
     return launch >= 0 && launch < c->n ? c->fn[launch] : NULL;
 }
 
+const int *cg_cpu_arg_buffers(const cg_cpu_program *c, int launch, int *n)
+{
+    bool ok = launch >= 0 && launch < c->n;
+    *n = ok ? c->n_args[launch] : 0;
+    return ok ? c->args[launch] : NULL;
+}
+
 int cg_cpu_args(const cg_cpu_program *c, int launch, void *const *bufs, void **args)
 {
-    if (launch < 0 || launch >= c->n) return 0;
-    for (int s = 0; s < c->n_args[launch]; s++) args[s] = bufs[c->args[launch][s]];
-    return c->n_args[launch];
+    int n;
+    const int *ids = cg_cpu_arg_buffers(c, launch, &n);
+    for (int s = 0; s < n; s++) args[s] = bufs[ids[s]];
+    return n;
 }
 
 int cg_cpu_reduce_lanes(const ir_kprogram *p, int launch)
@@ -381,6 +394,7 @@ void cg_cpu_free(cg_cpu_program *c)
 {
     if (!c) return;
     cg_jit_free(c->jit);
+    for (int i = 0; c->args && i < c->n; i++) free(c->args[i]);
     free(c->fn);
     free(c->n_args);
     free(c->args);

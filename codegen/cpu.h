@@ -21,12 +21,10 @@
  * "Reductions". */
 enum { CG_LANES = 8 };
 
-/* The most buffers one loop kernel touches (reads and writes). */
-enum { CG_MAX_ARGS = 3 * IR_K_MAX_OPERANDS };
-
 /* A compiled loop kernel: runs points [point_begin, point_end) (clamped to
  * [0, ir_kloop_points)) with args[s] the first element of its buffer in
- * slot s (cg_cpu_args fills args from buffer pointers), and returns the
+ * slot s (the order its loads and stores first name them: cg_cpu_args
+ * fills args from buffer pointers), and returns the
  * number of faults met (a gathered index outside its buffer, an f32 -> i32
  * cast out of range, an i32 division by zero, a negative random step; a
  * value computed once for several points counts once): 0 is success,
@@ -74,9 +72,13 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
 /* The function of launch `launch`; NULL for a product or template launch. */
 cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch);
 
-/* The arguments of launch `launch`: args[s] = bufs[id] for the buffer id in
- * each slot (bufs indexed by buffer id, each its first element). Returns
- * the number of slots (at most CG_MAX_ARGS). */
+/* The buffer ids of launch `launch` in slot order (*n of them; 0 and NULL
+ * for a product or template): the function's args[s] is the first element
+ * of buffer ids[s]. Owned by c. */
+const int *cg_cpu_arg_buffers(const cg_cpu_program *c, int launch, int *n);
+
+/* Fills args[s] = bufs[ids[s]] (bufs indexed by buffer id; args with room
+ * for every slot) and returns the number of slots. */
 int cg_cpu_args(const cg_cpu_program *c, int launch, void *const *bufs, void **args);
 
 void cg_cpu_free(cg_cpu_program *c);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cg_kernel_slots(const ir_kloop *k, int slots[CG_MAX_ARGS])
+int cg_kernel_slots(const ir_kloop *k, int *slots)
 {
     int n = 0;
     for (int i = 0; i < k->n_ins; i++) {
@@ -18,7 +18,6 @@ int cg_kernel_slots(const ir_kloop *k, int slots[CG_MAX_ARGS])
         int s = 0;
         while (s < n && slots[s] != in->buf) s++;
         if (s < n) continue;
-        MOEC_ASSERT(n < CG_MAX_ARGS);
         slots[n++] = in->buf;
     }
     return n;
@@ -45,9 +44,10 @@ static int kernel_hash(const ir_kprogram *p, const ir_launch *l, uint8_t hash[CG
     const ir_kloop *k = &l->loop;
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return -1;
-    int slots[CG_MAX_ARGS], n = cg_kernel_slots(k, slots);
+    int *slots = malloc(sizeof *slots * (size_t)(k->n_ins + 1));
+    FILE *f = slots ? open_memstream(&text, &len) : NULL;
+    if (!f) return free(slots), -1;
+    int n = cg_kernel_slots(k, slots);
     fprintf(f, "loop %d", k->rank);
     for (int d = 0; d < k->rank; d++) fprintf(f, " %" PRId64, k->dim[d]);
     fprintf(f, " reduce %" PRId64 " passes %d\n", k->reduce, k->n_passes);
@@ -62,6 +62,7 @@ static int kernel_hash(const ir_kprogram *p, const ir_launch *l, uint8_t hash[CG
     int rc = fclose(f) == 0 && text ? 0 : -1;
     if (rc == 0) cg_sha256(text, len, hash);
     free(text);
+    free(slots);
     return rc;
 }
 

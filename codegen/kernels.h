@@ -15,9 +15,9 @@
 #include "codegen/cache.h"
 #include "codegen/cpu.h"
 
-/* The buffers loop kernel k touches, in slot order; returns their count
- * (at most CG_MAX_ARGS). */
-int cg_kernel_slots(const ir_kloop *k, int slots[CG_MAX_ARGS]);
+/* The buffers loop kernel k touches, in slot order, into slots (room for
+ * k->n_ins, the most there can be); returns their count. */
+int cg_kernel_slots(const ir_kloop *k, int *slots);
 
 typedef struct cg_kernels {
     int n_unique;                      /* distinct loop kernels */

@@ -28,6 +28,7 @@ typedef struct cg_gen {
     LLVMValueRef *val;                   /* n_ins: uniform values scalar, the rest at their width */
     LLVMValueRef *acc;                   /* n_ins: allocas of reductions' lane vectors */
     int *stage;                          /* ir_kloop_stages */
+    int *slots;                          /* n_ins: the buffer of each slot (cg_kernel_slots) */
 } cg_gen;
 
 /* The value of instruction i at the current width (a point value is splat). */

@@ -195,7 +195,7 @@ static void emit_prologue(cg_gen *g, LLVMValueRef args)
         if (in->kind == IR_KI_REDUCE)
             g->acc[i] = LLVMBuildAlloca(g->b, LLVMVectorType(in->dtype == IR_I32 ? g->i32 : g->f32, CG_LANES), "acc");
     }
-    int slots[CG_MAX_ARGS], n = cg_kernel_slots(g->k, slots);
+    int *slots = g->slots, n = cg_kernel_slots(g->k, slots);
     for (int s = 0; s < n; s++) {
         const ir_kbuf *b = &g->p->bufs[slots[s]];
         LLVMValueRef at = ci64(g, s);
@@ -352,11 +352,13 @@ static int gen_reset(cg_gen *g, const ir_kloop *k)
     free(g->acc);
     free(g->stage);
     free(g->uniform);
+    free(g->slots);
+    g->slots = malloc(n * sizeof *g->slots);
     g->val = calloc(n, sizeof *g->val);
     g->acc = calloc(n, sizeof *g->acc);
     g->stage = malloc(n * sizeof *g->stage);
     g->uniform = calloc(n, sizeof *g->uniform);
-    if (!g->val || !g->acc || !g->stage || !g->uniform) return -1;
+    if (!g->val || !g->acc || !g->stage || !g->uniform || !g->slots) return -1;
     memset(g->buf, 0, sizeof *g->buf * (size_t)g->p->n_bufs);
     memset(g->pos, 0, sizeof g->pos);
     g->width = 1;
@@ -399,6 +401,7 @@ int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, const cg_kern
     free(g.acc);
     free(g.stage);
     free(g.uniform);
+    free(g.slots);
     free(g.buf);
     LLVMDisposeBuilder(g.b);
     if (rc < 0) {

@@ -224,7 +224,7 @@ static void test_threads(uint64_t seed)
     if (tap_ok(c != NULL, "threads: compiles")) {
         quarter q[4];
         pthread_t tid[4];
-        void *args[CG_MAX_ARGS], *args1[CG_MAX_ARGS];
+        void *args[KT_MAX_ARGS], *args1[KT_MAX_ARGS];
         cg_cpu_args(c, 0, par, args);
         cg_cpu_args(c, 0, one, args1);
         for (int k = 0; k < 4; k++) {

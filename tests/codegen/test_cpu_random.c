@@ -36,7 +36,7 @@ static void check_kernel(const kt_prog *t, const cg_cpu_program *c, int i, void 
     const ir_kloop *k = &t->p.launches[i].loop;
     int64_t n = ir_kloop_points(k), faults = 0;
     cg_kernel_fn *fn = cg_cpu_kernel(c, i);
-    void *args[CG_MAX_ARGS];
+    void *args[KT_MAX_ARGS];
     cg_cpu_args(c, i, cpu, args);
     for (int piece = 0; piece < 3; piece++) faults += fn(args, n * piece / 3, n * (piece + 1) / 3);
     char err[512] = "";
