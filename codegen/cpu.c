@@ -1,11 +1,12 @@
 /* codegen/cpu.c -- the CPU backend's compile driver (codegen/cpu.h). The
- * loop launches are cut into parts of CG_PART_KERNELS; each part's cache
- * key derives from the program's (what decides the object code: the
- * printed program, the host, LLVM, the options). Parts found in the cache
- * are loaded as they are; the others go to worker threads, each with its
- * own LLVM context and target machine: LLVM IR -> optimised -> object code,
- * stored in the cache. All objects are then loaded into one LLJIT and a
- * function looked up per loop launch. The optimiser runs only on a miss. */
+ * distinct loop kernels (codegen/kernels.c) are cut into parts of
+ * CG_PART_KERNELS, each keyed by content (its kernels' hashes and names,
+ * the host, LLVM, the options). Parts found in the cache are loaded as
+ * they are; the others go to worker threads, each with its own LLVM
+ * context and target machine: LLVM IR -> optimised -> object code, stored
+ * in the cache. All objects are then loaded into one LLJIT and every loop
+ * launch bound to its kernel's function and its buffers' slots. The
+ * optimiser runs only on a miss. */
 #include "config.h"
 
 #include "codegen/cpu.h"

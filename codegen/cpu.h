@@ -1,9 +1,10 @@
 /* codegen/cpu.h -- the CPU backend's compiler: the loop kernels of a kernel
  * program -> native code, through LLVM (codegen/llvm_kernel.c, jit.c) and
  * the disk cache (codegen/cache.c). Reads a verified ir_kprogram; gives a
- * callable function per loop launch. The runtime's thread pool splits each
- * launch's points over its threads. doc/kernels.md, "The CPU backend".
- * Needs no LLVM header: the runtime includes only this. */
+ * callable function per loop launch (one per distinct kernel, shared by
+ * its launches, each with its own buffers as arguments). The runtime's
+ * thread pool splits each launch's points over its threads. doc/kernels.md,
+ * "The CPU backend". Needs no LLVM header: the runtime includes only this. */
 #ifndef MOEC_CODEGEN_CPU_H
 #define MOEC_CODEGEN_CPU_H
 
