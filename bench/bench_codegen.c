@@ -3,8 +3,9 @@
  * alone (no cache, one thread). Per program: a synthetic program of N loop
  * kernels in the mix of a training step (AdamW updates, layernorms,
  * softmaxes, elementwise chains, bias-gradient column sums, gathers,
- * random kernels) at GPT-2 small sizes, compiled cold (an empty cache) and
- * warm (every part cached). Nothing is run; no buffer is allocated.
+ * random kernels) at GPT-2 small sizes, all distinct, compiled cold (an
+ * empty cache) and warm (every part cached). Nothing is run; no buffer is
+ * allocated.
  * Usage: bench_codegen [--kernels N] [--threads T] [--opt 2|3] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,17 +15,18 @@
 #include "tests/codegen/gen_kernels.h"
 #include "tests/codegen/kernels.h"
 
-/* One kernel (or a few) of the mix, by number. */
+/* One kernel (or a few) of the mix, by number; sizes vary with i so that
+ * every kernel is distinct (the same kernel twice compiles once). */
 static void add_kernel(kt_prog *t, int i)
 {
     switch (i % 10) {
-    case 0: case 1: case 2: case 3: kt_adamw(t, 768 * 768); break;
-    case 4: kt_layernorm(t, 4096, 768); break;
-    case 5: kt_softmax(t, 4096 * 12, 1024); break;
-    case 6: kt_elementwise(t); break;
-    case 7: kt_colsum(t, 4096, 768); break;
+    case 0: case 1: case 2: case 3: kt_adamw(t, 768 * 768 + i); break;
+    case 4: kt_layernorm(t, 4096, 768 + i); break;
+    case 5: kt_softmax(t, 4096 * 12, 1024 + i); break;
+    case 6: kt_elementwise(t); kt_colsum(t, 4096 + i, 768); break;
+    case 7: kt_colsum(t, 4096, 768 + i); break;
     case 8: kt_random_kernel(t, 12345, i); break;
-    default: if (i % 20 == 9) kt_gather(t, 4096, 50257, 768, 50257); else kt_random(t); break;
+    default: if (i % 20 == 9) kt_gather(t, 4096 + i, 50257, 768, 50257); else kt_random(t), kt_colsum(t, 4096 + i, 767); break;
     }
 }
 
@@ -69,10 +71,11 @@ static void per_kernel(int opt)
 
 static void report(const char *what, const cg_cpu_stats *st)
 {
-    printf("%s: %d kernels in %.2f s wall (%d threads, %d of %d parts cached): build %.2f s, optimise %.2f s, "
-           "emit %.2f s (CPU, all threads), load %.2f s; %.1f ms of CPU per kernel; %zu KiB of code\n",
-           what, st->kernels, st->wall_s, st->threads, st->parts_cached, st->parts, st->build_s, st->optimise_s,
-           st->emit_s, st->load_s, 1e3 * (st->build_s + st->optimise_s + st->emit_s) / st->kernels,
+    printf("%s: %d kernels (%d distinct) in %.2f s wall (%d threads, %d of %d parts cached): build %.2f s, "
+           "optimise %.2f s, emit %.2f s (CPU, all threads), load %.2f s; %.1f ms of CPU per distinct kernel; "
+           "%zu KiB of code\n",
+           what, st->kernels, st->unique, st->wall_s, st->threads, st->parts_cached, st->parts, st->build_s,
+           st->optimise_s, st->emit_s, st->load_s, 1e3 * (st->build_s + st->optimise_s + st->emit_s) / st->unique,
            st->object_bytes / 1024);
 }
 

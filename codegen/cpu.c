@@ -1,11 +1,12 @@
 /* codegen/cpu.c -- the CPU backend's compile driver (codegen/cpu.h). The
- * loop launches are cut into parts of CG_PART_KERNELS; each part's cache
- * key derives from the program's (what decides the object code: the
- * printed program, the host, LLVM, the options). Parts found in the cache
- * are loaded as they are; the others go to worker threads, each with its
- * own LLVM context and target machine: LLVM IR -> optimised -> object code,
- * stored in the cache. All objects are then loaded into one LLJIT and a
- * function looked up per loop launch. The optimiser runs only on a miss. */
+ * distinct loop kernels (codegen/kernels.c) are cut into parts of
+ * CG_PART_KERNELS, each keyed by content (its kernels' hashes and names,
+ * the host, LLVM, the options). Parts found in the cache are loaded as
+ * they are; the others go to worker threads, each with its own LLVM
+ * context and target machine: LLVM IR -> optimised -> object code, stored
+ * in the cache. All objects are then loaded into one LLJIT and every loop
+ * launch bound to its kernel's function and its buffers' slots. The
+ * optimiser runs only on a miss. */
 #include "config.h"
 
 #include "codegen/cpu.h"
@@ -19,6 +20,7 @@
 
 #include "codegen/cache.h"
 #include "codegen/jit.h"
+#include "codegen/kernels.h"
 #include "codegen/llvm_kernel.h"
 #include "codegen/source_hash.h"
 
@@ -26,9 +28,11 @@ struct cg_cpu_program {
     cg_jit *jit;
     int n;                    /* launches */
     cg_kernel_fn **fn;        /* per launch; NULL unless a loop */
+    int *n_args;              /* per launch: slots */
+    int **args;               /* per launch: the buffer id of each slot */
 };
 
-/* One object file: launches [first, last). */
+/* One object file: distinct kernels [first, last). */
 typedef struct part {
     int first, last;
     uint8_t key[CG_KEY_BYTES];
@@ -44,6 +48,7 @@ typedef struct part {
 /* What the worker threads share. */
 typedef struct job {
     const ir_kprogram *p;
+    const cg_kernels *k;
     const char *dir;          /* NULL: no cache */
     int opt;
     part *parts;
@@ -61,54 +66,74 @@ static double now(void)
 
 /* ---- keys ---- */
 
-/* SHA-256 of what decides the object code: the code generator's revision
- * and a hash of its sources (codegen/local.mk), LLVM's version, the host,
- * the options and the printed program. */
-static int program_key(const ir_kprogram *p, const cg_host *h, int opt, uint8_t key[CG_KEY_BYTES])
+/* SHA-256 of what decides the object code besides the kernels themselves:
+ * the code generator's revision and a hash of its sources (codegen/local.mk),
+ * LLVM's version, the host and the options. */
+static void prefix_key(const cg_host *h, int opt, uint8_t key[CG_KEY_BYTES])
+{
+    char text[8192];
+    int n = snprintf(text, sizeof text, "moec %s cpu kernels %s %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d lanes %d\n",
+                     PACKAGE_VERSION, CG_LLVM_CODEGEN_REVISION, CG_SOURCE_HASH, MOEC_LLVM_VERSION, h->triple, h->cpu,
+                     h->features, opt, CG_LANES);
+    cg_sha256(text, n > 0 && (size_t)n < sizeof text ? (size_t)n : sizeof text - 1, key);
+}
+
+/* A part's key: SHA-256 of the prefix and, per kernel, its symbol and the
+ * hash of its canonical text; the same kernels under the same names make
+ * the same part in any program. Returns 0 or -1 (out of memory). */
+static int part_key(const job *j, const uint8_t prefix[CG_KEY_BYTES], part *pt)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return -1;
-    fprintf(f, "moec %s cpu kernels %s %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d lanes %d part %d\nsource %s\n",
-            PACKAGE_VERSION, CG_LLVM_CODEGEN_REVISION, CG_SOURCE_HASH, MOEC_LLVM_VERSION, h->triple, h->cpu, h->features,
-            opt, CG_LANES, CG_PART_KERNELS, p->source_name ? p->source_name : "");
-    ir_kprogram_print(f, p, true);
+    fwrite(prefix, 1, CG_KEY_BYTES, f);
+    for (int u = pt->first; u < pt->last; u++) {
+        char name[256];
+        fprintf(f, "%s", cg_kernel_symbol(j->p, j->k, u, name, sizeof name));
+        fputc('\0', f);
+        fwrite(j->k->hash[u], 1, CG_KEY_BYTES, f);
+    }
     int rc = fclose(f) == 0 && text ? 0 : -1;
-    if (rc == 0) cg_sha256(text, len, key);
+    if (rc == 0) cg_sha256(text, len, pt->key);
     free(text);
     return rc;
 }
 
-/* Parts of CG_PART_KERNELS loop launches each; keys from the program's. */
-static part *cut_parts(const ir_kprogram *p, const uint8_t key[CG_KEY_BYTES], int *n_parts)
+/* Parts of CG_PART_KERNELS distinct kernels each, with their keys. */
+static int cut_parts(job *j, const uint8_t prefix[CG_KEY_BYTES])
 {
-    part *parts = calloc((size_t)p->n_launches / CG_PART_KERNELS + 1, sizeof *parts);
-    int n = 0, loops = 0;
-    for (int i = 0; parts && i < p->n_launches; i++) {
-        if (p->launches[i].kind != IR_LAUNCH_LOOP) continue;
-        if (loops++ % CG_PART_KERNELS == 0) parts[n++].first = i;
-        parts[n - 1].last = i + 1;
+    j->n_parts = (j->k->n_unique + CG_PART_KERNELS - 1) / CG_PART_KERNELS;
+    j->parts = calloc((size_t)j->n_parts + 1, sizeof *j->parts);
+    j->todo = calloc((size_t)j->n_parts + 1, sizeof *j->todo);
+    if (!j->parts || !j->todo) return -1;
+    for (int i = 0; i < j->n_parts; i++) {
+        j->parts[i].first = i * CG_PART_KERNELS;
+        j->parts[i].last = i == j->n_parts - 1 ? j->k->n_unique : (i + 1) * CG_PART_KERNELS;
+        if (part_key(j, prefix, &j->parts[i]) < 0) return -1;
     }
-    for (int k = 0; parts && k < n; k++) {
-        uint8_t text[CG_KEY_BYTES + 2 * sizeof(int)];
-        memcpy(text, key, CG_KEY_BYTES);
-        memcpy(text + CG_KEY_BYTES, &parts[k].first, sizeof(int));
-        memcpy(text + CG_KEY_BYTES + sizeof(int), &parts[k].last, sizeof(int));
-        cg_sha256(text, sizeof text, parts[k].key);
-    }
-    *n_parts = n;
-    return parts;
+    return 0;
+}
+
+/* The program's key: SHA-256 of its parts' keys, in hex. */
+static void program_key(const job *j, char hex[65])
+{
+    uint8_t key[CG_KEY_BYTES];
+    uint8_t *keys = malloc((size_t)(j->n_parts + 1) * CG_KEY_BYTES);
+    for (int i = 0; keys && i < j->n_parts; i++) memcpy(keys + (size_t)i * CG_KEY_BYTES, j->parts[i].key, CG_KEY_BYTES);
+    cg_sha256(keys ? keys : (uint8_t *)"", keys ? (size_t)j->n_parts * CG_KEY_BYTES : 0, key);
+    free(keys);
+    for (int i = 0; i < CG_KEY_BYTES; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
 }
 
 /* ---- compiling one part ---- */
 
-/* LLVM IR of launches [first, last) for the host, optimised unless opt == 0. */
-static int build(LLVMContextRef ctx, const ir_kprogram *p, int first, int last, const cg_host *h, int opt,
-                 LLVMModuleRef *m, part *pt, moec_diag *d)
+/* LLVM IR of distinct kernels [first, last) for the host, optimised unless opt == 0. */
+static int build(LLVMContextRef ctx, const ir_kprogram *p, const cg_kernels *k, int first, int last,
+                 const cg_host *h, int opt, LLVMModuleRef *m, part *pt, moec_diag *d)
 {
     double t0 = now();
-    if (cg_llvm_build_module(ctx, p, first, last, m, d) < 0) return -1;
+    if (cg_llvm_build_module(ctx, p, k, first, last, m, d) < 0) return -1;
     cg_host_adopt(h, *m);
     double t1 = now();
     pt->build_s = t1 - t0;
@@ -123,7 +148,7 @@ static int compile_part(const job *j, const cg_host *h, part *pt, moec_diag *d)
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = NULL;
     LLVMMemoryBufferRef buf = NULL;
-    int rc = build(ctx, j->p, pt->first, pt->last, h, j->opt, &m, pt, d);
+    int rc = build(ctx, j->p, j->k, pt->first, pt->last, h, j->opt, &m, pt, d);
     double t0 = now();
     if (rc == 0) rc = cg_llvm_emit_object(m, h, &buf, d);
     pt->emit_s = now() - t0;
@@ -185,24 +210,46 @@ static int run_workers(job *j, int threads)
 
 /* ---- loading ---- */
 
-/* An LLJIT holding every part's object, and the function of every loop launch. */
-static int load(const ir_kprogram *p, const part *parts, int n_parts, cg_cpu_program **out, moec_diag *d)
+/* The function and the slots of every loop launch, from the addresses of
+ * the distinct kernels. */
+static int bind_launches(cg_cpu_program *c, const ir_kprogram *p, const cg_kernels *k, moec_diag *d)
 {
+    void **addr = calloc((size_t)k->n_unique + 1, sizeof *addr);
+    int rc = addr ? 0 : (moec_error(d, "cpu backend: out of memory"), -1);
+    for (int u = 0; u < k->n_unique && rc == 0; u++) {
+        char name[256];
+        addr[u] = cg_jit_lookup(c->jit, cg_kernel_symbol(p, k, u, name, sizeof name), d);
+        if (!addr[u]) rc = -1;
+    }
+    for (int i = 0; i < p->n_launches && rc == 0; i++) {
+        if (k->unique[i] < 0) continue;
+        c->fn[i] = (cg_kernel_fn *)addr[k->unique[i]];
+        const ir_kloop *loop = &p->launches[i].loop;
+        if (!(c->args[i] = malloc(sizeof *c->args[i] * (size_t)(loop->n_ins + 1)))) {
+            rc = (moec_error(d, "cpu backend: out of memory"), -1);
+            break;
+        }
+        c->n_args[i] = cg_kernel_slots(loop, c->args[i]);
+    }
+    free(addr);
+    return rc;
+}
+
+/* An LLJIT holding every part's object, and the function of every loop launch. */
+static int load(const ir_kprogram *p, const cg_kernels *k, const part *parts, int n_parts, cg_cpu_program **out,
+                moec_diag *d)
+{
+    size_t n = (size_t)(p->n_launches ? p->n_launches : 1);
     cg_cpu_program *c = calloc(1, sizeof *c);
-    if (!c || !(c->fn = calloc((size_t)(p->n_launches ? p->n_launches : 1), sizeof *c->fn))) {
-        free(c);
+    if (!c || !(c->fn = calloc(n, sizeof *c->fn)) || !(c->n_args = calloc(n, sizeof *c->n_args)) ||
+        !(c->args = calloc(n, sizeof *c->args))) {
+        cg_cpu_free(c);
         return moec_error(d, "cpu backend: out of memory"), -1;
     }
     c->n = p->n_launches;
     int rc = cg_jit_new(&c->jit, d);
-    for (int k = 0; k < n_parts && rc == 0; k++) rc = cg_jit_add_object(c->jit, parts[k].obj, parts[k].len, d);
-    for (int i = 0; i < p->n_launches && rc == 0; i++) {
-        if (p->launches[i].kind != IR_LAUNCH_LOOP) continue;
-        char name[256];
-        void *addr = cg_jit_lookup(c->jit, cg_llvm_symbol(p, i, name, sizeof name), d);
-        if (!addr) rc = -1;
-        c->fn[i] = (cg_kernel_fn *)addr;
-    }
+    for (int i = 0; i < n_parts && rc == 0; i++) rc = cg_jit_add_object(c->jit, parts[i].obj, parts[i].len, d);
+    if (rc == 0) rc = bind_launches(c, p, k, d);
     if (rc < 0) {
         cg_cpu_free(c);
         return -1;
@@ -272,6 +319,22 @@ static void free_parts(part *parts, int n)
     free(parts);
 }
 
+/* Hashes the program's distinct kernels and cuts them into keyed parts. */
+static int plan(job *j, const cg_cpu_options *o, char *dirbuf, size_t size, cg_cpu_stats *st, moec_diag *d)
+{
+    cg_host h;
+    if (cg_host_init(&h, j->opt, d) < 0) return -1;
+    uint8_t prefix[CG_KEY_BYTES];
+    prefix_key(&h, j->opt, prefix);
+    cg_host_free(&h);
+    j->dir = cache_dir(o, dirbuf, size, st);
+    if (cut_parts(j, prefix) < 0) return moec_error(d, "cpu backend: out of memory"), -1;
+    program_key(j, st->key);
+    st->unique = j->k->n_unique;
+    st->parts = j->n_parts;
+    return 0;
+}
+
 int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program **out, cg_cpu_stats *st,
                    moec_diag *d)
 {
@@ -281,31 +344,24 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
     double t0 = now();
     for (int i = 0; i < p->n_launches; i++) st->kernels += p->launches[i].kind == IR_LAUNCH_LOOP;
     if (ir_kprogram_verify(p, d) < 0) return -1;
-    job j = { .p = p, .opt = o && o->opt_level == 2 ? 2 : 3 };
-    cg_host h;
-    if (cg_host_init(&h, j.opt, d) < 0) return -1;
+    cg_kernels k;
+    if (cg_kernels_find(p, &k) < 0) return moec_error(d, "cpu backend: out of memory"), -1;
+    job j = { .p = p, .k = &k, .opt = o && o->opt_level == 2 ? 2 : 3 };
     char dirbuf[4096];
-    j.dir = cache_dir(o, dirbuf, sizeof dirbuf, st);
-    uint8_t key[CG_KEY_BYTES];
-    int rc = program_key(p, &h, j.opt, key);
-    cg_host_free(&h);
-    if (rc == 0) j.parts = cut_parts(p, key, &j.n_parts);
-    if (rc < 0 || !j.parts || !(j.todo = calloc((size_t)j.n_parts + 1, sizeof *j.todo))) {
-        free(j.parts);
-        return moec_error(d, "cpu backend: out of memory"), -1;
-    }
-    for (int i = 0; i < CG_KEY_BYTES; i++) snprintf(st->key + 2 * i, 3, "%02x", key[i]);
+    int rc = plan(&j, o, dirbuf, sizeof dirbuf, st, d);
     st->key_s = now() - t0;
-    st->parts = j.n_parts;
-    look_up_parts(&j, st);
-    st->cache_hit = j.n_todo == 0;
-    if (j.n_todo) st->threads = run_workers(&j, threads_wanted(o));
-    rc = collect(&j, st, d);
+    if (rc == 0) {
+        look_up_parts(&j, st);
+        st->cache_hit = j.n_todo == 0;
+        if (j.n_todo) st->threads = run_workers(&j, threads_wanted(o));
+        rc = collect(&j, st, d);
+    }
     double t1 = now();
-    if (rc == 0) rc = load(p, j.parts, j.n_parts, out, d);
+    if (rc == 0) rc = load(p, &k, j.parts, j.n_parts, out, d);
     st->load_s = now() - t1;
     free_parts(j.parts, j.n_parts);
     free(j.todo);
+    cg_kernels_free(&k);
     st->wall_s = now() - t0;
     return rc;
 }
@@ -313,6 +369,21 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
 cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch)
 {
     return launch >= 0 && launch < c->n ? c->fn[launch] : NULL;
+}
+
+const int *cg_cpu_arg_buffers(const cg_cpu_program *c, int launch, int *n)
+{
+    bool ok = launch >= 0 && launch < c->n;
+    *n = ok ? c->n_args[launch] : 0;
+    return ok ? c->args[launch] : NULL;
+}
+
+int cg_cpu_args(const cg_cpu_program *c, int launch, void *const *bufs, void **args)
+{
+    int n;
+    const int *ids = cg_cpu_arg_buffers(c, launch, &n);
+    for (int s = 0; s < n; s++) args[s] = bufs[ids[s]];
+    return n;
 }
 
 int cg_cpu_reduce_lanes(const ir_kprogram *p, int launch)
@@ -324,19 +395,24 @@ void cg_cpu_free(cg_cpu_program *c)
 {
     if (!c) return;
     cg_jit_free(c->jit);
+    for (int i = 0; c->args && i < c->n; i++) free(c->args[i]);
     free(c->fn);
+    free(c->n_args);
+    free(c->args);
     free(c);
 }
 
 int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d)
 {
     if (ir_kprogram_verify(p, d) < 0) return -1;
+    cg_kernels k;
+    if (cg_kernels_find(p, &k) < 0) return moec_error(d, "cpu backend: out of memory"), -1;
     cg_host h;
-    if (cg_host_init(&h, opt_level ? opt_level : 3, d) < 0) return -1;
+    int rc = cg_host_init(&h, opt_level ? opt_level : 3, d);
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = NULL;
     part scratch = { 0 };
-    int rc = build(ctx, p, 0, p->n_launches, &h, opt_level, &m, &scratch, d);
+    if (rc == 0) rc = build(ctx, p, &k, 0, k.n_unique, &h, opt_level, &m, &scratch, d);
     if (rc == 0) {
         char *text = LLVMPrintModuleToString(m);
         fputs(text, out);
@@ -344,6 +420,7 @@ int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d
     }
     if (m) LLVMDisposeModule(m);
     LLVMContextDispose(ctx);
-    cg_host_free(&h);
+    if (h.tm) cg_host_free(&h);
+    cg_kernels_free(&k);
     return rc;
 }

@@ -1,9 +1,10 @@
 /* codegen/cpu.h -- the CPU backend's compiler: the loop kernels of a kernel
  * program -> native code, through LLVM (codegen/llvm_kernel.c, jit.c) and
  * the disk cache (codegen/cache.c). Reads a verified ir_kprogram; gives a
- * callable function per loop launch. The runtime's thread pool splits each
- * launch's points over its threads. doc/kernels.md, "The CPU backend".
- * Needs no LLVM header: the runtime includes only this. */
+ * callable function per loop launch (one per distinct kernel, shared by
+ * its launches, each with its own buffers as arguments). The runtime's
+ * thread pool splits each launch's points over its threads. doc/kernels.md,
+ * "The CPU backend". Needs no LLVM header: the runtime includes only this. */
 #ifndef MOEC_CODEGEN_CPU_H
 #define MOEC_CODEGEN_CPU_H
 
@@ -21,14 +22,17 @@
  * "Reductions". */
 enum { CG_LANES = 8 };
 
-/* A compiled loop launch: runs points [point_begin, point_end) (clamped to
- * [0, ir_kloop_points)) with bufs[b] the first element of buffer b, and
- * returns the number of faults met (a gathered index outside its buffer,
- * an f32 -> i32 cast out of range, an i32 division by zero, a negative
- * random step; a value computed once for several points counts once):
- * 0 is success, anything else a run error to report. Calls on disjoint
- * point ranges may run at the same time. */
-typedef int64_t cg_kernel_fn(void *const *bufs, int64_t point_begin, int64_t point_end);
+/* A compiled loop kernel: runs points [point_begin, point_end) (clamped to
+ * [0, ir_kloop_points)) with args[s] the first element of its buffer in
+ * slot s (the order its loads and stores first name them: cg_cpu_args
+ * fills args from buffer pointers), and returns the
+ * number of faults met (a gathered index outside its buffer, an f32 -> i32
+ * cast out of range, an i32 division by zero, a negative random step; a
+ * value computed once for several points counts once): 0 is success,
+ * anything else a run error to report. Launches running the same kernel
+ * over other buffers share one function. Calls on disjoint point ranges
+ * may run at the same time. */
+typedef int64_t cg_kernel_fn(void *const *args, int64_t point_begin, int64_t point_end);
 
 typedef struct cg_cpu_options {
     int opt_level;            /* 2 or 3; 0 means 3 */
@@ -37,19 +41,20 @@ typedef struct cg_cpu_options {
     bool no_cache;            /* neither read nor write the disk cache */
 } cg_cpu_options;
 
-/* A program is compiled in parts of CG_PART_KERNELS loop launches, one
- * LLVM module, object file and cache entry each, on parallel threads. */
+/* A program is compiled in parts of CG_PART_KERNELS distinct loop kernels,
+ * one LLVM module, object file and cache entry each, on parallel threads. */
 enum { CG_PART_KERNELS = 16 };
 
 typedef struct cg_cpu_stats {
     int kernels;              /* loop launches */
-    int parts;                /* object files (CG_PART_KERNELS kernels each) */
+    int unique;               /* distinct loop kernels: what is compiled */
+    int parts;                /* object files (CG_PART_KERNELS distinct kernels each) */
     int parts_cached;         /* of them, loaded from the disk cache */
     int parts_stored;         /* of them, compiled and written to the cache */
     bool cache_hit;           /* every part came from the cache: nothing was compiled */
     bool cache_bad;           /* an entry failed its checks: it was recompiled and replaced */
     char cache_note[512];     /* the first entry rejected or not written, and why; "" if none */
-    char key[65];             /* the program's cache key, hex (each part's key derives from it) */
+    char key[65];             /* the program's key, hex: SHA-256 of its parts' keys */
     size_t object_bytes;      /* object code, all parts */
     int threads;              /* threads that compiled (0 when nothing was compiled) */
     double wall_s;            /* the whole cg_cpu_compile */
@@ -67,6 +72,15 @@ int cg_cpu_compile(const ir_kprogram *p, const cg_cpu_options *o, cg_cpu_program
 
 /* The function of launch `launch`; NULL for a product or template launch. */
 cg_kernel_fn *cg_cpu_kernel(const cg_cpu_program *c, int launch);
+
+/* The buffer ids of launch `launch` in slot order (*n of them; 0 and NULL
+ * for a product or template): the function's args[s] is the first element
+ * of buffer ids[s]. Owned by c. */
+const int *cg_cpu_arg_buffers(const cg_cpu_program *c, int launch, int *n);
+
+/* Fills args[s] = bufs[ids[s]] (bufs indexed by buffer id; args with room
+ * for every slot) and returns the number of slots. */
+int cg_cpu_args(const cg_cpu_program *c, int launch, void *const *bufs, void **args);
 
 void cg_cpu_free(cg_cpu_program *c);
 

@@ -17,7 +17,7 @@ typedef struct cg_gen {
     const ir_kprogram *p;
     const ir_kloop *k;
     LLVMValueRef fn;
-    LLVMValueRef *buf;                   /* n_bufs typed pointers (NULL: unused) */
+    LLVMValueRef *buf;                   /* by buffer id: typed pointers from args[] (NULL: unused) */
     LLVMValueRef faults;                 /* i64 alloca: the fault count */
     LLVMValueRef pos[IR_K_AXES];         /* i64 position on each axis (lane_axis: lane 0's) */
     int width;                           /* 1 or CG_LANES */
@@ -28,6 +28,7 @@ typedef struct cg_gen {
     LLVMValueRef *val;                   /* n_ins: uniform values scalar, the rest at their width */
     LLVMValueRef *acc;                   /* n_ins: allocas of reductions' lane vectors */
     int *stage;                          /* ir_kloop_stages */
+    int *slots;                          /* n_ins: the buffer of each slot (cg_kernel_slots) */
 } cg_gen;
 
 /* The value of instruction i at the current width (a point value is splat). */

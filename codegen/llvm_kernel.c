@@ -13,18 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/kernels.h"
 #include "codegen/llvm_gen.h"
-
-char *cg_llvm_symbol(const ir_kprogram *p, int launch, char *buf, size_t n)
-{
-    const char *name = p->launches[launch].name;
-    bool twin = !name[0];
-    for (int i = 0; i < p->n_launches && !twin; i++)
-        twin = i != launch && p->launches[i].kind == IR_LAUNCH_LOOP && !strcmp(p->launches[i].name, name);
-    if (twin) snprintf(buf, n, "%s.k%d", name, launch);
-    else snprintf(buf, n, "%s", name);
-    return buf;
-}
 
 /* A scalar i64 constant. */
 static LLVMValueRef ci64(const cg_gen *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
@@ -194,8 +184,9 @@ static void emit_point(cg_gen *g)
 
 /* ---- the function ---- */
 
-/* Allocas (entry block) and typed buffer pointers loaded from bufs[]. */
-static void emit_prologue(cg_gen *g, LLVMValueRef bufs)
+/* Allocas (entry block) and typed buffer pointers loaded from args[], one
+ * per slot (cg_kernel_slots). */
+static void emit_prologue(cg_gen *g, LLVMValueRef args)
 {
     g->faults = LLVMBuildAlloca(g->b, g->i64, "faults");
     LLVMBuildStore(g->b, ci64(g, 0), g->faults);
@@ -203,12 +194,13 @@ static void emit_prologue(cg_gen *g, LLVMValueRef bufs)
         const ir_kinstr *in = &g->k->ins[i];
         if (in->kind == IR_KI_REDUCE)
             g->acc[i] = LLVMBuildAlloca(g->b, LLVMVectorType(in->dtype == IR_I32 ? g->i32 : g->f32, CG_LANES), "acc");
-        if (in->kind != IR_KI_LOAD && in->kind != IR_KI_STORE) continue;
-        if (g->buf[in->buf]) continue;
-        LLVMValueRef at = ci64(g, in->buf);
-        LLVMValueRef raw = LLVMBuildLoad2(g->b, g->i8p, LLVMBuildInBoundsGEP2(g->b, g->i8p, bufs, &at, 1, ""),
-                                          g->p->bufs[in->buf].name);
-        g->buf[in->buf] = LLVMBuildBitCast(g->b, raw, LLVMPointerType(cg_type(g, in->dtype), 0), "");
+    }
+    int *slots = g->slots, n = cg_kernel_slots(g->k, slots);
+    for (int s = 0; s < n; s++) {
+        const ir_kbuf *b = &g->p->bufs[slots[s]];
+        LLVMValueRef at = ci64(g, s);
+        LLVMValueRef raw = LLVMBuildLoad2(g->b, g->i8p, LLVMBuildInBoundsGEP2(g->b, g->i8p, args, &at, 1, ""), b->name);
+        g->buf[slots[s]] = LLVMBuildBitCast(g->b, raw, LLVMPointerType(b->dtype == IR_I32 ? g->i32 : g->f32, 0), "");
     }
 }
 
@@ -317,12 +309,10 @@ static void add_attr(cg_gen *g, LLVMValueRef fn, unsigned idx, const char *name)
     LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->ctx, kind, 0));
 }
 
-static void declare_kernel(cg_gen *g, const ir_launch *l, int launch)
+static void declare_kernel(cg_gen *g, const ir_launch *l, const char *name)
 {
     LLVMTypeRef params[3] = { LLVMPointerType(g->i8p, 0), g->i64, g->i64 };
-    char name[256];
-    g->fn = LLVMAddFunction(g->mod, cg_llvm_symbol(g->p, launch, name, sizeof name),
-                            LLVMFunctionType(g->i64, params, 3, 0));
+    g->fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(g->i64, params, 3, 0));
     add_attr(g, g->fn, LLVMAttributeFunctionIndex, "nounwind");
     add_attr(g, g->fn, 1, "noalias");
     add_attr(g, g->fn, 1, "nocapture");
@@ -331,13 +321,13 @@ static void declare_kernel(cg_gen *g, const ir_launch *l, int launch)
     LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(g->ctx, "no-trapping-math", 16, "true", 4));
     attach_lines(g, l);
-    static const char *const pnames[3] = { "bufs", "point_begin", "point_end" };
+    static const char *const pnames[3] = { "args", "point_begin", "point_end" };
     for (int i = 0; i < 3; i++) LLVMSetValueName2(LLVMGetParam(g->fn, (unsigned)i), pnames[i], strlen(pnames[i]));
 }
 
-static void emit_kernel(cg_gen *g, const ir_launch *l, int launch)
+static void emit_kernel(cg_gen *g, const ir_launch *l, const char *name)
 {
-    declare_kernel(g, l, launch);
+    declare_kernel(g, l, name);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "entry");
     LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "run");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "exit");
@@ -362,11 +352,13 @@ static int gen_reset(cg_gen *g, const ir_kloop *k)
     free(g->acc);
     free(g->stage);
     free(g->uniform);
+    free(g->slots);
+    g->slots = malloc(n * sizeof *g->slots);
     g->val = calloc(n, sizeof *g->val);
     g->acc = calloc(n, sizeof *g->acc);
     g->stage = malloc(n * sizeof *g->stage);
     g->uniform = calloc(n, sizeof *g->uniform);
-    if (!g->val || !g->acc || !g->stage || !g->uniform) return -1;
+    if (!g->val || !g->acc || !g->stage || !g->uniform || !g->slots) return -1;
     memset(g->buf, 0, sizeof *g->buf * (size_t)g->p->n_bufs);
     memset(g->pos, 0, sizeof g->pos);
     g->width = 1;
@@ -389,8 +381,8 @@ static void gen_types(cg_gen *g)
     g->i8p = LLVMPointerType(LLVMInt8TypeInContext(g->ctx), 0);
 }
 
-int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, int last, LLVMModuleRef *out,
-                         moec_diag *d)
+int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, const cg_kernels *k, int first, int last,
+                         LLVMModuleRef *out, moec_diag *d)
 {
     cg_gen g = { .ctx = ctx, .p = p };
     gen_types(&g);
@@ -398,16 +390,18 @@ int cg_llvm_build_module(LLVMContextRef ctx, const ir_kprogram *p, int first, in
     g.b = LLVMCreateBuilderInContext(ctx);
     g.buf = calloc((size_t)(p->n_bufs ? p->n_bufs : 1), sizeof *g.buf);
     int rc = g.buf ? 0 : -1;
-    for (int i = first; i < last && rc == 0; i++) {
-        if (p->launches[i].kind != IR_LAUNCH_LOOP) continue;
-        rc = gen_reset(&g, &p->launches[i].loop);
-        if (rc == 0) emit_kernel(&g, &p->launches[i], i);
+    for (int u = first; u < last && rc == 0; u++) {
+        const ir_launch *l = &p->launches[k->rep[u]];
+        char name[256];
+        rc = gen_reset(&g, &l->loop);
+        if (rc == 0) emit_kernel(&g, l, cg_kernel_symbol(p, k, u, name, sizeof name));
     }
     if (rc < 0) moec_error(d, "cpu backend: out of memory building LLVM IR");
     free(g.val);
     free(g.acc);
     free(g.stage);
     free(g.uniform);
+    free(g.slots);
     free(g.buf);
     LLVMDisposeBuilder(g.b);
     if (rc < 0) {

@@ -4,6 +4,7 @@ if HAVE_LLVM
 noinst_LIBRARIES += libmoec_codegen.a
 libmoec_codegen_a_SOURCES = \
 	codegen/cpu.h codegen/cpu.c \
+	codegen/kernels.h codegen/kernels.c \
 	codegen/llvm_kernel.h codegen/llvm_gen.h codegen/llvm_kernel.c codegen/llvm_ops.c \
 	codegen/jit.h codegen/jit.c \
 	codegen/cache.h codegen/cache.c

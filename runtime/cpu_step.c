@@ -54,7 +54,9 @@ static int generate(rt_cpu_step *s, const rt_cpu_step_options *co)
     snprintf(s->info.cache_note, sizeof s->info.cache_note, "%s", st.cache_note);
     for (int i = 0; i < s->pipe.kernels.n_launches; i++) {
         cg_kernel_fn *fn = cg_cpu_kernel(s->code, i);
-        if (fn && rt_exec_set_loop(s->exec, i, fn) < 0) return -1;
+        int n;
+        const int *ids = cg_cpu_arg_buffers(s->code, i, &n);
+        if (fn && rt_exec_set_loop_args(s->exec, i, fn, ids, n) < 0) return -1;
     }
     return 0;
 }

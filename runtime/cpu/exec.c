@@ -27,6 +27,8 @@ struct rt_exec {
     char *arena;              /* activations and scratch placed by the memory plan */
     int64_t arena_bytes;
     rt_loop_fn **loops;       /* per launch: the loop kernel's function, or NULL */
+    int **args;               /* per launch: the buffer ids its function takes as arguments, or NULL (all, by id) */
+    int *n_args;
     rt_launch_time *times;    /* per launch */
     rt_gemm_split split;
 };
@@ -126,9 +128,11 @@ rt_exec *rt_exec_new(const ir_kprogram *p, rt_pool *pool, moec_diag *d)
         ex->bufs = calloc((size_t)p->n_bufs + 1, sizeof *ex->bufs);
         ex->own = calloc((size_t)p->n_bufs + 1, sizeof *ex->own);
         ex->loops = calloc((size_t)p->n_launches + 1, sizeof *ex->loops);
+        ex->args = calloc((size_t)p->n_launches + 1, sizeof *ex->args);
+        ex->n_args = calloc((size_t)p->n_launches + 1, sizeof *ex->n_args);
         ex->times = calloc((size_t)p->n_launches + 1, sizeof *ex->times);
     }
-    if (!ex || !ex->bufs || !ex->own || !ex->loops || !ex->times) {
+    if (!ex || !ex->bufs || !ex->own || !ex->loops || !ex->times || !ex->args || !ex->n_args) {
         moec_error(d, "out of memory for the CPU executor");
         rt_exec_free(ex);
         return NULL;
@@ -148,6 +152,9 @@ void rt_exec_free(rt_exec *ex)
     free(ex->bufs);
     free(ex->arena);
     free(ex->loops);
+    for (int i = 0; ex->args && i < ex->p->n_launches; i++) free(ex->args[i]);
+    free(ex->args);
+    free(ex->n_args);
     free(ex->times);
     free(ex);
 }
@@ -157,6 +164,16 @@ int rt_exec_set_loop(rt_exec *ex, int launch, rt_loop_fn *fn)
     if (launch < 0 || launch >= ex->p->n_launches || ex->p->launches[launch].kind != IR_LAUNCH_LOOP)
         return moec_error(ex->d, "k%d is not a loop launch of the program", launch), -1;
     ex->loops[launch] = fn;
+    return 0;
+}
+
+int rt_exec_set_loop_args(rt_exec *ex, int launch, rt_loop_fn *fn, const int *ids, int n)
+{
+    if (rt_exec_set_loop(ex, launch, fn) < 0) return -1;
+    free(ex->args[launch]);
+    if (!(ex->args[launch] = malloc(sizeof *ids * (size_t)(n + 1)))) return moec_error(ex->d, "out of memory"), -1;
+    memcpy(ex->args[launch], ids, sizeof *ids * (size_t)n);
+    ex->n_args[launch] = n;
     return 0;
 }
 
@@ -235,8 +252,14 @@ static int run_loop(const rt_exec *ex, const rt_env *env, const ir_kloop *k)
     int64_t points = 1, steps = k->n_ins > 0 ? k->n_ins : 1;
     for (int a = 0; a < k->rank; a++) points *= k->dim[a];
     if (k->reduce) steps *= k->reduce * k->n_passes;
-    loop_job j = { .fn = ex->loops[env->launch], .bufs = ex->bufs, .faults = 0 };
+    const int *ids = ex->args[env->launch];
+    int n = ex->n_args[env->launch];
+    void **args = ids ? malloc(sizeof *args * (size_t)(n + 1)) : NULL;
+    if (ids && !args) return rt_launch_error(env, "out of memory");
+    for (int s = 0; ids && s < n; s++) args[s] = ex->bufs[ids[s]];
+    loop_job j = { .fn = ex->loops[env->launch], .bufs = ids ? args : ex->bufs, .faults = 0 };
     rt_pool_run_grain(ex->pool, points, steps >= RT_LOOP_GRAIN ? 1 : RT_LOOP_GRAIN / steps, loop_chunk, &j);
+    free(args);
     if (j.faults)
         return rt_launch_error(env, "%lld faults (an index outside its table, a value that does not fit i32, "
                                     "an i32 division by zero or a bad random step)", (long long)j.faults);

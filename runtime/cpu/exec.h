@@ -50,6 +50,10 @@ void rt_exec_free(rt_exec *ex);
 /* The function of loop launch `launch`. Returns 0, or -1 after reporting
  * (not a loop launch). Every loop launch needs one before rt_exec_run. */
 int rt_exec_set_loop(rt_exec *ex, int launch, rt_loop_fn *fn);
+/* The same for a function that takes the launch's buffers as arguments:
+ * it is called with args[s] = the base address of buffer ids[s], s < n
+ * (the CPU code generator's kernels: cg_cpu_arg_buffers). ids is copied. */
+int rt_exec_set_loop_args(rt_exec *ex, int launch, rt_loop_fn *fn, const int *ids, int n);
 void rt_exec_set_gemm_split(rt_exec *ex, rt_gemm_split how);
 
 /* The id of the buffer named `name`, or -1. */

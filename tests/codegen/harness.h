@@ -16,7 +16,7 @@
 #include "ir/philox.h"
 #include "tests/tap.h"
 
-enum { KT_MAX_BUFS = 4096 };
+enum { KT_MAX_BUFS = 4096, KT_MAX_ARGS = 64 };   /* buffers in a test program; of one test kernel */
 
 /* How a buffer is filled: f32 values with |x| in [lo, hi) (a random sign
  * when `sign`), i32 integers in [lo, hi) (negated at random when `sign`). */
@@ -101,8 +101,10 @@ static inline int64_t kt_run_cpu(const kt_prog *t, const cg_cpu_program *c, void
         const ir_launch *l = &t->p.launches[i];
         if (l->kind != IR_LAUNCH_LOOP) continue;
         cg_kernel_fn *fn = cg_cpu_kernel(c, i);
+        void *args[KT_MAX_ARGS];
+        cg_cpu_args(c, i, bufs, args);
         int64_t n = ir_kloop_points(&l->loop);
-        for (int k = 0; k < chunks; k++) faults += fn(bufs, n * k / chunks, n * (k + 1) / chunks);
+        for (int k = 0; k < chunks; k++) faults += fn(args, n * k / chunks, n * (k + 1) / chunks);
     }
     return faults;
 }

@@ -112,6 +112,40 @@ static void test_one_module(uint64_t seed)
     free(t);
 }
 
+/* The same kernels over other buffers (two layernorms, two softmaxes, an
+ * AdamW per parameter) share one function each, and each launch computes
+ * on its own buffers. */
+static void test_shared(uint64_t seed)
+{
+    kt_prog *t = calloc(1, sizeof *t);
+    kt_init(t, "test.moe");
+    kt_layernorm(t, 5, 67);
+    kt_softmax(t, 7, 45);
+    kt_layernorm(t, 5, 67);
+    kt_adamw(t, 301);
+    kt_softmax(t, 7, 45);
+    kt_adamw(t, 301);
+    kt_adamw(t, 302);
+    cg_cpu_stats st;
+    cg_cpu_program *c = kt_compile(t, &st);
+    if (tap_ok(c != NULL, "shared kernels: compile")) {
+        tap_ok(st.kernels == 7 && st.unique == 4, "7 launches, 4 distinct kernels (%d)", st.unique);
+        tap_ok(cg_cpu_kernel(c, 0) == cg_cpu_kernel(c, 2) && cg_cpu_kernel(c, 1) == cg_cpu_kernel(c, 4) &&
+               cg_cpu_kernel(c, 3) == cg_cpu_kernel(c, 5) && cg_cpu_kernel(c, 5) != cg_cpu_kernel(c, 6),
+               "launches of one kernel share its function; another size is another kernel");
+        void **cpu = kt_alloc(t, seed), **ref = kt_alloc(t, seed);
+        char err[512];
+        int64_t faults = kt_run_cpu(t, c, cpu, 2);
+        tap_ok(faults == 0 && kt_run_ref(t, ref, KT_CPU_ORDER, err, sizeof err) == 0 && kt_close(t, cpu, ref, 0, 0),
+               "each launch computes on its own buffers, identical to the reference");
+        kt_free_bufs(t, cpu);
+        kt_free_bufs(t, ref);
+    }
+    cg_cpu_free(c);
+    ir_kprogram_free(&t->p);
+    free(t);
+}
+
 /* Tokens up to V + 3: the loads of rows >= V fault, read 0 and are counted;
  * the reference evaluator reports the first one. */
 static void test_gather_out_of_bounds(uint64_t seed)
@@ -151,7 +185,7 @@ static void test_printed_ir(void)
     kt_init(t, "gpt2.moe");
     kt_softmax(t, 4, 16);
     ir_launch_add_line(&t->p.launches[0], 12);
-    kt_softmax(t, 4, 16);   /* the same name twice */
+    kt_softmax(t, 4, 17);   /* the same name, another kernel */
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -159,8 +193,8 @@ static void test_printed_ir(void)
     moec_diag_init(&d, stderr, 5);
     int rc = cg_cpu_print_ir(f, &t->p, 0, &d);
     fclose(f);
-    tap_ok(rc == 0 && text && strstr(text, "define i64 @softmax_fwd_test.k0(i8** noalias nocapture readonly %bufs"),
-           "IR: functions named after launches (twins get .kN)");
+    tap_ok(rc == 0 && text && strstr(text, "define i64 @softmax_fwd_test.k0(i8** noalias nocapture readonly %args") &&
+           strstr(text, "define i64 @softmax_fwd_test.k1("), "IR: functions named after launches (twins get .kN)");
     tap_ok(text && strstr(text, "!{!\"gpt2.moe:7,12\"}") && strstr(text, "!moec.source"),
            "IR: each function carries its model-file lines");
     tap_ok(text && !strstr(text, "fast") && !strstr(text, "reassoc") && !strstr(text, "contract"),
@@ -171,11 +205,11 @@ static void test_printed_ir(void)
 }
 
 /* Four threads run disjoint quarters of a layernorm's rows at once. */
-typedef struct quarter { cg_kernel_fn *fn; void **bufs; int64_t begin, end, faults; } quarter;
+typedef struct quarter { cg_kernel_fn *fn; void **args; int64_t begin, end, faults; } quarter;
 static void *run_quarter(void *arg)
 {
     quarter *q = arg;
-    q->faults = q->fn(q->bufs, q->begin, q->end);
+    q->faults = q->fn(q->args, q->begin, q->end);
     return NULL;
 }
 
@@ -190,12 +224,15 @@ static void test_threads(uint64_t seed)
     if (tap_ok(c != NULL, "threads: compiles")) {
         quarter q[4];
         pthread_t tid[4];
+        void *args[KT_MAX_ARGS], *args1[KT_MAX_ARGS];
+        cg_cpu_args(c, 0, par, args);
+        cg_cpu_args(c, 0, one, args1);
         for (int k = 0; k < 4; k++) {
-            q[k] = (quarter){ cg_cpu_kernel(c, 0), par, ROWS * k / 4, ROWS * (k + 1) / 4, -1 };
+            q[k] = (quarter){ cg_cpu_kernel(c, 0), args, ROWS * k / 4, ROWS * (k + 1) / 4, -1 };
             pthread_create(&tid[k], NULL, run_quarter, &q[k]);
         }
         for (int k = 0; k < 4; k++) pthread_join(tid[k], NULL);
-        int64_t f = cg_cpu_kernel(c, 0)(one, 0, ROWS);
+        int64_t f = cg_cpu_kernel(c, 0)(args1, 0, ROWS);
         tap_ok(f == 0 && !q[0].faults && !q[3].faults && kt_close(t, par, one, 0, 0),
                "threads: four threads on disjoint rows give the bits of one call");
     }
@@ -232,6 +269,7 @@ int main(void)
     uint64_t seed = kt_seed((uint64_t)time(NULL));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], seed + i);
     test_one_module(seed);
+    test_shared(seed);
     test_gather_out_of_bounds(seed);
     test_printed_ir();
     test_threads(seed);

@@ -36,7 +36,9 @@ static void check_kernel(const kt_prog *t, const cg_cpu_program *c, int i, void 
     const ir_kloop *k = &t->p.launches[i].loop;
     int64_t n = ir_kloop_points(k), faults = 0;
     cg_kernel_fn *fn = cg_cpu_kernel(c, i);
-    for (int piece = 0; piece < 3; piece++) faults += fn(cpu, n * piece / 3, n * (piece + 1) / 3);
+    void *args[KT_MAX_ARGS];
+    cg_cpu_args(c, i, cpu, args);
+    for (int piece = 0; piece < 3; piece++) faults += fn(args, n * piece / 3, n * (piece + 1) / 3);
     char err[512] = "";
     int rc = run_ref(t, i, ref, err, sizeof err);
     bool same = true;
@@ -66,8 +68,8 @@ int main(void)
     double t0 = now();
     cg_cpu_program *c = kt_compile(t, &st);
     tap_ok(c != NULL, "they compile as one module");
-    tap_diag("compiled in %.2f s (build %.2f, optimise %.2f, emit %.2f, load %.2f), %zu bytes of code", now() - t0,
-             st.build_s, st.optimise_s, st.emit_s, st.load_s, st.object_bytes);
+    tap_diag("%d distinct kernels compiled in %.2f s (build %.2f, optimise %.2f, emit %.2f, load %.2f), %zu bytes of code",
+             st.unique, now() - t0, st.build_s, st.optimise_s, st.emit_s, st.load_s, st.object_bytes);
     void **cpu = kt_alloc(t, seed + 1), **ref = kt_alloc(t, seed + 1);
     for (int i = 0; c && i < N_KERNELS; i++) check_kernel(t, c, i, cpu, ref);
     kt_free_bufs(t, cpu);
