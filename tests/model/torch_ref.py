@@ -376,7 +376,7 @@ def check_drops(n, name, moec, common, dropped, assigns):
 def main():
     moec, models, work = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(work, exist_ok=True)
-    print("1..%d" % sum((1 if c[3].get("eval_only") else 3) + capped(c[3]) for c in CASES))
+    print("1..%d" % sum((1 if c[3].get("eval_only") else 4) + capped(c[3]) for c in CASES))
     noisy_file = os.path.join(work, "noisy-load.moe")
     with open(noisy_file, "w") as f:
         f.write(NOISY_LOAD)
