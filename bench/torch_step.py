@@ -101,6 +101,8 @@ def node(m, s):
         m["dropout"].add(float(attrs["p"]))
     elif op.group(1) == "layernorm" and float(attrs["eps"]) != 1e-5:
         sys.exit("torch_step.py: layernorm eps %s (only 1e-5 is written here)" % attrs["eps"])
+    elif op.group(1) == "lm_head" and attrs.get("weight") != "wte.weight":
+        sys.exit("torch_step.py: only a tied LM head is written here")
     elif op.group(1) == "moe":
         m["moe"][s.split("  ")[1].split()[0]] = attrs["router"]
     elif op.group(1) not in ("tokens", "embedding", "position_embedding", "add", "layernorm",
