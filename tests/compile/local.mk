@@ -15,3 +15,11 @@ TESTS += tests/compile/test_backend
 tests_compile_test_backend_SOURCES = tests/compile/test_backend.c
 tests_compile_test_backend_LDADD = libmoec_runtime.a $(CODEGEN_LIBS) libmoec_cpu.a $(COMPILE_TEST_LIBS) \
 	$(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread
+
+# Random graphs fused, planned, compiled and run against the interpreter.
+if HAVE_LLVM
+check_PROGRAMS += tests/compile/test_random_fusion
+TESTS += tests/compile/test_random_fusion
+tests_compile_test_random_fusion_SOURCES = tests/compile/test_random_fusion.c
+tests_compile_test_random_fusion_LDADD = $(CODEGEN_LIBS) libmoec_cpu.a $(CPU_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread
+endif
