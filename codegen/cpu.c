@@ -281,6 +281,8 @@ static void look_up_parts(job *j, cg_cpu_stats *st)
         pt->bad = s == CG_CACHE_BAD;
         if (!pt->cached) j->todo[j->n_todo++] = k;
         st->parts_cached += pt->cached;
+        for (int i = pt->first; !pt->cached && i < pt->last; i++)
+            st->kernels_compiled += j->p->launches[i].kind == IR_LAUNCH_LOOP;
     }
 }
 
@@ -423,4 +425,38 @@ int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d
     if (h.tm) cg_host_free(&h);
     cg_kernels_free(&k);
     return rc;
+}
+
+/* One loop launch's module, printed and handed to emit: 0, -1 (LLVM,
+ * reported), or 1 (emit asked to stop). */
+static int emit_launch(LLVMContextRef ctx, const ir_kprogram *p, int i, const cg_host *h, int opt,
+                       cg_launch_ir_fn *emit, void *emit_ctx, moec_diag *d)
+{
+    LLVMModuleRef m = NULL;
+    part scratch = { 0 };
+    int rc = build(ctx, p, i, i + 1, h, opt, &m, &scratch, d);
+    if (rc == 0) {
+        char symbol[256];
+        char *text = LLVMPrintModuleToString(m);
+        rc = emit(emit_ctx, i, cg_llvm_symbol(p, i, symbol, sizeof symbol), text) ? 1 : 0;
+        LLVMDisposeMessage(text);
+    }
+    if (m) LLVMDisposeModule(m);
+    return rc;
+}
+
+int cg_cpu_each_launch_ir(const ir_kprogram *p, int opt_level, cg_launch_ir_fn *emit, void *ctx, moec_diag *d)
+{
+    if (ir_kprogram_verify(p, d) < 0) return -1;
+    cg_host h;
+    if (cg_host_init(&h, opt_level ? opt_level : 3, d) < 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < p->n_launches && rc == 0; i++) {
+        if (p->launches[i].kind != IR_LAUNCH_LOOP) continue;
+        LLVMContextRef c = LLVMContextCreate();   /* one a module: memory stays flat over thousands */
+        rc = emit_launch(c, p, i, &h, opt_level, emit, ctx, d);
+        LLVMContextDispose(c);
+    }
+    cg_host_free(&h);
+    return rc == 0 ? 0 : -1;
 }

@@ -24,6 +24,9 @@ typedef struct rt_cpu_compile_info {
     double codegen_s;      /* LLVM (or loading from the cache) */
     int kernels;           /* loop launches */
     int parts, parts_cached;
+    int kernels_compiled;  /* loop launches compiled by LLVM (the rest came from the cache) */
+    int compile_threads;   /* threads that compiled them (0 when nothing was compiled) */
+    double compile_wall_s; /* the code generator's own wall time (within codegen_s) */
     bool cache_hit;        /* nothing was compiled */
     char cache_note[512];  /* a rejected or unwritten cache entry and why, or "" */
 } rt_cpu_compile_info;
