@@ -48,7 +48,8 @@ static int check_backend(const char *v)
     if (!strcmp(v, "interp"))
         fprintf(stderr, "moec: bench times compiled code; the interpreter ('interp') is a reference, not timed: "
                         "use --backend cpu\n");
-    else if (!strcmp(v, "cuda")) fprintf(stderr, "moec: bench --backend cuda is not available yet; use --backend cpu\n");
+    else if (!strcmp(v, "cuda"))
+        fprintf(stderr, "moec: bench --backend cuda is not available yet; use --backend cpu\n");
     else fprintf(stderr, "moec: unknown backend '%s'; bench runs on 'cpu'\n", v);
     return -1;
 }
@@ -113,7 +114,8 @@ static int set_inputs(rt_cpu_step *s, inputs *in, uint64_t step)
         in->domain[q] = (double)q;
     }
     double st = (double)step;
-    return rt_cpu_step_set(s, "tokens", in->tokens, in->b * in->t) | rt_cpu_step_set(s, "targets", in->targets, in->b * in->t) |
+    int64_t n = in->b * in->t;
+    return rt_cpu_step_set(s, "tokens", in->tokens, n) | rt_cpu_step_set(s, "targets", in->targets, n) |
            rt_cpu_step_set(s, "domain", in->domain, in->b) | rt_cpu_step_set(s, "step", &st, 1);
 }
 
@@ -234,6 +236,7 @@ static void print_compile(const rt_cpu_step *s)
         printf("compiled %d kernels in %.3f s on %d threads (%d of %d parts from the cache)\n", ci->kernels_compiled,
                ci->compile_wall_s, ci->compile_threads, ci->parts_cached, ci->parts);
     if (ci->cache_note[0]) printf("kernel cache: %s\n", ci->cache_note);
+    printf("executor: %.3f s to allocate and zero the buffers (not compiling)\n", ci->setup_s);
 }
 
 static void print_program(const rt_cpu_step *s)
@@ -242,7 +245,8 @@ static void print_program(const rt_cpu_step *s)
     int n[3] = { 0, 0, 0 };
     for (int i = 0; i < p->n_launches; i++) n[p->launches[i].kind]++;
     printf("program: %d launches (%d loop kernels, %d products, %d templates), arena %.1f MiB\n", p->n_launches,
-           n[IR_LAUNCH_LOOP], n[IR_LAUNCH_GEMM], n[IR_LAUNCH_TEMPLATE], (double)rt_exec_arena_bytes(s->exec) / 1048576.0);
+           n[IR_LAUNCH_LOOP], n[IR_LAUNCH_GEMM], n[IR_LAUNCH_TEMPLATE],
+           (double)rt_exec_arena_bytes(s->exec) / 1048576.0);
 }
 
 /* One row: launches, ms per step, % of the mean step, GFLOP/s, GB/s. */
@@ -271,9 +275,9 @@ static void print_json(const rt_cpu_step *s, const bench_args *a, const inputs *
     printf("{\"step_s\":%.6g,\"tokens_per_s\":%.6g,\"compile_s\":%.6g,\"kernels\":%d,\"arena_bytes\":%" PRId64
            ",\"gflops\":%.6g", med, (double)(in->b * in->t) / med, ci->pipeline_s + ci->codegen_s,
            s->pipe.kernels.n_launches, rt_exec_arena_bytes(s->exec), all->flops / med * 1e-9);
-    printf(",\"threads\":%d,\"cache_hit\":%s,\"pipeline_s\":%.6g,\"codegen_s\":%.6g,\"loop_kernels\":%d"
+    printf(",\"threads\":%d,\"cache_hit\":%s,\"pipeline_s\":%.6g,\"codegen_s\":%.6g,\"setup_s\":%.6g,\"loop_kernels\":%d"
            ",\"kernels_compiled\":%d,\"steps\":%d,\"batch\":%" PRId64 ",\"seq\":%" PRId64 ",\"flop_per_step\":%.6g"
-           ",\"classes\":{", rt_pool_threads(s->pool), ci->cache_hit ? "true" : "false", ci->pipeline_s, ci->codegen_s,
+           ",\"classes\":{", rt_pool_threads(s->pool), ci->cache_hit ? "true" : "false", ci->pipeline_s, ci->codegen_s, ci->setup_s,
            ci->kernels, ci->kernels_compiled, (int)a->steps, in->b, in->t, all->flops);
     const char *sep = "";
     for (int c = 0; c < RT_KCLASS_COUNT; c++, sep = ",") {
@@ -343,7 +347,8 @@ int rt_cmd_bench(int argc, char **argv)
     bench_args a = {0};
     if (parse_args(argc, argv, &a) < 0) return usage(), 2;
     if (!rt_cpu_step_available())
-        return fprintf(stderr, "moec: bench needs the CPU backend, which this build lacks (no LLVM 14 at configure time)\n"), 2;
+        return fprintf(stderr, "moec: bench needs the CPU backend, which this build lacks (no LLVM 14 at "
+                               "configure time)\n"), 2;
     if (rt_cli_size_sets(&a.m, a.batch, a.seq) < 0) return 2;
     rt_pipeline_options opt = { .model = a.m.model, .sets = a.m.sets, .n_sets = a.m.n_sets,
                                 .max_errors = a.m.max_errors, .batch = (int64_t)a.batch, .seq = (int64_t)a.seq,

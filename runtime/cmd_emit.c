@@ -64,7 +64,8 @@ static int parse_args(int argc, char **argv, emit_args *a)
     if (!strcmp(a->target, "cuda"))
         return fprintf(stderr, "moec: emit --target cuda is not available yet: the CUDA code generator does not exist "
                                "yet; --target cpu writes the LLVM IR\n"), -1;
-    if (strcmp(a->target, "cpu")) return fprintf(stderr, "moec: unknown target '%s'; emit writes 'cpu'\n", a->target), -1;
+    if (strcmp(a->target, "cpu"))
+        return fprintf(stderr, "moec: unknown target '%s'; emit writes 'cpu'\n", a->target), -1;
 #ifndef HAVE_LLVM
     return fprintf(stderr, "moec: emit --target cpu needs the CPU backend, which this build lacks (no LLVM 14 at "
                            "configure time)\n"), -1;
@@ -147,7 +148,8 @@ static int make_dir(const char *dir, moec_diag *d)
 {
     struct stat st;
     if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))) return 0;
-    return moec_error(d, "cannot create the folder %s: %s", dir, errno == EEXIST ? "a file has that name" : strerror(errno));
+    const char *why = errno == EEXIST ? "a file has that name" : strerror(errno);
+    return moec_error(d, "cannot create the folder %s: %s", dir, why);
 }
 
 static int emit(const emit_args *a, rt_pipeline *p)

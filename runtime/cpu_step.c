@@ -77,8 +77,10 @@ int rt_cpu_step_build(rt_cpu_step *s, const rt_pipeline_options *opt, const rt_c
 #ifdef HAVE_LLVM
     if (!(s->pool = rt_pool_new(co->threads, d))) return -1;
     if (!(s->exec = rt_exec_new(&s->pipe.kernels, s->pool, d))) return -1;
+    double t2 = seconds();
+    s->info.setup_s = t2 - t1;
     int rc = generate(s, co);
-    s->info.codegen_s = seconds() - t1;
+    s->info.codegen_s = seconds() - t2;
     return rc;
 #else
     (void)co;

@@ -22,6 +22,8 @@ typedef struct cg_cpu_program cg_cpu_program;
 typedef struct rt_cpu_compile_info {
     double pipeline_s;     /* front end, graph passes, fusion, memory plan */
     double codegen_s;      /* LLVM (or loading from the cache) */
+    double setup_s;        /* the pool and the executor: every buffer allocated and zeroed
+                              (not compiling: rt_cpu_step_build's time is the three) */
     int kernels;           /* loop launches */
     int parts, parts_cached;
     int kernels_compiled;  /* loop launches compiled by LLVM (the rest came from the cache) */

@@ -89,7 +89,8 @@ static void add_gather(ir_kprogram *p, const char *name)
     ir_launch *l = ir_launch_add(p, IR_LAUNCH_LOOP, name);
     l->loop = (ir_kloop){ .rank = 2, .dim = { 4, 8 } };
     int v = ir_k_load(p, l, IR_KPASS_POINT, B_IDX, (ir_kindex){ .stride = { 1 }, .gather = -1 });
-    int t = ir_k_load(p, l, IR_KPASS_POINT, B_TABLE, (ir_kindex){ .stride = { 0, 1 }, .gather = v, .gather_stride = 8 });
+    ir_kindex row = { .stride = { 0, 1 }, .gather = v, .gather_stride = 8 };
+    int t = ir_k_load(p, l, IR_KPASS_POINT, B_TABLE, row);
     int one = ir_k_const(p, l, IR_KPASS_POINT, IR_F32, 1);
     ir_k_store(p, l, IR_KPASS_POINT, B_OUT, (ir_kindex){ .stride = { 8, 1 }, .gather = -1 },
                ir_k_alu(p, l, IR_KPASS_POINT, IR_ADD, 0, t, one, -1));
