@@ -233,8 +233,8 @@ static void print_compile(const rt_cpu_step *s)
            ci->codegen_s);
     if (ci->cache_hit) printf("compiled nothing: %d parts from the cache\n", ci->parts_cached);
     else
-        printf("compiled %d kernels in %.3f s on %d threads (%d of %d parts from the cache)\n", ci->kernels_compiled,
-               ci->compile_wall_s, ci->compile_threads, ci->parts_cached, ci->parts);
+        printf("compiled %d kernels in %.3f s on %d threads (distinct loop kernels; %d of %d parts from the cache)\n",
+               ci->unique_compiled, ci->compile_wall_s, ci->compile_threads, ci->parts_cached, ci->parts);
     if (ci->cache_note[0]) printf("kernel cache: %s\n", ci->cache_note);
     printf("executor: %.3f s to allocate and zero the buffers (not compiling)\n", ci->setup_s);
 }
@@ -244,8 +244,8 @@ static void print_program(const rt_cpu_step *s)
     const ir_kprogram *p = &s->pipe.kernels;
     int n[3] = { 0, 0, 0 };
     for (int i = 0; i < p->n_launches; i++) n[p->launches[i].kind]++;
-    printf("program: %d launches (%d loop kernels, %d products, %d templates), arena %.1f MiB\n", p->n_launches,
-           n[IR_LAUNCH_LOOP], n[IR_LAUNCH_GEMM], n[IR_LAUNCH_TEMPLATE],
+    printf("program: %d launches (%d loop kernels, %d of them distinct; %d products, %d templates), arena %.1f MiB\n",
+           p->n_launches, n[IR_LAUNCH_LOOP], s->info.unique, n[IR_LAUNCH_GEMM], n[IR_LAUNCH_TEMPLATE],
            (double)rt_exec_arena_bytes(s->exec) / 1048576.0);
 }
 
@@ -275,10 +275,12 @@ static void print_json(const rt_cpu_step *s, const bench_args *a, const inputs *
     printf("{\"step_s\":%.6g,\"tokens_per_s\":%.6g,\"compile_s\":%.6g,\"kernels\":%d,\"arena_bytes\":%" PRId64
            ",\"gflops\":%.6g", med, (double)(in->b * in->t) / med, ci->pipeline_s + ci->codegen_s,
            s->pipe.kernels.n_launches, rt_exec_arena_bytes(s->exec), all->flops / med * 1e-9);
-    printf(",\"threads\":%d,\"cache_hit\":%s,\"pipeline_s\":%.6g,\"codegen_s\":%.6g,\"setup_s\":%.6g,\"loop_kernels\":%d"
-           ",\"kernels_compiled\":%d,\"steps\":%d,\"batch\":%" PRId64 ",\"seq\":%" PRId64 ",\"flop_per_step\":%.6g"
-           ",\"classes\":{", rt_pool_threads(s->pool), ci->cache_hit ? "true" : "false", ci->pipeline_s, ci->codegen_s, ci->setup_s,
-           ci->kernels, ci->kernels_compiled, (int)a->steps, in->b, in->t, all->flops);
+    printf(",\"threads\":%d,\"cache_hit\":%s,\"pipeline_s\":%.6g,\"codegen_s\":%.6g,\"setup_s\":%.6g",
+           rt_pool_threads(s->pool), ci->cache_hit ? "true" : "false", ci->pipeline_s, ci->codegen_s, ci->setup_s);
+    printf(",\"loop_kernels\":%d,\"distinct_kernels\":%d,\"kernels_compiled\":%d", ci->kernels, ci->unique,
+           ci->unique_compiled);
+    printf(",\"steps\":%d,\"batch\":%" PRId64 ",\"seq\":%" PRId64 ",\"flop_per_step\":%.6g,\"classes\":{",
+           (int)a->steps, in->b, in->t, all->flops);
     const char *sep = "";
     for (int c = 0; c < RT_KCLASS_COUNT; c++, sep = ",") {
         double sec = cls[c].ns * 1e-9 / (double)a->steps;

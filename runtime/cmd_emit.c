@@ -3,9 +3,10 @@
  *   DIR/kernels.c   the kernel program as C-like text (ir_kprogram_listing),
  *                   each launch headed by the model-file lines it came from
  *   DIR/plan.txt    the launches in order (no bodies), then the memory plan
- *   DIR/NAME.ll     per loop kernel, its LLVM IR after the O3 optimiser, headed
- *                   by a comment naming the launch, its scope and model-file
- *                   lines, the function tagged with them too (!moec.source)
+ *   DIR/NAME.ll     per distinct loop kernel (codegen/kernels.h), its LLVM IR
+ *                   after the O3 optimiser, headed by a comment naming every
+ *                   launch that runs it with its scope and model-file lines;
+ *                   the function carries its first launch's (!moec.source)
  *   moec emit MODEL.moe --target cpu -o DIR [--set k=v]... --batch B --seq T [--no-fuse]
  * Exit 0 done, 1 the model failed to compile or a file could not be
  * written, 2 usage or a target this build lacks. doc/kernels.md. */
@@ -107,16 +108,16 @@ typedef struct ll_sink {
     int written;
 } ll_sink;
 
-/* The .ll's first line: the launch, its scope and its model-file lines.
- * Launches of the step's own code (scope "grad": clipping, the learning
- * rate) have no line; the header says so. */
-static void ll_header(FILE *f, const ll_sink *s, int launch)
+/* One header line: a launch of the kernel, its scope and its model-file
+ * lines. Launches of the step's own code (scope "grad": clipping, the
+ * learning rate) have no line; the header says so. */
+static void ll_launch_line(FILE *f, const ll_sink *s, int launch)
 {
     const ir_kprogram *p = s->cc.p;
     const ir_launch *l = &p->launches[launch];
     int node = rt_launch_node(&s->cc, launch);
     const char *scope = node >= 0 ? s->cc.g->nodes[node].scope : NULL;
-    fprintf(f, "; moec emit --target cpu: launch k%d %s (scope %s), ", launch, l->name, scope && *scope ? scope : "-");
+    fprintf(f, ";   k%d %s (scope %s) ", launch, l->name, scope && *scope ? scope : "-");
     if (!l->lines[0]) {
         fprintf(f, "from no model-file line: code the step adds (gradient clipping, the learning rate)\n");
         return;
@@ -126,8 +127,8 @@ static void ll_header(FILE *f, const ll_sink *s, int launch)
     fputc('\n', f);
 }
 
-/* cg_launch_ir_fn: DIR/SYMBOL.ll, headed by ll_header. */
-static int write_ll(void *ctx, int launch, const char *symbol, const char *text)
+/* cg_kernel_ir_fn: DIR/SYMBOL.ll, headed by the launches that run it. */
+static int write_ll(void *ctx, const char *symbol, const int *launches, int n, const char *text)
 {
     ll_sink *s = ctx;
     char path[4096];
@@ -135,7 +136,8 @@ static int write_ll(void *ctx, int launch, const char *symbol, const char *text)
         return moec_error(s->d, "%s/%s.ll: path too long", s->dir, symbol);
     moec_atomic_file af;
     if (moec_atomic_open(&af, path, s->d) < 0) return -1;
-    ll_header(af.f, s, launch);
+    fprintf(af.f, "; moec emit --target cpu: kernel %s, run by %d loop launch%s:\n", symbol, n, n == 1 ? "" : "es");
+    for (int i = 0; i < n; i++) ll_launch_line(af.f, s, launches[i]);
     fputs(text, af.f);
     if (moec_atomic_commit(&af, s->d) < 0) return -1;
     s->written++;
@@ -162,11 +164,13 @@ static int emit(const emit_args *a, rt_pipeline *p)
     int n_ll = 0;
 #ifdef HAVE_LLVM
     ll_sink s = { a->dir, { &p->kernels, &p->graph, p->step.fwd.moe, p->step.fwd.n_moe }, d, 0 };
-    if (cg_cpu_each_launch_ir(&p->kernels, 3, write_ll, &s, d) < 0) return -1;
+    if (cg_cpu_each_kernel_ir(&p->kernels, 3, write_ll, &s, d) < 0) return -1;
     n_ll = s.written;
 #endif
-    printf("moec emit: %s: kernels.c, plan.txt and %d .ll files (one per loop kernel, LLVM IR at O3) of %d launches\n",
-           a->dir, n_ll, p->kernels.n_launches);
+    int loops = 0;
+    for (int i = 0; i < p->kernels.n_launches; i++) loops += p->kernels.launches[i].kind == IR_LAUNCH_LOOP;
+    printf("moec emit: %s: kernels.c, plan.txt and %d .ll files (LLVM IR at O3, one per distinct kernel of the %d "
+           "loop launches)\n", a->dir, n_ll, loops);
     return 0;
 }
 

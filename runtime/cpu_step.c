@@ -50,7 +50,8 @@ static int generate(rt_cpu_step *s, const rt_cpu_step_options *co)
     s->info.kernels = st.kernels;
     s->info.parts = st.parts;
     s->info.parts_cached = st.parts_cached;
-    s->info.kernels_compiled = st.kernels_compiled;
+    s->info.unique = st.unique;
+    s->info.unique_compiled = st.unique_compiled;
     s->info.compile_threads = st.threads;
     s->info.compile_wall_s = st.wall_s;
     s->info.cache_hit = st.cache_hit;

@@ -25,8 +25,9 @@ typedef struct rt_cpu_compile_info {
     double setup_s;        /* the pool and the executor: every buffer allocated and zeroed
                               (not compiling: rt_cpu_step_build's time is the three) */
     int kernels;           /* loop launches */
+    int unique;            /* distinct loop kernels among them: what is compiled */
     int parts, parts_cached;
-    int kernels_compiled;  /* loop launches compiled by LLVM (the rest came from the cache) */
+    int unique_compiled;   /* distinct kernels compiled by LLVM (the rest came from the cache) */
     int compile_threads;   /* threads that compiled them (0 when nothing was compiled) */
     double compile_wall_s; /* the code generator's own wall time (within codegen_s) */
     bool cache_hit;        /* nothing was compiled */

@@ -22,7 +22,7 @@ static const command COMMANDS[] = {
     {"ir", "MODEL.moe --stage STAGE [--dump-after PASS]... [--verify] [--set k=v]...",
      "print a stage of the compiler (STAGE below; --list-stages prints the passes)", rt_cmd_ir, NULL},
     {"emit", "MODEL.moe --target cpu -o DIR [--set k=v]... --batch B --seq T [--no-fuse]",
-     "write the generated kernels: kernels.c, plan.txt, one LLVM .ll per loop kernel", rt_cmd_emit, NULL},
+     "write the generated kernels: kernels.c, plan.txt, one LLVM .ll per distinct kernel", rt_cmd_emit, NULL},
     {"init", "MODEL.moe [--set k=v]... --seed S -o W.safetensors", "write freshly initialised weights", rt_cmd_init, NULL},
     {"eval", "MODEL.moe --weights W.safetensors --data TOKENS.bin --batch B --seq T [--json]",
      "evaluate a model's loss", rt_cmd_eval, NULL},

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/cli/emit.sh -- `moec emit --target cpu`: on a one-layer MoE model,
-# kernels.c and plan.txt name the model-file lines, one .ll per loop kernel
-# of the plan, each naming its lines and accepted by llvm-as-14 when it is
-# installed; no temporary file left; --target cuda and bad usage exit 2.
+# kernels.c and plan.txt name the model-file lines; one .ll per distinct
+# loop kernel, whose header names every launch of the plan that runs it with
+# its lines, accepted by llvm-as-14 when it is installed; no temporary file
+# left; --target cuda and bad usage exit 2.
 moec="${top_builddir:-.}/moec"
 model="${top_srcdir:-.}/models/gpt2-moe-tiny.moe"
 . "${top_srcdir:-.}/tests/tap.sh"
@@ -17,25 +18,28 @@ out="$tmp/out"
 [ -s "$out/kernels.c" ] && [ -s "$out/plan.txt" ]; ok $? "it writes kernels.c and plan.txt"
 grep -q "from .*gpt2-moe-tiny.moe:[0-9]" "$out/kernels.c"; ok $? "kernels.c names model-file lines"
 grep -q "^# memory plan" "$out/plan.txt" && grep -q "^arena [0-9]* bytes" "$out/plan.txt"; ok $? "plan.txt has the memory plan"
-loops=$(grep -c "^k[0-9]* [^ ]*  loop " "$out/plan.txt")
+# One .ll per distinct kernel: every loop launch of the plan is named in the
+# header of exactly one of them.
+grep "^k[0-9]* [^ ]*  loop " "$out/plan.txt" | cut -d' ' -f1 | sort >"$tmp/plan_loops"
+cat "$out"/*.ll | sed -n 's/^;   \(k[0-9]*\) .*/\1/p' | sort >"$tmp/ll_loops"
 lls=$(find "$out" -name '*.ll' | wc -l)
-[ "$loops" -gt 0 ] && [ "$loops" = "$lls" ]; ok $? "one .ll per loop kernel of the plan ($lls of $loops)"
-# Each .ll: a header naming the launch and its model-file lines, the same
-# lines as the function's !moec.source; the launches of the step's own code
-# (scope grad: clipping, the learning rate) have none, and say so.
+[ -s "$tmp/plan_loops" ] && cmp -s "$tmp/plan_loops" "$tmp/ll_loops" && [ "$lls" -lt "$(wc -l <"$tmp/plan_loops")" ]
+ok $? "each loop launch of the plan heads exactly one of the $lls .ll files (one per distinct kernel)"
+# Each launch line names its model-file lines, or is the step's own code
+# (scope grad: clipping, the learning rate) and says so; the function's
+# !moec.source repeats its first launch's lines.
 missing=0 unlined=0
 for f in "$out"/*.ll; do
-    if grep -q '^; moec emit --target cpu: launch k[0-9]* .*, from .*gpt2-moe-tiny.moe:[0-9]' "$f"; then
-        lines=$(sed -n '1s/.*moe:\([0-9,]*\)$/\1/p' "$f")
-        grep -q "^!.* = !{!\"[^\"]*gpt2-moe-tiny.moe:$lines\"}" "$f" && grep -q "moec.source" "$f" ||
-            { missing=$((missing + 1)); echo "# $f: !moec.source is not line $lines"; }
-    elif head -n 1 "$f" | grep -q "(scope grad), from no model-file line"; then
-        unlined=$((unlined + 1))
-    else
-        missing=$((missing + 1)); echo "# no model-file lines in $f"
-    fi
+    head -n 1 "$f" | grep -q '^; moec emit --target cpu: kernel [^ ]*, run by [0-9]* loop launch' ||
+        { missing=$((missing + 1)); echo "# $f: no header"; }
+    first=$(sed -n '2s/.*moe:\([0-9,]*\)$/\1/p' "$f")
+    grep -q "^!.* = !{!\"[^\"]*gpt2-moe-tiny.moe:$first\"}" "$f" && grep -q "moec.source" "$f" ||
+        { missing=$((missing + 1)); echo "# $f: !moec.source is not '$first'"; }
 done
-[ $missing = 0 ] && [ $unlined -lt $((lls / 4)) ]; ok $? "each .ll names its model-file lines ($unlined of the step's own code have none)"
+unlined=$(cat "$out"/*.ll | grep -c '^;   k[0-9]* .*(scope grad) from no model-file line')
+lined=$(cat "$out"/*.ll | grep -c '^;   k[0-9]* .* from .*gpt2-moe-tiny.moe:[0-9]')
+[ $missing = 0 ] && [ $((lined + unlined)) = "$(wc -l <"$tmp/plan_loops")" ] && [ "$unlined" -lt $((lined / 4)) ]
+ok $? "each launch names its model-file lines ($unlined of the step's own code have none), as !moec.source does"
 grep -q "<8 x float>" "$out"/add_*.ll; ok $? "the optimised IR is vectorised"
 [ -z "$(find "$out" -name '*tmp*')" ]; ok $? "no temporary file left behind"
 if command -v llvm-as-14 >/dev/null 2>&1; then
