@@ -281,6 +281,7 @@ static void look_up_parts(job *j, cg_cpu_stats *st)
         pt->bad = s == CG_CACHE_BAD;
         if (!pt->cached) j->todo[j->n_todo++] = k;
         st->parts_cached += pt->cached;
+        if (!pt->cached) st->unique_compiled += pt->last - pt->first;
     }
 }
 
@@ -423,4 +424,43 @@ int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d
     if (h.tm) cg_host_free(&h);
     cg_kernels_free(&k);
     return rc;
+}
+
+/* Distinct kernel u's module, printed and handed to emit with the loop
+ * launches that run it (list: room for every launch). 0, -1 (LLVM,
+ * reported), or 1 (emit asked to stop). */
+static int emit_kernel_ir(const ir_kprogram *p, const cg_kernels *k, int u, const cg_host *h, int opt, int *list,
+                          cg_kernel_ir_fn *emit, void *emit_ctx, moec_diag *d)
+{
+    int n = 0;
+    for (int i = 0; i < p->n_launches; i++)
+        if (k->unique[i] == u) list[n++] = i;
+    LLVMContextRef ctx = LLVMContextCreate();   /* one a module: memory stays flat over hundreds */
+    LLVMModuleRef m = NULL;
+    part scratch = { 0 };
+    int rc = build(ctx, p, k, u, u + 1, h, opt, &m, &scratch, d);
+    if (rc == 0) {
+        char symbol[256];
+        char *text = LLVMPrintModuleToString(m);
+        rc = emit(emit_ctx, cg_kernel_symbol(p, k, u, symbol, sizeof symbol), list, n, text) ? 1 : 0;
+        LLVMDisposeMessage(text);
+    }
+    if (m) LLVMDisposeModule(m);
+    LLVMContextDispose(ctx);
+    return rc;
+}
+
+int cg_cpu_each_kernel_ir(const ir_kprogram *p, int opt_level, cg_kernel_ir_fn *emit, void *ctx, moec_diag *d)
+{
+    if (ir_kprogram_verify(p, d) < 0) return -1;
+    cg_kernels k;
+    if (cg_kernels_find(p, &k) < 0) return moec_error(d, "cpu backend: out of memory"), -1;
+    int *list = malloc(sizeof *list * (size_t)(p->n_launches + 1));
+    cg_host h = { 0 };
+    int rc = list ? cg_host_init(&h, opt_level ? opt_level : 3, d) : moec_error(d, "cpu backend: out of memory");
+    for (int u = 0; rc == 0 && u < k.n_unique; u++) rc = emit_kernel_ir(p, &k, u, &h, opt_level, list, emit, ctx, d);
+    if (h.tm) cg_host_free(&h);
+    free(list);
+    cg_kernels_free(&k);
+    return rc == 0 ? 0 : -1;
 }

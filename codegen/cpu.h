@@ -51,6 +51,7 @@ typedef struct cg_cpu_stats {
     int parts;                /* object files (CG_PART_KERNELS distinct kernels each) */
     int parts_cached;         /* of them, loaded from the disk cache */
     int parts_stored;         /* of them, compiled and written to the cache */
+    int unique_compiled;      /* distinct kernels in the parts compiled (not loaded from the cache) */
     bool cache_hit;           /* every part came from the cache: nothing was compiled */
     bool cache_bad;           /* an entry failed its checks: it was recompiled and replaced */
     char cache_note[512];     /* the first entry rejected or not written, and why; "" if none */
@@ -93,5 +94,20 @@ int cg_cpu_reduce_lanes(const ir_kprogram *p, int launch);
 /* The LLVM IR of p's loop kernels, before optimisation (opt_level 0) or
  * after it (2, 3), for `moec emit --target cpu` and for reading. 0 or -1. */
 int cg_cpu_print_ir(FILE *out, const ir_kprogram *p, int opt_level, moec_diag *d);
+
+/* Receives the LLVM IR of one distinct loop kernel (cg_cpu_each_kernel_ir):
+ * its function's symbol, the loop launches that run it (launch indices,
+ * ascending, n of them) and the text of a module holding that function
+ * alone. Returns 0 to go on, anything else to stop. */
+typedef int cg_kernel_ir_fn(void *ctx, const char *symbol, const int *launches, int n, const char *text);
+
+/* The LLVM IR of every distinct loop kernel of p, each in a module of its
+ * own, optimised at opt_level (0: as built, before optimisation; 2 or 3),
+ * in the order of their first launches, to emit (`moec emit --target cpu`).
+ * Each function carries its first launch's model-file lines as
+ * !moec.source metadata. Returns 0, or -1 after reporting to d (p does not
+ * verify, LLVM failed) or when emit returned non-zero (emit reports its own
+ * failure). */
+int cg_cpu_each_kernel_ir(const ir_kprogram *p, int opt_level, cg_kernel_ir_fn *emit, void *ctx, moec_diag *d);
 
 #endif

@@ -50,6 +50,10 @@ static int generate(rt_cpu_step *s, const rt_cpu_step_options *co)
     s->info.kernels = st.kernels;
     s->info.parts = st.parts;
     s->info.parts_cached = st.parts_cached;
+    s->info.unique = st.unique;
+    s->info.unique_compiled = st.unique_compiled;
+    s->info.compile_threads = st.threads;
+    s->info.compile_wall_s = st.wall_s;
     s->info.cache_hit = st.cache_hit;
     snprintf(s->info.cache_note, sizeof s->info.cache_note, "%s", st.cache_note);
     for (int i = 0; i < s->pipe.kernels.n_launches; i++) {
@@ -74,8 +78,10 @@ int rt_cpu_step_build(rt_cpu_step *s, const rt_pipeline_options *opt, const rt_c
 #ifdef HAVE_LLVM
     if (!(s->pool = rt_pool_new(co->threads, d))) return -1;
     if (!(s->exec = rt_exec_new(&s->pipe.kernels, s->pool, d))) return -1;
+    double t2 = seconds();
+    s->info.setup_s = t2 - t1;
     int rc = generate(s, co);
-    s->info.codegen_s = seconds() - t1;
+    s->info.codegen_s = seconds() - t2;
     return rc;
 #else
     (void)co;

@@ -22,8 +22,14 @@ typedef struct cg_cpu_program cg_cpu_program;
 typedef struct rt_cpu_compile_info {
     double pipeline_s;     /* front end, graph passes, fusion, memory plan */
     double codegen_s;      /* LLVM (or loading from the cache) */
+    double setup_s;        /* the pool and the executor: every buffer allocated and zeroed
+                              (not compiling: rt_cpu_step_build's time is the three) */
     int kernels;           /* loop launches */
+    int unique;            /* distinct loop kernels among them: what is compiled */
     int parts, parts_cached;
+    int unique_compiled;   /* distinct kernels compiled by LLVM (the rest came from the cache) */
+    int compile_threads;   /* threads that compiled them (0 when nothing was compiled) */
+    double compile_wall_s; /* the code generator's own wall time (within codegen_s) */
     bool cache_hit;        /* nothing was compiled */
     char cache_note[512];  /* a rejected or unwritten cache entry and why, or "" */
 } rt_cpu_compile_info;

@@ -8,7 +8,10 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_data.c \
 	runtime/cmd_init.c \
 	runtime/cmd_eval.c \
-	runtime/cpu_step.c runtime/cpu_step.h
+	runtime/cpu_step.c runtime/cpu_step.h \
+	runtime/launch_cost.c runtime/launch_cost.h \
+	runtime/cmd_bench.c \
+	runtime/cmd_emit.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c

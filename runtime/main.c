@@ -21,8 +21,8 @@ static const command COMMANDS[] = {
      rt_cmd_check, NULL},
     {"ir", "MODEL.moe --stage STAGE [--dump-after PASS]... [--verify] [--set k=v]...",
      "print a stage of the compiler (STAGE below; --list-stages prints the passes)", rt_cmd_ir, NULL},
-    {"emit", "MODEL.moe --target cuda|cpu -o DIR", "write the generated kernels, one file each", NULL,
-     "kernel generation arrives with the CPU and CUDA backends"},
+    {"emit", "MODEL.moe --target cpu -o DIR [--set k=v]... --batch B --seq T [--no-fuse]",
+     "write the generated kernels: kernels.c, plan.txt, one LLVM .ll per distinct kernel", rt_cmd_emit, NULL},
     {"init", "MODEL.moe [--set k=v]... --seed S -o W.safetensors", "write freshly initialised weights", rt_cmd_init, NULL},
     {"eval", "MODEL.moe --weights W.safetensors --data TOKENS.bin --batch B --seq T [--json]",
      "evaluate a model's loss", rt_cmd_eval, NULL},
@@ -37,8 +37,8 @@ static const command COMMANDS[] = {
     {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},
     {"report", "RUN... -o DIR", "tables and plots: loss curves, expert use per domain", NULL,
      "reports arrive with the training runtime"},
-    {"bench", "MODEL.moe", "time per kernel and per step, against its roofline", NULL,
-     "benchmarks arrive with the backends"},
+    {"bench", "MODEL.moe [--set k=v]... --batch B --seq T [--steps N] [--threads N] [--backend cpu] [--json]",
+     "time the training step: per kernel class (GFLOP/s, GB/s), compile time, kernel cache", rt_cmd_bench, NULL},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };
 

@@ -21,3 +21,4 @@ include tests/model/local.mk
 include tests/weights/local.mk
 include tests/compile/local.mk
 include tests/cpu/local.mk
+include tests/cli/local.mk
