@@ -6,6 +6,8 @@
  * and writes the caller's buffers; errors go to the sink. */
 #include "ir/kinterp.h"
 
+#include "ir/interp.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <math.h>
@@ -63,18 +65,6 @@ static float unary_f32(ir_op op, float x)
     }
 }
 
-static bool compare(int64_t cmp, double a, double b)
-{
-    switch (cmp) {
-    case IR_CMP_LT: return a < b;
-    case IR_CMP_LE: return a <= b;
-    case IR_CMP_GT: return a > b;
-    case IR_CMP_GE: return a >= b;
-    case IR_CMP_EQ: return a == b;
-    default: return a != b;
-    }
-}
-
 static float binary_f32(const ir_kinstr *in, float a, float b)
 {
     switch (in->op) {
@@ -83,7 +73,7 @@ static float binary_f32(const ir_kinstr *in, float a, float b)
     case IR_MUL: return a * b;
     case IR_DIV: return a / b;
     case IR_MAX: return a >= b ? a : b;   /* ties and NaN as the interpreter: a >= b picks a */
-    default: return compare(in->attr, a, b) ? 1.0f : 0.0f;
+    default: return ir_eval_compare((ir_cmp)in->attr, a, b) ? 1.0f : 0.0f;
     }
 }
 
@@ -101,7 +91,7 @@ static int binary_i32(const kref *c, int i, int32_t a, int32_t b, kval *out)
         out->i = b == -1 ? (int32_t)(0u - ua) : a / b;   /* toward zero; INT32_MIN / -1 wraps */
         return 0;
     case IR_MAX: out->i = a >= b ? a : b; return 0;
-    default: out->f = compare(in->attr, a, b) ? 1.0f : 0.0f; return 0;
+    default: out->f = ir_eval_compare((ir_cmp)in->attr, a, b) ? 1.0f : 0.0f; return 0;
     }
 }
 

@@ -27,15 +27,15 @@ shard "$tmp/big.bin" 65 60000
 shard "$tmp/long.bin" 200 50
 
 json='^{"loss":[-0-9.e+]*,"lm_loss":[-0-9.e+]*,"lb_loss":[-0-9.e+]*,"z_loss":[-0-9.e+]*}$'
-# same_as_dense A.json B.json [G1 G2]: the losses of two --json lines agree to
-# 1e-12 relative, and two gradient files tensor by tensor to float32's
-# rounding (2 ulps of the tensor's largest entry): the sparse and dense MoE
-# forms compute the same values in float64.
-same_as_dense() {
+# agree LOSS_TOL GRAD_TOL A.json B.json [GA GB]: the losses of two --json lines
+# agree to LOSS_TOL relative, and two gradient files tensor by tensor to
+# GRAD_TOL of the tensor's largest entry. Prints the names that differ.
+agree() {
     python3 - "$@" <<'PY'
 import json, struct, sys
-a, b = (json.loads(open(p).read()) for p in sys.argv[1:3])
-bad = [k for k in b if not abs(a[k] - b[k]) <= 1e-12 * max(abs(b[k]), 1e-300)]
+tl, tg = float(sys.argv[1]), float(sys.argv[2])
+a, b = (json.loads(open(p).read()) for p in sys.argv[3:5])
+bad = [k for k in b if not abs(a[k] - b[k]) <= tl * max(abs(b[k]), 1e-300)]
 def tensors(path):
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
@@ -47,37 +47,21 @@ def tensors(path):
         lo, hi = t["data_offsets"]
         out[name] = struct.unpack("<%df" % ((hi - lo) // 4), raw[8 + n + lo:8 + n + hi])
     return out
-if len(sys.argv) > 3:
-    ga, gb = tensors(sys.argv[3]), tensors(sys.argv[4])
+if len(sys.argv) > 5:
+    ga, gb = tensors(sys.argv[5]), tensors(sys.argv[6])
     bad += [k for k in gb if k not in ga or max(abs(x - y) for x, y in zip(ga[k], gb[k])) >
-            2.4e-7 * max(abs(y) for y in gb[k])]
+            tg * max(max(abs(y) for y in gb[k]), 1e-30)]
 print(" ".join(bad))
 sys.exit(1 if bad else 0)
 PY
 }
-# close_to A.json B.json GA GB: losses within 1e-5 relative and gradients
-# within 1e-5 of each tensor's largest entry: float32 (the CPU backend) against
-# float64 (the interpreter); sums in another order differ by a few float32
-# ulps per term (measured worst 6e-6 on gpt2-moe-tiny).
-close_to() {
-    python3 - "$@" <<'PY'
-import json, struct, sys
-a, b = (json.loads(open(p).read()) for p in sys.argv[1:3])
-bad = [k for k in b if not abs(a[k] - b[k]) <= 1e-5 * max(abs(b[k]), 1e-30)]
-def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: struct.unpack("<%df" % ((t["data_offsets"][1] - t["data_offsets"][0]) // 4),
-                             raw[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]])
-            for k, t in head.items() if k != "__metadata__"}
-ga, gb = tensors(sys.argv[3]), tensors(sys.argv[4])
-bad += [k for k in gb if k not in ga or max(abs(x - y) for x, y in zip(ga[k], gb[k])) >
-        1e-5 * max(max(abs(y) for y in gb[k]), 1e-30)]
-print(" ".join(bad))
-sys.exit(1 if bad else 0)
-PY
-}
+# The sparse and dense MoE forms compute the same values in float64: losses
+# to 1e-12 relative, gradient files to float32's rounding (2 ulps, 2.4e-7, of
+# the tensor's largest entry).
+same_as_dense() { agree 1e-12 2.4e-7 "$@"; }
+# The CPU backend (float32) against the interpreter (float64): 1e-5; sums in
+# another order differ by a few float32 ulps per term (measured worst 6e-6).
+close_to() { agree 1e-5 1e-5 "$@"; }
 grep -- '-tiny\.moe' "$src/models/catalogue.txt" | while read -r file sets; do
     label="$file${sets:+ $sets}"
     # shellcheck disable=SC2086
