@@ -1,12 +1,8 @@
 /* runtime/cmd_bench.c -- `moec bench`: compiles a model's training step for
- * the CPU, runs it N+1 times on random tokens (the first run warms up and
- * is not counted) and prints the compile time, the kernel cache's verdict,
- * the median step and a table of time per kernel class with the achieved
- * GFLOP/s and GB/s (classes and counting: runtime/launch_cost.h), then the
- * launches that took longest;
- * with --json it ends with one line of fixed keys (doc/performance.md).
- *   moec bench MODEL.moe [--set k=v]... --batch B --seq T [--steps N]
- *              [--threads N] [--backend cpu] [--top N] [--no-cache] [--no-fuse] [--json]
+ * the CPU, runs it N+1 times on random tokens (the first warms up) and
+ * prints the compile time and cache verdict, the median step, time per
+ * kernel class with GFLOP/s and GB/s (runtime/launch_cost.h), the slowest
+ * launches, and with --json one line of fixed keys (doc/performance.md).
  * Exit 0 done, 1 the model or a run failed, 2 usage or no CPU backend. */
 #include <inttypes.h>
 #include <math.h>

@@ -1,15 +1,9 @@
-/* runtime/cmd_emit.c -- `moec emit`: the code generated for a model's
- * training step, written to a folder, each file atomically:
- *   DIR/kernels.c   the kernel program as C-like text (ir_kprogram_listing),
- *                   each launch headed by the model-file lines it came from
- *   DIR/plan.txt    the launches in order (no bodies), then the memory plan
- *   DIR/NAME.ll     per distinct loop kernel (codegen/kernels.h), its LLVM IR
- *                   after the O3 optimiser, headed by a comment naming every
- *                   launch that runs it with its scope and model-file lines;
- *                   the function carries its first launch's (!moec.source)
- *   moec emit MODEL.moe --target cpu -o DIR [--set k=v]... --batch B --seq T [--no-fuse]
- * Exit 0 done, 1 the model failed to compile or a file could not be
- * written, 2 usage or a target this build lacks. doc/kernels.md. */
+/* runtime/cmd_emit.c -- `moec emit --target cpu -o DIR`: the code generated
+ * for a model's training step, each file written atomically: DIR/kernels.c
+ * (ir_kprogram_listing), DIR/plan.txt (the launches in order, the memory
+ * plan), one DIR/NAME.ll per distinct loop kernel (LLVM IR at O3, headed by
+ * the launches that run it with their scopes and model-file lines).
+ * Exit 0 done, 1 compile or write failed, 2 usage. doc/kernels.md. */
 #include "config.h"
 
 #include <errno.h>
