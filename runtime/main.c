@@ -59,7 +59,7 @@ static void print_version(void)
 {
     printf("moec %s\n", PACKAGE_VERSION);
 #ifdef HAVE_LLVM
-    printf("cpu backend:  LLVM %s, ORC LLJIT, kernel cache in $XDG_CACHE_HOME/moec (loop kernels compile; the executor is not built yet)\n",
+    printf("cpu backend:  LLVM %s, ORC LLJIT, kernel cache in $XDG_CACHE_HOME/moec; runs eval, grad and bench\n",
            MOEC_LLVM_VERSION);
 #else
     printf("cpu backend:  not built (LLVM not found at configure time)\n");
