@@ -29,6 +29,9 @@ struct rt_exec {
     rt_loop_fn **loops;       /* per launch: the loop kernel's function, or NULL */
     int **args;               /* per launch: the buffer ids its function takes as arguments, or NULL (all, by id) */
     int *n_args;
+    void **argv;              /* the argument array of the loop launch running now (launches run one
+                                 at a time), room for the longest list: filled per run, never allocated */
+    int cap_argv;
     rt_launch_time *times;    /* per launch */
     rt_gemm_split split;
 };
@@ -155,6 +158,7 @@ void rt_exec_free(rt_exec *ex)
     for (int i = 0; ex->args && i < ex->p->n_launches; i++) free(ex->args[i]);
     free(ex->args);
     free(ex->n_args);
+    free(ex->argv);
     free(ex->times);
     free(ex);
 }
@@ -174,6 +178,12 @@ int rt_exec_set_loop_args(rt_exec *ex, int launch, rt_loop_fn *fn, const int *id
     if (!(ex->args[launch] = malloc(sizeof *ids * (size_t)(n + 1)))) return moec_error(ex->d, "out of memory"), -1;
     memcpy(ex->args[launch], ids, sizeof *ids * (size_t)n);
     ex->n_args[launch] = n;
+    if (n > ex->cap_argv) {
+        void **bigger = realloc(ex->argv, sizeof *bigger * (size_t)n);
+        if (!bigger) return moec_error(ex->d, "out of memory"), -1;
+        ex->argv = bigger;
+        ex->cap_argv = n;
+    }
     return 0;
 }
 
@@ -254,12 +264,9 @@ static int run_loop(const rt_exec *ex, const rt_env *env, const ir_kloop *k)
     if (k->reduce) steps *= k->reduce * k->n_passes;
     const int *ids = ex->args[env->launch];
     int n = ex->n_args[env->launch];
-    void **args = ids ? malloc(sizeof *args * (size_t)(n + 1)) : NULL;
-    if (ids && !args) return rt_launch_error(env, "out of memory");
-    for (int s = 0; ids && s < n; s++) args[s] = ex->bufs[ids[s]];
-    loop_job j = { .fn = ex->loops[env->launch], .bufs = ids ? args : ex->bufs, .faults = 0 };
+    for (int s = 0; ids && s < n; s++) ex->argv[s] = ex->bufs[ids[s]];   /* now: rt_exec_bind may have moved a buffer */
+    loop_job j = { .fn = ex->loops[env->launch], .bufs = ids ? ex->argv : ex->bufs, .faults = 0 };
     rt_pool_run_grain(ex->pool, points, steps >= RT_LOOP_GRAIN ? 1 : RT_LOOP_GRAIN / steps, loop_chunk, &j);
-    free(args);
     if (j.faults)
         return rt_launch_error(env, "%lld faults (an index outside its table, a value that does not fit i32, "
                                     "an i32 division by zero or a bad random step)", (long long)j.faults);
