@@ -15,6 +15,7 @@
 #include "ir/autodiff.h"
 #include "ir/composite.h"
 #include "ir/interp.h"
+#include "ir/moe.h"
 #include "ir/philox.h"
 #include "tests/sink.h"
 
@@ -180,6 +181,24 @@ static inline double fd_check(fd_case *c, int max_elems, int *grad_out)
     }
     ir_interp_free(it);
     return worst;
+}
+
+/* The inputs a router reads besides its rows -- the step (2), token ids and
+ * domain ids of a batch of B = 2 sequences of T = 3 tokens -- as fixed
+ * leaves of c, and the router context that names them (seed 1234, streams
+ * from 500, 10 train steps, vocabulary 11). */
+static inline ir_moe_ctx fd_router_ctx(fd_case *c, int64_t b, int64_t t, bool training)
+{
+    static double step = 2, tok[6] = {3, 1, 4, 1, 5, 9}, dom[2] = {5, 2};
+    int64_t d1[1] = {b}, d2[2] = {b, t};
+    MOEC_ASSERT(b * t <= 6 && b <= 2);
+    int s = ir_input(&c->g, IR_INPUT_STEP, ir_shape_of(0, NULL));
+    int tokens = ir_input(&c->g, IR_INPUT_TOKENS, ir_shape_of(2, d2));
+    int domain = ir_input(&c->g, IR_INPUT_DOMAIN, ir_shape_of(1, d1));
+    fd_fix(c, s, &step);
+    fd_fix(c, tokens, tok);
+    fd_fix(c, domain, dom);
+    return (ir_moe_ctx){training, s, tokens, domain, 1234, 500, 10, 11};
 }
 
 #endif

@@ -86,14 +86,7 @@ static int build(moe_case *m, const fe_router *r, int64_t e, uint64_t seed, bool
             c->value[m->gate_leaf][(e - 1) * D + j] = last_gate_offset - fabs(c->value[m->gate_leaf][(e - 1) * D + j]);
     }
     if (r->kind == FE_ROUTER_NOISY_TOPK) noise = fd_leaf(c, "noise", sh(2, e, D, 0), 0, 0.5);
-    int step = ir_input(&c->g, IR_INPUT_STEP, ir_shape_of(0, NULL));
-    int tokens = ir_input(&c->g, IR_INPUT_TOKENS, sh(2, B, T, 0));
-    int domain = ir_input(&c->g, IR_INPUT_DOMAIN, sh(1, B, 0, 0));
-    double s = 2, tok[N] = {3, 1, 4, 1, 5, 9}, dom[B] = {5, 2};
-    fd_fix(c, step, &s);
-    fd_fix(c, tokens, tok);
-    fd_fix(c, domain, dom);
-    ir_moe_ctx ctx = {training, step, tokens, domain, 1234, 500, 10, 11};
+    ir_moe_ctx ctx = fd_router_ctx(c, B, T, training);
     if (ir_route(&c->g, r, x, gate, noise, e, &ctx, &m->rt) < 0) return -1;
     int y[MAX_E];
     for (int i = 0; i < e; i++) {

@@ -233,14 +233,7 @@ static int build_layer(layer_case *l, const fe_router *r, int64_t e, ir_moe_form
     int x = fd_leaf(c, "x", sh(3, LB, LT, LD), 0, 1);
     bool learned = r->kind == FE_ROUTER_TOPK || r->kind == FE_ROUTER_EXPERT_CHOICE;
     int gate = learned ? fd_leaf(c, "gate", sh(2, e, LD, 0), 0, 1) : -1;
-    int step = ir_input(&c->g, IR_INPUT_STEP, ir_shape_of(0, NULL));
-    int tokens = ir_input(&c->g, IR_INPUT_TOKENS, sh(2, LB, LT, 0));
-    int domain = ir_input(&c->g, IR_INPUT_DOMAIN, sh(1, LB, 0, 0));
-    double st = 2, tok[LN] = {3, 1, 4, 1, 5, 9}, dom[LB] = {5, 2};
-    fd_fix(c, step, &st);
-    fd_fix(c, tokens, tok);
-    fd_fix(c, domain, dom);
-    ir_moe_ctx ctx = {true, step, tokens, domain, 1234, 500, 10, 11};
+    ir_moe_ctx ctx = fd_router_ctx(c, LB, LT, true);
     if (ir_route(&c->g, r, x, gate, -1, e, &ctx, &l->rt) < 0) return -1;
     int w1[LMAX_E], b1[LMAX_E], w2[LMAX_E], b2[LMAX_E];
     for (int64_t i = 0; i < e; i++) {
