@@ -128,16 +128,36 @@ int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_
     return rt_frontend_parse_to(r, path, max_errors, no_warnings, stderr);
 }
 
-int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors)
+/* Sets r up for parsing: the sink, the arena. */
+static void frontend_init(rt_frontend *r, int max_errors, bool no_warnings, FILE *errors)
 {
     memset(r, 0, sizeof *r);
     moec_diag_init(&r->diag, errors, max_errors);
     r->diag.no_warnings = no_warnings;
     moec_arena_init(&r->arena);
-    if (moec_source_load(&r->src, path, &r->diag) < 0) return 1;
+}
+
+/* Parses r->src, once loaded. */
+static int frontend_parse_source(rt_frontend *r)
+{
     r->diag.src = &r->src;
     if (fe_parse(&r->src, &r->arena, &r->diag, &r->ast) < 0) return 1;
     return r->diag.n_errors ? 1 : 0;
+}
+
+int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors)
+{
+    frontend_init(r, max_errors, no_warnings, errors);
+    if (moec_source_load(&r->src, path, &r->diag) < 0) return 1;
+    return frontend_parse_source(r);
+}
+
+int rt_frontend_parse_text(rt_frontend *r, const char *name, const char *text, int max_errors, bool no_warnings,
+                           FILE *errors)
+{
+    frontend_init(r, max_errors, no_warnings, errors);
+    if (moec_source_from_memory(&r->src, name, text, strlen(text), &r->diag) < 0) return 1;
+    return frontend_parse_source(r);
 }
 
 int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets)

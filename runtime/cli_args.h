@@ -71,6 +71,11 @@ typedef struct rt_frontend {
 int rt_frontend_parse(rt_frontend *r, const char *path, int max_errors, bool no_warnings);
 /* The same with the sink writing to `errors` instead of stderr. */
 int rt_frontend_parse_to(rt_frontend *r, const char *path, int max_errors, bool no_warnings, FILE *errors);
+/* The same for a model file's text held in memory (a run's config.json keeps
+ * it, so a run can be resumed or sampled after the file moved); `name` is
+ * what messages call it. */
+int rt_frontend_parse_text(rt_frontend *r, const char *name, const char *text, int max_errors, bool no_warnings,
+                           FILE *errors);
 /* Elaborates what rt_frontend_parse read, with `sets`. Returns 0 or 1. */
 int rt_frontend_finish(rt_frontend *r, const fe_override *sets, int n_sets);
 /* Both steps. Returns 0 or 1; call rt_frontend_free either way. */

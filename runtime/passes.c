@@ -17,6 +17,9 @@
 static int run_parse(rt_pipeline *p)
 {
     FILE *errors = p->opt.errors ? p->opt.errors : stderr;
+    if (p->opt.model_text)
+        return rt_frontend_parse_text(&p->fe, p->opt.model, p->opt.model_text, p->opt.max_errors,
+                                      p->opt.no_warnings, errors) ? -1 : 0;
     return rt_frontend_parse_to(&p->fe, p->opt.model, p->opt.max_errors, p->opt.no_warnings, errors) ? -1 : 0;
 }
 

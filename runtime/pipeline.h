@@ -30,7 +30,8 @@ typedef enum rt_step_kind {
 
 /* What a pipeline is asked to compile, fixed for its whole run. */
 typedef struct rt_pipeline_options {
-    const char *model;             /* MODEL.moe */
+    const char *model;             /* MODEL.moe (with model_text: the name messages give it) */
+    const char *model_text;        /* the model file's text, parsed instead of reading `model`; or NULL */
     const fe_override *sets;       /* --set name=value, n_sets of them */
     int n_sets;
     int max_errors;                /* 0: the diagnostics sink's default */
