@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { COST_CAP = 1000, DEFAULT_MAX_INLINE = 8, MEMO_MAX = 4096 };
+enum { COST_CAP = 1000, DEFAULT_MAX_INLINE = 8, MEMO_MAX = 4096, MAX_GROUPS = 4, TABLE_NODES = 64, PUT_INLINE_K = 1 };
 
 /* base + sum c[a] * axis a + gc * (i32 value gv); gv = -1: no gathered term. */
 typedef struct affine {
@@ -27,6 +27,28 @@ typedef struct memo_entry {
     affine at[IR_MAX_RANK];
     int value;
 } memo_entry;
+
+/* A row kernel being formed (doc/kernels.md, "Row kernels"): one launch over
+ * the rows of `rows` (the reduce axis is its last), holding several stored
+ * nodes as members: reductions over the rows (each a reduce pass), values
+ * of one point of a row (point instructions) and values of the whole row
+ * (written in a pass, an epilogue). */
+typedef enum member_kind { MEMBER_REDUCE, MEMBER_POINT, MEMBER_PASS } member_kind;
+
+typedef struct member {
+    int node;
+    member_kind kind;
+    int value;          /* its instruction in the group's launch */
+    int pass;           /* its pass (IR_KPASS_POINT for a point member) */
+} member;
+
+typedef struct group {
+    int launch;         /* index of the launch */
+    ir_shape rows;      /* the shape its passes walk: parallel axes, then r */
+    int pass;           /* the last pass with instructions */
+    member *m;
+    int n_m, cap_m;
+} group;
 
 typedef struct fctx {
     const ir_graph *g;
@@ -44,6 +66,14 @@ typedef struct fctx {
     int pass;           /* the pass new values belong to */
     memo_entry *memo;   /* values of this kernel, reused by node and position */
     int n_memo;
+    int launch;         /* index of the launch being written (c->l) */
+    group groups[MAX_GROUPS];   /* open row kernels, oldest first */
+    int n_groups;
+    group *joining;     /* the group a node is being tried in, or NULL */
+    bool join_failed;   /* the node cannot join it (a read at another position, a later write) */
+    bool touched;       /* the node read one of the group's members */
+    int *lastw;         /* [cap_lastw] per root buffer: the last launch writing it, or -1 */
+    int cap_lastw;
     bool failed;
 } fctx;
 
@@ -76,6 +106,47 @@ static bool always_stored(ir_op op)
 static bool template_op(ir_op op)
 {
     return op == IR_TOPK || op == IR_CUMSUM || op == IR_SCATTER_ADD || op == IR_PUT;
+}
+
+/* A PUT of one value per row (cross-entropy's gradient of the picked
+ * log-probability) is computed where it is read: where(idx == j, src, 0),
+ * which is what the template gives (0 + src), with no buffer of zeros. */
+static bool put_inline(const fctx *c, int id)
+{
+    const ir_node *n = &c->g->nodes[id];
+    if (n->op != IR_PUT || !c->opt->fuse) return false;
+    const ir_shape *src = &c->g->nodes[n->in[0]].shape;
+    return src->rank >= 1 && src->dim[src->rank - 1] <= PUT_INLINE_K;
+}
+
+static bool stored_op(const fctx *c, int id)
+{
+    return always_stored(c->g->nodes[id].op) && !put_inline(c, id);
+}
+
+static bool template_node(const fctx *c, int id)
+{
+    return template_op(c->g->nodes[id].op) && !put_inline(c, id);
+}
+
+/* A TAKE may read its table inline (at a gathered column) when the table is
+ * computed elementwise from stored values (through broadcasts, permutes,
+ * slices, reshapes of stored values): no other gathered index can meet the
+ * taken one. *budget bounds the walk. */
+static bool table_inlinable(const fctx *c, int id, int *budget)
+{
+    if (c->store[id]) return true;
+    if (--*budget < 0) return false;
+    const ir_node *n = &c->g->nodes[id];
+    switch (ir_op_kind(n->op)) {
+    case IR_KIND_UNARY: case IR_KIND_BINARY: case IR_KIND_WHERE: break;
+    default:
+        if (n->op == IR_RESHAPE && c->store[n->in[0]]) return true;   /* read by flat position */
+        if (n->op != IR_CONST && n->op != IR_BROADCAST && n->op != IR_PERMUTE && n->op != IR_SLICE) return false;
+    }
+    for (int i = 0; i < n->n_in; i++)
+        if (!table_inlinable(c, n->in[i], budget)) return false;
+    return true;
 }
 
 static void mark_needed(fctx *c, int root)
@@ -221,10 +292,13 @@ static void require_operands(fctx *c, int id)
             if (!view_of(c, n->in[i], &v) || !matrix_ok(&v)) c->store[n->in[i]] = true;
         }
         if (n->op != IR_MATMUL) c->store[n->in[2]] = true;   /* the group sizes */
-    } else if (template_op(n->op)) {
+    } else if (template_node(c, id)) {
         for (int i = 0; i < n->n_in; i++) c->store[n->in[i]] = true;
-    } else if (n->op == IR_GATHER || n->op == IR_TAKE) {
+    } else if (n->op == IR_GATHER) {
         c->store[n->in[0]] = true;   /* the table is read at a gathered row */
+    } else if (n->op == IR_TAKE) {
+        int budget = TABLE_NODES;
+        if (!c->opt->fuse || !table_inlinable(c, n->in[0], &budget)) c->store[n->in[0]] = true;
     } else if (n->op == IR_RESHAPE && !c->store[n->in[0]]) {
         int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
         if (!reshape_is_split(&node(c, n->in[0])->shape, &n->shape, coef)) c->store[n->in[0]] = true;
@@ -244,7 +318,7 @@ static void plan(fctx *c, int n_nodes)
     for (int id = 0; id < n_nodes; id++) {
         if (!c->need[id]) continue;
         const ir_node *n = node(c, id);
-        if (always_stored(n->op) || (!c->opt->fuse && n->op != IR_CONST)) c->store[id] = true;
+        if (stored_op(c, id) || (!c->opt->fuse && n->op != IR_CONST)) c->store[id] = true;
         require_operands(c, id);
     }
     /* Recomputation costs, now that the forced buffers are known. */
@@ -325,11 +399,55 @@ static int flat_index(fctx *c, int id, const ir_shape *s, const affine *at, ir_k
     return 0;
 }
 
+/* ---- instructions: a value that does not move along r is a point value ---- */
+
+/* A value usable at any later stage of the point: a point instruction or a reduction's result. */
+static bool pointlike(const fctx *c, int v)
+{
+    const ir_kinstr *in = &c->l->loop.ins[v];
+    return in->pass == IR_KPASS_POINT || in->kind == IR_KI_REDUCE;
+}
+
+/* The pass of a new instruction: the point when nothing it reads moves along
+ * the reduce axis (computed once per point, not once per step), else c->pass. */
+static int pass_of(const fctx *c, const int *src, int n_src, const ir_kindex *ix)
+{
+    if (c->pass == IR_KPASS_POINT) return IR_KPASS_POINT;
+    if (ix && (ix->stride[IR_K_REDUCE_AXIS] || (ix->gather >= 0 && !pointlike(c, ix->gather)))) return c->pass;
+    for (int i = 0; i < n_src; i++)
+        if (src[i] >= 0 && !pointlike(c, src[i])) return c->pass;
+    return IR_KPASS_POINT;
+}
+
+static int k_alu(fctx *c, ir_op op, int64_t attr, int a, int b, int w)
+{
+    if (a < 0) return -1;
+    int src[3] = { a, b, w };
+    return ir_k_alu(c->p, c->l, pass_of(c, src, 3, NULL), op, attr, a, b, w);
+}
+
+static int k_const(fctx *c, ir_dtype dtype, double value)
+{
+    return ir_k_const(c->p, c->l, IR_KPASS_POINT, dtype, value);
+}
+
+static int k_axis(fctx *c, int axis)
+{
+    return ir_k_axis(c->p, c->l, axis == IR_K_REDUCE_AXIS ? c->pass : IR_KPASS_POINT, axis);
+}
+
+static int k_load(fctx *c, int buf, ir_kindex ix)
+{
+    return ir_k_load(c->p, c->l, pass_of(c, NULL, 0, &ix), buf, ix);
+}
+
 static int memo_find(const fctx *c, int id, const affine *at, int rank)
 {
     for (int i = c->n_memo - 1; i >= 0; i--) {
         const memo_entry *m = &c->memo[i];
-        if (m->node == id && m->pass == c->pass && !memcmp(m->at, at, sizeof(affine) * (size_t)rank)) return m->value;
+        if (m->node == id && (m->pass == c->pass || m->pass == IR_KPASS_POINT) &&
+            !memcmp(m->at, at, sizeof(affine) * (size_t)rank))
+            return m->value;
     }
     return -1;
 }
@@ -340,18 +458,108 @@ static void memo_put(fctx *c, int id, const affine *at, int rank, int value)
     memo_entry *m = &c->memo[c->n_memo++];
     memset(m, 0, sizeof *m);
     m->node = id;
-    m->pass = c->pass;
+    m->pass = c->l->loop.ins[value].pass;
     memcpy(m->at, at, sizeof(affine) * (size_t)rank);
     m->value = value;
 }
 
+/* ---- the last launch writing each buffer (a view counts as its root) ---- */
+
+static int root_buf(const fctx *c, int b)
+{
+    while (c->p->bufs[b].parent >= 0) b = c->p->bufs[b].parent;
+    return b;
+}
+
+static int last_writer(const fctx *c, int b)
+{
+    b = root_buf(c, b);
+    return b < c->cap_lastw ? c->lastw[b] : -1;
+}
+
+static int note_writer(fctx *c, int b, int launch)
+{
+    b = root_buf(c, b);
+    if (b >= c->cap_lastw) {
+        int cap = c->cap_lastw ? c->cap_lastw : 256;
+        while (cap <= b) cap *= 2;
+        int *w = realloc(c->lastw, sizeof *w * (size_t)cap);
+        if (!w) return -1;
+        for (int i = c->cap_lastw; i < cap; i++) w[i] = -1;
+        c->lastw = w;
+        c->cap_lastw = cap;
+    }
+    c->lastw[b] = launch;
+    return 0;
+}
+
+/* A load of stored node id's buffer. Inside a row kernel that is being
+ * extended, the buffer must have been written before the kernel runs. */
+static int load_buf(fctx *c, int id, ir_kindex ix)
+{
+    if (c->joining) {
+        if (c->written[id] >= 0 || last_writer(c, c->buf[id]) >= c->launch) {
+            c->join_failed = true;
+            return -1;
+        }
+    } else if (c->written[id] >= 0 && c->written[id] != c->launch) {
+        return fail(c, id, "read after the optimizer overwrote it in place");
+    }
+    return k_load(c, c->buf[id], ix);
+}
+
 static int load_stored(fctx *c, int id, const affine *at)
 {
-    if (c->written[id] >= 0 && c->written[id] != c->p->n_launches - 1)
-        return fail(c, id, "read after the optimizer overwrote it in place");
     ir_kindex ix;
     if (flat_index(c, id, &node(c, id)->shape, at, &ix) < 0) return -1;
-    return ir_k_load(c->p, c->l, c->pass, c->buf[id], ix);
+    return load_buf(c, id, ix);
+}
+
+/* Two positions are the same element (a dim of length 1 is at 0 either way). */
+static bool same_pos(const affine *a, const affine *b, int64_t len)
+{
+    if (len == 1) return a->gv < 0 && b->gv < 0;
+    if (a->base != b->base || a->gv != b->gv || (a->gv >= 0 && a->gc != b->gc)) return false;
+    for (int i = 0; i < IR_K_AXES; i++)
+        if (a->c[i] != b->c[i]) return false;
+    return true;
+}
+
+/* Does `at` reach member m at the group's own point (and step, for a pass member)? */
+static bool member_at(const fctx *c, const group *g, const member *m, const affine *at)
+{
+    const ir_shape *s = &node(c, m->node)->shape;
+    int r = g->rows.rank;
+    for (int d = 0; d < r - 1; d++) {
+        affine want = axis_pos(d);
+        if (!same_pos(&at[d], &want, g->rows.dim[d])) return false;
+    }
+    if (s->rank == r - 1) return true;
+    affine last = m->kind == MEMBER_PASS ? axis_pos(IR_K_REDUCE_AXIS) : zero_pos();
+    return same_pos(&at[r - 1], &last, s->dim[r - 1]);
+}
+
+/* The value of member `id` of the group being extended at position at, or
+ * -1 with join_failed set when it is read anywhere but at its own point.
+ * *member says whether id is a member at all. */
+static int member_value(fctx *c, int id, const affine *at, bool *is_member)
+{
+    group *g = c->joining;
+    *is_member = false;
+    for (int i = 0; g && i < g->n_m; i++) {
+        const member *m = &g->m[i];
+        if (m->node != id) continue;
+        *is_member = true;
+        if (!member_at(c, g, m, at)) break;
+        c->touched = true;
+        if (m->kind != MEMBER_PASS || m->pass == c->pass) return m->value;
+        if (c->pass == IR_KPASS_POINT || c->pass < m->pass) break;
+        ir_kindex ix;       /* written in an earlier pass of this point: read back */
+        if (flat_index(c, id, &node(c, id)->shape, at, &ix) < 0) return -1;
+        return k_load(c, c->buf[id], ix);
+    }
+    if (*is_member) c->join_failed = true;
+    return -1;
 }
 
 static int compute(fctx *c, int id, const affine *at);
@@ -362,6 +570,9 @@ static int emit_value(fctx *c, int id, const affine *at)
     int rank = node(c, id)->shape.rank;
     int v = memo_find(c, id, at, rank);
     if (v >= 0) return v;
+    bool member;
+    v = member_value(c, id, at, &member);
+    if (member) return v;
     v = c->store[id] ? load_stored(c, id, at) : compute(c, id, at);
     memo_put(c, id, at, rank, v);
     return v;
@@ -370,14 +581,14 @@ static int emit_value(fctx *c, int id, const affine *at)
 /* v + term, or term alone when v is -1 (nothing yet). */
 static int plus(fctx *c, int v, int term)
 {
-    return v < 0 || term < 0 ? term : ir_k_alu(c->p, c->l, c->pass, IR_ADD, 0, v, term, -1);
+    return v < 0 || term < 0 ? term : k_alu(c, IR_ADD, 0, v, term, -1);
 }
 
 /* k * x as f32, or x when k is 1. */
 static int times(fctx *c, int x, int64_t k)
 {
     if (k == 1 || x < 0) return x;
-    return ir_k_alu(c->p, c->l, c->pass, IR_MUL, 0, x, ir_k_const(c->p, c->l, c->pass, IR_F32, (double)k), -1);
+    return k_alu(c, IR_MUL, 0, x, k_const(c, IR_F32, (double)k), -1);
 }
 
 /* The value of a position as an f32 number (iota, one_hot). */
@@ -385,9 +596,9 @@ static int position_value(fctx *c, const affine *a)
 {
     int v = -1;
     for (int ax = 0; ax < IR_K_AXES; ax++)
-        if (a->c[ax]) v = plus(c, v, times(c, ir_k_axis(c->p, c->l, c->pass, ax), a->c[ax]));
-    if (a->gv >= 0) v = plus(c, v, times(c, ir_k_alu(c->p, c->l, c->pass, IR_CAST, IR_F32, a->gv, -1, -1), a->gc));
-    if (a->base || v < 0) v = plus(c, v, ir_k_const(c->p, c->l, c->pass, IR_F32, (double)a->base));
+        if (a->c[ax]) v = plus(c, v, times(c, k_axis(c, ax), a->c[ax]));
+    if (a->gv >= 0) v = plus(c, v, times(c, k_alu(c, IR_CAST, IR_F32, a->gv, -1, -1), a->gc));
+    if (a->base || v < 0) v = plus(c, v, k_const(c, IR_F32, (double)a->base));
     return v;
 }
 
@@ -408,9 +619,12 @@ static int compute_reshape(fctx *c, int id, const affine *at)
     if (c->store[x]) {          /* same elements in the same order: read by flat position */
         ir_kindex ix;
         if (flat_index(c, x, &n->shape, at, &ix) < 0) return -1;
-        if (c->written[x] >= 0 && c->written[x] != c->p->n_launches - 1)
-            return fail(c, x, "read after the optimizer overwrote it in place");
-        return ir_k_load(c->p, c->l, c->pass, c->buf[x], ix);
+        if (c->joining) {           /* a member is read only at its own point */
+            for (int i = 0; i < c->joining->n_m; i++)
+                if (c->joining->m[i].node == x) c->join_failed = true;
+            if (c->join_failed) return -1;
+        }
+        return load_buf(c, x, ix);
     }
     int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
     const ir_shape *in = &node(c, x)->shape;
@@ -469,8 +683,17 @@ static int compute_indexing(fctx *c, int id, const affine *at)
     case IR_ONE_HOT: {                  /* idx[at[0..r-2]] == at[r-1] */
         int v = emit_value(c, n->in[0], at);
         if (v < 0) return -1;
-        int vf = ir_k_alu(c->p, c->l, c->pass, IR_CAST, IR_F32, v, -1, -1);
-        return ir_k_alu(c->p, c->l, c->pass, IR_CMP, IR_CMP_EQ, vf, position_value(c, &at[r - 1]), -1);
+        int vf = k_alu(c, IR_CAST, IR_F32, v, -1, -1);
+        return k_alu(c, IR_CMP, IR_CMP_EQ, vf, position_value(c, &at[r - 1]), -1);
+    }
+    case IR_PUT: {                      /* k = 1: src at idx, zeros elsewhere (put_inline) */
+        memcpy(xat, at, sizeof(affine) * (size_t)(r - 1));
+        xat[r - 1] = zero_pos();
+        int v = emit_value(c, n->in[1], xat);
+        int src = v < 0 ? -1 : emit_value(c, n->in[0], xat);
+        if (src < 0) return -1;
+        int hit = k_alu(c, IR_CMP, IR_CMP_EQ, k_alu(c, IR_CAST, IR_F32, v, -1, -1), position_value(c, &at[r - 1]), -1);
+        return k_alu(c, IR_WHERE, 0, hit, src, k_const(c, IR_F32, 0.0));
     }
     default: MOEC_UNREACHABLE();
     }
@@ -480,14 +703,14 @@ static int compute_leafish(fctx *c, int id, const affine *at)
 {
     const ir_node *n = node(c, id);
     switch (n->op) {
-    case IR_CONST: return ir_k_const(c->p, c->l, c->pass, n->dtype, ir_attr_value(n));
+    case IR_CONST: return k_const(c, n->dtype, ir_attr_value(n));
     case IR_IOTA: return position_value(c, &at[ir_attr_axis(n)]);
     case IR_RANDOM: {
         affine scalar[1] = { zero_pos() };   /* the step is rank 0 */
         int step = emit_value(c, n->in[0], scalar);
         ir_kindex ix;
         if (step < 0 || flat_index(c, id, &n->shape, at, &ix) < 0) return -1;
-        return ir_k_random(c->p, c->l, c->pass, (ir_random_dist)ir_attr_dist(n), (uint64_t)ir_attr_seed(n), (uint32_t)ir_attr_stream(n),
+        return ir_k_random(c->p, c->l, pass_of(c, &step, 1, &ix), (ir_random_dist)ir_attr_dist(n), (uint64_t)ir_attr_seed(n), (uint32_t)ir_attr_stream(n),
                            step, ix);
     }
     default: MOEC_UNREACHABLE();
@@ -505,23 +728,26 @@ static int compute(fctx *c, int id, const affine *at)
     case IR_STOP_GRAD: return operand_at(c, n, 0, at);
     case IR_NEG: case IR_EXP: case IR_LOG: case IR_TANH: case IR_SQRT: case IR_RSQRT: case IR_ERF:
         a = operand_at(c, n, 0, at);
-        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, 0, a, -1, -1);
+        return a < 0 ? -1 : k_alu(c, n->op, 0, a, -1, -1);
     case IR_CAST:
         a = operand_at(c, n, 0, at);
-        return a < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_CAST, ir_attr_to(n), a, -1, -1);
+        return a < 0 ? -1 : k_alu(c, IR_CAST, ir_attr_to(n), a, -1, -1);
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MAX: case IR_CMP:
         a = operand_at(c, n, 0, at);
         b = a < 0 ? -1 : operand_at(c, n, 1, at);
-        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, n->op, n->op == IR_CMP ? ir_attr_cmp(n) : 0, a, b, -1);
+        return b < 0 ? -1 : k_alu(c, n->op, n->op == IR_CMP ? ir_attr_cmp(n) : 0, a, b, -1);
     case IR_WHERE:
         w = operand_at(c, n, 0, at);
         a = w < 0 ? -1 : operand_at(c, n, 1, at);
         b = a < 0 ? -1 : operand_at(c, n, 2, at);
-        return b < 0 ? -1 : ir_k_alu(c->p, c->l, c->pass, IR_WHERE, 0, w, a, b);
+        return b < 0 ? -1 : k_alu(c, IR_WHERE, 0, w, a, b);
     case IR_PERMUTE: case IR_SLICE: case IR_BROADCAST: case IR_RESHAPE: return compute_movement(c, id, at);
     case IR_GATHER: case IR_TAKE: case IR_ONE_HOT: return compute_indexing(c, id, at);
+    case IR_PUT:
+        if (put_inline(c, id)) return compute_indexing(c, id, at);
+        return fail(c, id, "is computed by its own launch, not inline");
     case IR_INPUT: case IR_PARAM: case IR_SUM: case IR_REDUCE_MAX: case IR_CUMSUM: case IR_CONCAT:
-    case IR_MATMUL: case IR_GROUPED_MATMUL: case IR_GROUPED_OUTER: case IR_SCATTER_ADD: case IR_TOPK: case IR_PUT:
+    case IR_MATMUL: case IR_GROUPED_MATMUL: case IR_GROUPED_OUTER: case IR_SCATTER_ADD: case IR_TOPK:
         return fail(c, id, "is computed by its own launch, not inline");
     default: MOEC_UNREACHABLE();
     }
@@ -549,6 +775,7 @@ static int begin_loop(fctx *c, int id, const char *what, const ir_shape *space, 
     memcpy(c->l->loop.dim, space->dim, sizeof space->dim);
     c->l->loop.reduce = reduce;
     c->l->loop.n_passes = reduce ? 1 : 0;
+    c->launch = c->p->n_launches - 1;
     c->n_memo = 0;
     c->pass = reduce ? 0 : IR_KPASS_POINT;
     note_line(c, id);
@@ -564,7 +791,8 @@ static int store_value(fctx *c, int id, const ir_shape *s, const affine *at, int
 {
     ir_kindex ix;
     if (value < 0 || flat_index(c, id, s, at, &ix) < 0) return -1;
-    return ir_k_store(c->p, c->l, c->pass, buf, ix, value) < 0 ? fail(c, id, "out of memory") : 0;
+    int pass = ix.stride[IR_K_REDUCE_AXIS] || !pointlike(c, value) ? c->pass : IR_KPASS_POINT;
+    return ir_k_store(c->p, c->l, pass, buf, ix, value) < 0 ? fail(c, id, "out of memory") : 0;
 }
 
 /* A kernel over the node's own shape: recompute it and store it. */
@@ -597,6 +825,231 @@ static int emit_reduce(fctx *c, int id)
     for (int d = 0; d < n->shape.rank; d++)
         out[d] = keep ? (d < axis ? axis_pos(d) : d == axis ? zero_pos() : axis_pos(d - 1)) : axis_pos(d);
     return store_value(c, id, &n->shape, out, r, c->buf[id]);
+}
+
+/* ---- row kernels ---- */
+
+/* The shape a reduction over its last axis walks (its operand's), when that
+ * axis is longer than 1: a row kernel can grow from it. */
+static bool row_reduction(const fctx *c, int id, ir_shape *rows)
+{
+    const ir_node *n = node(c, id);
+    if (n->op != IR_SUM && n->op != IR_REDUCE_MAX) return false;
+    const ir_shape *x = &node(c, n->in[0])->shape;
+    if (x->rank < 1 || ir_attr_axis(n) != x->rank - 1 || x->dim[x->rank - 1] < 2) return false;
+    *rows = *x;
+    return true;
+}
+
+static bool same_dims(const ir_shape *a, const ir_shape *b, int rank)
+{
+    for (int d = 0; d < rank; d++)
+        if (a->dim[d] != b->dim[d]) return false;
+    return true;
+}
+
+/* How node id would sit in group g, judged by shapes alone: a reduction
+ * over g's rows, a value of one point (the rows' shape without r, or with
+ * r of length 1), or a value of the whole row space. -1: none. */
+static int member_kind_of(const fctx *c, const group *g, int id, member_kind *kind)
+{
+    const ir_node *n = node(c, id);
+    const ir_shape *s = &n->shape, *f = &g->rows;
+    int r = f->rank;
+    ir_shape rows;
+    if (n->op == IR_SUM || n->op == IR_REDUCE_MAX) {
+        if (!row_reduction(c, id, &rows) || rows.rank != r || !same_dims(&rows, f, r)) return -1;
+        *kind = MEMBER_REDUCE;
+        return 0;
+    }
+    if (s->rank == r && same_dims(s, f, r)) *kind = MEMBER_PASS;
+    else if (s->rank == r - 1 && same_dims(s, f, r - 1)) *kind = MEMBER_POINT;
+    else if (s->rank == r && same_dims(s, f, r - 1) && s->dim[r - 1] == 1) *kind = MEMBER_POINT;
+    else return -1;
+    return 0;
+}
+
+/* Member id of the group being extended, in pass q (a point member: none):
+ * its value and its store. Returns the value, or -1. */
+static int emit_member(fctx *c, int id, member_kind kind, int q)
+{
+    const ir_node *n = node(c, id);
+    int r = c->joining->rows.rank, v;
+    affine at[IR_MAX_RANK];
+    identity_pos(r - 1, at);
+    if (kind == MEMBER_REDUCE) {
+        at[r - 1] = axis_pos(IR_K_REDUCE_AXIS);
+        c->pass = q;
+        int x = emit_value(c, n->in[0], at);
+        v = x < 0 ? -1 : ir_k_reduce(c->p, c->l, q, n->op, x);
+        c->pass = IR_KPASS_POINT;
+        at[r - 1] = zero_pos();
+    } else {
+        c->pass = kind == MEMBER_PASS ? q : IR_KPASS_POINT;
+        at[r - 1] = kind == MEMBER_PASS ? axis_pos(IR_K_REDUCE_AXIS) : zero_pos();
+        v = compute(c, id, at);
+    }
+    int rc = store_value(c, id, &n->shape, at, v, c->buf[id]);
+    c->pass = IR_KPASS_POINT;
+    return rc < 0 ? -1 : v;
+}
+
+/* Every instruction from `from` on reads point values and reductions that
+ * are ready before its pass starts: 1, 0 if not, -1 out of memory. */
+static int stages_ok(const fctx *c, int from)
+{
+    const ir_kloop *k = &c->l->loop;
+    int *stage = malloc(sizeof *stage * (size_t)(k->n_ins ? k->n_ins : 1));
+    if (!stage) return -1;
+    ir_kloop_stages(k, stage);
+    int ok = 1;
+    for (int i = from; i < k->n_ins && ok; i++) {
+        const ir_kinstr *in = &k->ins[i];
+        if (in->pass == IR_KPASS_POINT) continue;
+        bool indexed = in->kind == IR_KI_LOAD || in->kind == IR_KI_STORE || in->kind == IR_KI_RANDOM;
+        int ops[4] = { in->src[0], in->src[1], in->src[2], indexed ? in->index.gather : -1 };
+        for (int o = 0; o < 4; o++)
+            if (ops[o] >= 0 && pointlike(c, ops[o]) && stage[ops[o]] > in->pass) ok = 0;
+    }
+    free(stage);
+    return ok;
+}
+
+typedef struct snapshot {
+    int n_ins, n_passes, n_reads, n_writes;
+    int lines[IR_K_MAX_LINES];
+} snapshot;
+
+static snapshot take_snapshot(const ir_launch *l)
+{
+    snapshot s = { l->loop.n_ins, l->loop.n_passes, l->n_reads, l->n_writes, { 0 } };
+    memcpy(s.lines, l->lines, sizeof s.lines);
+    return s;
+}
+
+static void restore(ir_launch *l, const snapshot *s)
+{
+    l->loop.n_ins = s->n_ins;
+    l->loop.n_passes = s->n_passes;
+    l->n_reads = s->n_reads;
+    l->n_writes = s->n_writes;
+    memcpy(l->lines, s->lines, sizeof s->lines);
+}
+
+static int add_member(fctx *c, group *g, member m)
+{
+    if (g->n_m == g->cap_m) {
+        int cap = g->cap_m ? 2 * g->cap_m : 8;
+        member *a = realloc(g->m, sizeof *a * (size_t)cap);
+        if (!a) return fail(c, m.node, "out of memory");
+        g->m = a;
+        g->cap_m = cap;
+    }
+    g->m[g->n_m++] = m;
+    return 0;
+}
+
+/* Tries node id in group g: in g's last pass, or if what it reads is ready
+ * only later, in a new pass after it. The node joins when every member it
+ * reads is read at its own point (and step), every other buffer it reads is
+ * written before g's launch, and it reads a member (a reduction may join
+ * without: it shares the walk over the rows). Otherwise everything it
+ * emitted is taken back. Returns 1 joined, 0 not, -1 error. */
+static int join_group(fctx *c, group *g, int id, member_kind kind)
+{
+    ir_launch *l = &c->p->launches[g->launch];
+    snapshot s = take_snapshot(l);
+    int q = kind == MEMBER_POINT ? IR_KPASS_POINT : g->pass;
+    for (int tries = 0; tries < 2; tries++, q++) {
+        c->l = l;
+        c->launch = g->launch;
+        c->joining = g;
+        c->n_memo = 0;
+        c->join_failed = c->touched = false;
+        if (q >= l->loop.n_passes) l->loop.n_passes = q + 1;
+        int v = emit_member(c, id, kind, q);
+        c->joining = NULL;
+        if (c->failed) return -1;
+        bool ok = v >= 0 && !c->join_failed && (c->touched || kind == MEMBER_REDUCE);
+        int st = ok ? stages_ok(c, s.n_ins) : 0;
+        if (st < 0) return fail(c, id, "out of memory");
+        if (st) {
+            if (add_member(c, g, (member){ .node = id, .kind = kind, .value = v, .pass = q }) < 0) return -1;
+            if (q > g->pass) g->pass = q;
+            return note_writer(c, c->buf[id], g->launch) < 0 ? fail(c, id, "out of memory") : 1;
+        }
+        restore(l, &s);
+        if (!ok || kind == MEMBER_POINT) break;
+    }
+    return 0;
+}
+
+static int try_join(fctx *c, int id)
+{
+    for (int i = c->n_groups - 1; i >= 0; i--) {
+        member_kind kind;
+        if (member_kind_of(c, &c->groups[i], id, &kind) < 0) continue;
+        int rc = join_group(c, &c->groups[i], id, kind);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The launch just written (a reduction over rows) starts a row kernel. */
+static int open_group(fctx *c, int id, const ir_shape *rows)
+{
+    if (c->n_groups == MAX_GROUPS) {
+        free(c->groups[0].m);
+        memmove(c->groups, c->groups + 1, sizeof *c->groups * (MAX_GROUPS - 1));
+        c->n_groups--;
+    }
+    group *g = &c->groups[c->n_groups++];
+    *g = (group){ .launch = c->p->n_launches - 1, .rows = *rows };
+    const ir_kloop *k = &c->p->launches[g->launch].loop;
+    int red = -1;
+    for (int i = 0; i < k->n_ins; i++)
+        if (k->ins[i].kind == IR_KI_REDUCE) red = i;
+    return add_member(c, g, (member){ .node = id, .kind = MEMBER_REDUCE, .value = red, .pass = 0 });
+}
+
+/* The launch just written (the last) moves before the earliest open row
+ * kernel that runs after everything it reads was written, so that later
+ * members of that kernel may read what it writes (a dropout mask, a
+ * column reduction between a layernorm's passes). It must write only
+ * buffers no launch it overtakes touches. */
+static int hoist(fctx *c)
+{
+    int last = c->p->n_launches - 1, ready = -1, to = last;
+    ir_launch *x = &c->p->launches[last];
+    for (int i = 0; i < x->n_reads; i++) {
+        int w = last_writer(c, x->reads[i]);
+        if (w > ready) ready = w;
+    }
+    for (int i = 0; i < c->n_groups; i++)
+        if (c->groups[i].launch > ready && c->groups[i].launch < to) to = c->groups[i].launch;
+    for (int k = to; k < last && to < last; k++) {
+        const ir_launch *o = &c->p->launches[k];
+        for (int i = 0; i < x->n_writes; i++) {
+            int b = root_buf(c, x->writes[i]);
+            for (int j = 0; j < o->n_reads; j++)
+                if (root_buf(c, o->reads[j]) == b) to = last;
+            for (int j = 0; j < o->n_writes; j++)
+                if (root_buf(c, o->writes[j]) == b) to = last;
+        }
+    }
+    if (to == last) return 0;
+    ir_launch moved = *x;
+    memmove(c->p->launches + to + 1, c->p->launches + to, sizeof moved * (size_t)(last - to));
+    c->p->launches[to] = moved;
+    for (int i = 0; i < c->n_groups; i++)
+        if (c->groups[i].launch >= to) c->groups[i].launch++;
+    for (int b = 0; b < c->cap_lastw; b++)
+        if (c->lastw[b] >= to) c->lastw[b]++;
+    for (int i = 0; i < c->g->n_nodes; i++)
+        if (c->written[i] >= to) c->written[i]++;
+    for (int i = 0; i < moved.n_writes; i++)
+        if (note_writer(c, moved.writes[i], to) < 0) return -1;
+    return 0;
 }
 
 /* CONCAT: one copy kernel per operand, into its part of the result. */
@@ -842,14 +1295,28 @@ static int emit_node(fctx *c, int id)
     if (is_leaf(n->op)) return 0;
     if (own_buffer(c, id) < 0) return -1;
     int first = c->p->n_launches;
+    bool product = n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER;
+    bool loop = !product && !template_node(c, id) && n->op != IR_CONCAT;
+    if (loop && c->opt->fuse && c->into[id] < 0) {
+        int joined = try_join(c, id);
+        if (joined) return joined < 0 ? -1 : 0;
+    }
     int rc = n->op == IR_MATMUL ? emit_gemm(c, id)
            : n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER ? emit_grouped(c, id)
-           : template_op(n->op) ? emit_template(c, id)
+           : template_node(c, id) ? emit_template(c, id)
            : n->op == IR_SUM || n->op == IR_REDUCE_MAX ? emit_reduce(c, id)
            : n->op == IR_CONCAT ? emit_concat(c, id)
            : emit_pointwise(c, id);
     if (rc < 0 || c->failed) return -1;
-    return c->into[id] >= 0 ? check_in_place(c, id, first) : 0;
+    for (int k = first; k < c->p->n_launches; k++)
+        for (int i = 0; i < c->p->launches[k].n_writes; i++)
+            if (note_writer(c, c->p->launches[k].writes[i], k) < 0) return fail(c, id, "out of memory");
+    if (c->into[id] >= 0) return check_in_place(c, id, first);
+    if (!c->opt->fuse) return 0;
+    ir_shape rows;
+    if (row_reduction(c, id, &rows)) return open_group(c, id, &rows);
+    if (c->p->n_launches == first + 1 && hoist(c) < 0) return fail(c, id, "out of memory");
+    return 0;
 }
 
 static int fuse_all(fctx *c, const ir_fuse_value *want, int n_want)
@@ -891,6 +1358,7 @@ int ir_fuse(const ir_graph *g, const ir_fuse_value *want, int n_want, const ir_f
         if (c.failed) rc = -1;
     }
     free(c.need); free(c.store); free(c.users); free(c.cost);
-    free(c.buf); free(c.into); free(c.written); free(c.memo);
+    free(c.buf); free(c.into); free(c.written); free(c.memo); free(c.lastw);
+    for (int i = 0; i < c.n_groups; i++) free(c.groups[i].m);
     return rc;
 }
