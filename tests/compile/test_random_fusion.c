@@ -3,8 +3,10 @@
  * graph (seeded, so a failure names its seed) grows from random PARAM
  * leaves by random elementwise ops with broadcasting, comparisons and
  * selects, reductions over a random axis, permutes, reshapes (splits and
- * merges), slices and matrix products; several of its nodes are kept as
- * outputs, so values are both inlined and stored. Leaves get fresh Philox
+ * merges), slices, matrix products and row chains (softmax, layernorm, a
+ * softmax backward) that the fuser turns into row kernels of several passes;
+ * several of its nodes are kept as outputs, so values are both inlined and
+ * stored (and row kernels keep some members and epilogues in buffers). Leaves get fresh Philox
  * values in ±[0.5, 1.5), never zero. Every output must agree within 1e-5 of
  * its largest magnitude (float32 sums in another order: a few ulps), fused
  * and with every node its own launch. */
@@ -132,6 +134,44 @@ static int grow_reduce_or_product(gen *q, int x)
     return pick(q, 2) ? ir_sum(&q->g, x, axis, keep) : ir_reduce_max(&q->g, x, axis, keep);
 }
 
+/* A chain of reductions over x's last axis and their epilogues, as the
+ * fuser forms row kernels of several passes from them: softmax (max, sum of
+ * exponentials, normalise), layernorm (mean, variance, normalise), or a
+ * softmax backward (a row sum of g * y, then y * (g - s)), offset from 0
+ * where their rows could sum to nothing but rounding. */
+static int grow_row(gen *q, int x)
+{
+    const ir_shape *s = shape(q, x);
+    if (s->rank == 0) return ir_unary(&q->g, IR_TANH, x);
+    int last = s->rank - 1;
+    ir_graph *g = &q->g;
+    switch (pick(q, 3)) {
+    case 0: {
+        int e = ir_unary(g, IR_EXP, ir_binary(g, IR_SUB, x, ir_reduce_max(g, x, last, true)));
+        return ir_binary(g, IR_DIV, e, ir_sum(g, e, last, true));
+    }
+    case 1: {   /* scaled by a fresh weight along the row first: a row of equal values would cancel to rounding noise */
+        int64_t len = s->dim[last];
+        x = ir_binary(g, IR_MUL, x, ir_param(g, 200 + q->n, "ln", ir_shape_of(1, &len)));
+        int n = ir_scalar(g, 1.0 / (double)len);
+        int dev = ir_binary(g, IR_SUB, x, ir_binary(g, IR_MUL, ir_sum(g, x, last, true), n));
+        int var = ir_binary(g, IR_MUL, ir_sum(g, ir_binary(g, IR_MUL, dev, dev), last, true), n);
+        int y = ir_binary(g, IR_MUL, dev, ir_unary(g, IR_RSQRT, ir_binary(g, IR_ADD, var, ir_scalar(g, 0.5))));
+        return ir_binary(g, IR_ADD, y, ir_scalar(g, 2.0));   /* a row of mean 0 would sum to rounding noise */
+    }
+    default: {
+        int y = ir_unary(g, IR_TANH, x), d = partner(q, x);
+        int dot = ir_sum(g, ir_binary(g, IR_MUL, d, y), last, pick(q, 2));
+        if (g->nodes[dot].shape.rank < s->rank) {   /* a row sum without its kept axis, broadcast back */
+            ir_shape k = *s;
+            k.dim[last] = 1;
+            dot = ir_reshape(g, dot, k);
+        }
+        return ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, y, ir_binary(g, IR_SUB, d, dot)), ir_scalar(g, 2.0));
+    }
+    }
+}
+
 /* A random graph; out gets up to MAX_OUT distinct outputs. */
 static int build(gen *q, uint64_t seed, int *out)
 {
@@ -145,8 +185,9 @@ static int build(gen *q, uint64_t seed, int *out)
     }
     for (int step = 0; step < 14; step++) {
         int x = q->pool[pick(q, (uint32_t)q->n)];
-        uint32_t kind = pick(q, 6);
-        push(q, kind < 3 ? grow_elementwise(q, x) : kind < 5 ? grow_movement(q, x) : grow_reduce_or_product(q, x));
+        uint32_t kind = pick(q, 8);
+        push(q, kind < 3 ? grow_elementwise(q, x) : kind < 5 ? grow_movement(q, x) : kind < 6 ? grow_reduce_or_product(q, x)
+                : grow_row(q, x));
     }
     int n_out = 0;
     for (int i = q->n - 1; i >= 2 && n_out < MAX_OUT; i -= 1 + (int)pick(q, 3)) {
@@ -167,7 +208,8 @@ static void fill(float *v, double *dv, int64_t n, uint32_t stream)
 }
 
 /* Fuses, plans, compiles and runs g; compares each output with the interpreter. */
-static double run_compiled(const ir_graph *g, const int *out, int n_out, bool fuse, ir_interp *it, moec_diag *d)
+static double run_compiled(const ir_graph *g, const int *out, int n_out, bool fuse, ir_interp *it, int *max_passes,
+                           moec_diag *d)
 {
     ir_fuse_value want[MAX_OUT];
     char names[MAX_OUT][16];
@@ -185,6 +227,9 @@ static double run_compiled(const ir_graph *g, const int *out, int n_out, bool fu
     cg_cpu_options co = { .threads = 1 };
     if (ir_fuse(g, want, n_out, &fo, &p, d) == 0 && ir_kprogram_verify(&p, d) == 0 && ir_memplan(&p, &ms, d) == 0 &&
         cg_cpu_compile(&p, &co, &code, NULL, d) == 0 && (ex = rt_exec_new(&p, NULL, d))) {
+        for (int i = 0; i < p.n_launches; i++)
+            if (p.launches[i].kind == IR_LAUNCH_LOOP && p.launches[i].loop.n_passes > *max_passes)
+                *max_passes = p.launches[i].loop.n_passes;
         for (int i = 0; i < p.n_launches; i++) {
             int n;
             const int *ids = cg_cpu_arg_buffers(code, i, &n);
@@ -216,7 +261,8 @@ static double run_compiled(const ir_graph *g, const int *out, int n_out, bool fu
     return worst;
 }
 
-static void test_graph(uint64_t seed)
+/* Returns the most passes of a loop kernel in the fused program. */
+static int test_graph(uint64_t seed)
 {
     gen q;
     int out[MAX_OUT];
@@ -236,17 +282,30 @@ static void test_graph(uint64_t seed)
         free(v);
     }
     bool ok = it && ir_interp_run(it, -1, d) == 0;
-    double fused = ok ? run_compiled(&q.g, out, n_out, true, it, d) : INFINITY;
-    double unfused = ok ? run_compiled(&q.g, out, n_out, false, it, d) : INFINITY;
-    tap_ok(fused <= TOL && unfused <= TOL, "random graph seed %llu: %d nodes, %d outputs; fused %.2g, unfused %.2g %s",
-           (unsigned long long)seed, q.g.n_nodes, n_out, fused, unfused, fused <= TOL && unfused <= TOL ? "" : sink_text(d));
+    int passes = 0, unfused_passes = 0;
+    double fused = ok ? run_compiled(&q.g, out, n_out, true, it, &passes, d) : INFINITY;
+    double unfused = ok ? run_compiled(&q.g, out, n_out, false, it, &unfused_passes, d) : INFINITY;
+    tap_ok(fused <= TOL && unfused <= TOL,
+           "random graph seed %llu: %d nodes, %d outputs, row kernels of up to %d passes; fused %.2g, unfused %.2g %s",
+           (unsigned long long)seed, q.g.n_nodes, n_out, passes, fused, unfused,
+           fused <= TOL && unfused <= TOL ? "" : sink_text(d));
     ir_interp_free(it);
     ir_graph_free(&q.g);
+    return passes;
 }
 
 int main(void)
 {
-    for (uint64_t seed = 1; seed <= GRAPHS; seed++) test_graph(seed);
+    int multi = 0, most = 0;
+    for (uint64_t seed = 1; seed <= GRAPHS; seed++) {
+        int passes = test_graph(seed);
+        multi += passes >= 2;
+        most = passes > most ? passes : most;
+    }
+    /* The row chains above must become kernels of several passes, so that
+     * the comparisons check them: a fuser that stops forming them fails here. */
+    tap_ok(multi >= GRAPHS / 4 && most >= 3, "%d of %d fused graphs hold a row kernel of 2 or more passes (most %d)", multi,
+           GRAPHS, most);
     sink_close();
     return tap_done();
 }
