@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { COST_CAP = 1000, DEFAULT_MAX_INLINE = 8, MEMO_MAX = 4096, MAX_GROUPS = 4, TABLE_NODES = 64, PUT_INLINE_K = 1 };
+enum { COST_CAP = 1000, DEFAULT_MAX_INLINE = 8, MEMO_MAX = 4096, MAX_GROUPS = 8, TABLE_NODES = 64, PUT_INLINE_K = 1 };
 
 /* base + sum c[a] * axis a + gc * (i32 value gv); gv = -1: no gathered term. */
 typedef struct affine {
@@ -44,7 +44,8 @@ typedef struct member {
 
 typedef struct group {
     int launch;         /* index of the launch */
-    ir_shape rows;      /* the shape its passes walk: parallel axes, then r */
+    bool row;           /* a row kernel; else a kernel over the points of `rows` alone */
+    ir_shape rows;      /* the shape its passes walk: parallel axes, then r (row) */
     int pass;           /* the last pass with instructions */
     member *m;
     int n_m, cap_m;
@@ -71,7 +72,8 @@ typedef struct fctx {
     int n_groups;
     group *joining;     /* the group a node is being tried in, or NULL */
     bool join_failed;   /* the node cannot join it (a read at another position, a later write) */
-    bool touched;       /* the node read one of the group's members */
+    bool touched;       /* the node read one of the group's members, or a buffer its launch reads */
+    int shared_reads;   /* reads of the group's launch before the node was tried */
     int *lastw;         /* [cap_lastw] per root buffer: the last launch writing it, or -1 */
     int cap_lastw;
     bool failed;
@@ -502,6 +504,9 @@ static int load_buf(fctx *c, int id, ir_kindex ix)
             c->join_failed = true;
             return -1;
         }
+        for (int i = 0; i < c->shared_reads; i++)   /* the same data, not a shared scalar */
+            if (c->l->reads[i] == c->buf[id] && c->p->bufs[c->buf[id]].numel >= ir_kloop_points(&c->l->loop))
+                c->touched = true;
     } else if (c->written[id] >= 0 && c->written[id] != c->launch) {
         return fail(c, id, "read after the optimizer overwrote it in place");
     }
@@ -530,6 +535,11 @@ static bool member_at(const fctx *c, const group *g, const member *m, const affi
 {
     const ir_shape *s = &node(c, m->node)->shape;
     int r = g->rows.rank;
+    for (int d = 0; !g->row && d < r; d++) {
+        affine want = axis_pos(d);
+        if (!same_pos(&at[d], &want, g->rows.dim[d])) return false;
+    }
+    if (!g->row) return true;
     for (int d = 0; d < r - 1; d++) {
         affine want = axis_pos(d);
         if (!same_pos(&at[d], &want, g->rows.dim[d])) return false;
@@ -857,6 +867,12 @@ static int member_kind_of(const fctx *c, const group *g, int id, member_kind *ki
     const ir_shape *s = &n->shape, *f = &g->rows;
     int r = f->rank;
     ir_shape rows;
+    if (!g->row) {      /* the same points, written in place or not */
+        if (n->op == IR_SUM || n->op == IR_REDUCE_MAX || s->rank != r || !same_dims(s, f, r)) return -1;
+        *kind = MEMBER_POINT;
+        return 0;
+    }
+    if (c->into[id] >= 0) return -1;
     if (n->op == IR_SUM || n->op == IR_REDUCE_MAX) {
         if (!row_reduction(c, id, &rows) || rows.rank != r || !same_dims(&rows, f, r)) return -1;
         *kind = MEMBER_REDUCE;
@@ -876,8 +892,11 @@ static int emit_member(fctx *c, int id, member_kind kind, int q)
     const ir_node *n = node(c, id);
     int r = c->joining->rows.rank, v;
     affine at[IR_MAX_RANK];
-    identity_pos(r - 1, at);
-    if (kind == MEMBER_REDUCE) {
+    identity_pos(c->joining->row ? r - 1 : r, at);
+    if (!c->joining->row) {
+        c->pass = IR_KPASS_POINT;
+        v = compute(c, id, at);
+    } else if (kind == MEMBER_REDUCE) {
         at[r - 1] = axis_pos(IR_K_REDUCE_AXIS);
         c->pass = q;
         int x = emit_value(c, n->in[0], at);
@@ -955,6 +974,8 @@ static int add_member(fctx *c, group *g, member m)
  * written before g's launch, and it reads a member (a reduction may join
  * without: it shares the walk over the rows). Otherwise everything it
  * emitted is taken back. Returns 1 joined, 0 not, -1 error. */
+static int check_in_place(fctx *c, int id, int first_launch, int last_launch);
+
 static int join_group(fctx *c, group *g, int id, member_kind kind)
 {
     ir_launch *l = &c->p->launches[g->launch];
@@ -966,6 +987,7 @@ static int join_group(fctx *c, group *g, int id, member_kind kind)
         c->joining = g;
         c->n_memo = 0;
         c->join_failed = c->touched = false;
+        c->shared_reads = s.n_reads;
         if (q >= l->loop.n_passes) l->loop.n_passes = q + 1;
         int v = emit_member(c, id, kind, q);
         c->joining = NULL;
@@ -973,6 +995,7 @@ static int join_group(fctx *c, group *g, int id, member_kind kind)
         bool ok = v >= 0 && !c->join_failed && (c->touched || kind == MEMBER_REDUCE);
         int st = ok ? stages_ok(c, s.n_ins) : 0;
         if (st < 0) return fail(c, id, "out of memory");
+        if (st && c->into[id] >= 0 && check_in_place(c, id, g->launch, g->launch) < 0) return -1;
         if (st) {
             if (add_member(c, g, (member){ .node = id, .kind = kind, .value = v, .pass = q }) < 0) return -1;
             if (q > g->pass) g->pass = q;
@@ -984,11 +1007,27 @@ static int join_group(fctx *c, group *g, int id, member_kind kind)
     return 0;
 }
 
+/* A node written in place into a leaf may run as early as launch k only
+ * when no later launch reads or writes that leaf (they expect its old value). */
+static bool leaf_untouched_after(const fctx *c, int id, int k)
+{
+    if (c->into[id] < 0) return true;
+    int b = root_buf(c, c->buf[id]);
+    for (int j = k + 1; j < c->p->n_launches; j++) {
+        const ir_launch *o = &c->p->launches[j];
+        for (int i = 0; i < o->n_reads; i++)
+            if (root_buf(c, o->reads[i]) == b) return false;
+        for (int i = 0; i < o->n_writes; i++)
+            if (root_buf(c, o->writes[i]) == b) return false;
+    }
+    return true;
+}
+
 static int try_join(fctx *c, int id)
 {
     for (int i = c->n_groups - 1; i >= 0; i--) {
         member_kind kind;
-        if (member_kind_of(c, &c->groups[i], id, &kind) < 0) continue;
+        if (member_kind_of(c, &c->groups[i], id, &kind) < 0 || !leaf_untouched_after(c, id, c->groups[i].launch)) continue;
         int rc = join_group(c, &c->groups[i], id, kind);
         if (rc) return rc;
     }
@@ -996,7 +1035,7 @@ static int try_join(fctx *c, int id)
 }
 
 /* The launch just written (a reduction over rows) starts a row kernel. */
-static int open_group(fctx *c, int id, const ir_shape *rows)
+static int open_group(fctx *c, int id, const ir_shape *rows, bool row, int launch)
 {
     if (c->n_groups == MAX_GROUPS) {
         free(c->groups[0].m);
@@ -1004,19 +1043,22 @@ static int open_group(fctx *c, int id, const ir_shape *rows)
         c->n_groups--;
     }
     group *g = &c->groups[c->n_groups++];
-    *g = (group){ .launch = c->p->n_launches - 1, .rows = *rows };
+    *g = (group){ .launch = launch, .row = row, .rows = *rows };
     const ir_kloop *k = &c->p->launches[g->launch].loop;
-    int red = -1;
-    for (int i = 0; i < k->n_ins; i++)
-        if (k->ins[i].kind == IR_KI_REDUCE) red = i;
-    return add_member(c, g, (member){ .node = id, .kind = MEMBER_REDUCE, .value = red, .pass = 0 });
+    int v = -1;       /* the reduction's value, or the stored one */
+    for (int i = 0; i < k->n_ins; i++) {
+        if (row && k->ins[i].kind == IR_KI_REDUCE) v = i;
+        if (!row && k->ins[i].kind == IR_KI_STORE) v = k->ins[i].src[0];
+    }
+    return add_member(c, g, (member){ .node = id, .kind = row ? MEMBER_REDUCE : MEMBER_POINT, .value = v,
+                                      .pass = row ? 0 : IR_KPASS_POINT });
 }
 
 /* The launch just written (the last) moves before the earliest open row
  * kernel that runs after everything it reads was written, so that later
  * members of that kernel may read what it writes (a dropout mask, a
  * column reduction between a layernorm's passes). It must write only
- * buffers no launch it overtakes touches. */
+ * buffers no launch it overtakes touches. Returns its index, or -1. */
 static int hoist(fctx *c)
 {
     int last = c->p->n_launches - 1, ready = -1, to = last;
@@ -1037,7 +1079,7 @@ static int hoist(fctx *c)
                 if (root_buf(c, o->writes[j]) == b) to = last;
         }
     }
-    if (to == last) return 0;
+    if (to == last) return last;
     ir_launch moved = *x;
     memmove(c->p->launches + to + 1, c->p->launches + to, sizeof moved * (size_t)(last - to));
     c->p->launches[to] = moved;
@@ -1049,7 +1091,7 @@ static int hoist(fctx *c)
         if (c->written[i] >= to) c->written[i]++;
     for (int i = 0; i < moved.n_writes; i++)
         if (note_writer(c, moved.writes[i], to) < 0) return -1;
-    return 0;
+    return to;
 }
 
 /* CONCAT: one copy kernel per operand, into its part of the result. */
@@ -1271,10 +1313,10 @@ static int own_buffer(fctx *c, int id)
 }
 
 /* A kernel writing into a leaf in place may read that leaf only where it writes. */
-static int check_in_place(fctx *c, int id, int first_launch)
+static int check_in_place(fctx *c, int id, int first_launch, int last_launch)
 {
     int leaf = c->into[id];
-    for (int k = first_launch; k < c->p->n_launches; k++) {
+    for (int k = first_launch; k <= last_launch; k++) {
         const ir_launch *l = &c->p->launches[k];
         const ir_kinstr *store = NULL;
         for (int i = 0; i < l->loop.n_ins; i++)
@@ -1285,7 +1327,7 @@ static int check_in_place(fctx *c, int id, int first_launch)
                 return fail(c, id, "an in-place update reads its target at another element");
         }
     }
-    c->written[leaf] = c->p->n_launches - 1;
+    c->written[leaf] = last_launch;
     return 0;
 }
 
@@ -1297,7 +1339,7 @@ static int emit_node(fctx *c, int id)
     int first = c->p->n_launches;
     bool product = n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER;
     bool loop = !product && !template_node(c, id) && n->op != IR_CONCAT;
-    if (loop && c->opt->fuse && c->into[id] < 0) {
+    if (loop && c->opt->fuse) {
         int joined = try_join(c, id);
         if (joined) return joined < 0 ? -1 : 0;
     }
@@ -1311,11 +1353,13 @@ static int emit_node(fctx *c, int id)
     for (int k = first; k < c->p->n_launches; k++)
         for (int i = 0; i < c->p->launches[k].n_writes; i++)
             if (note_writer(c, c->p->launches[k].writes[i], k) < 0) return fail(c, id, "out of memory");
-    if (c->into[id] >= 0) return check_in_place(c, id, first);
+    if (c->into[id] >= 0 && check_in_place(c, id, first, c->p->n_launches - 1) < 0) return -1;
     if (!c->opt->fuse) return 0;
     ir_shape rows;
-    if (row_reduction(c, id, &rows)) return open_group(c, id, &rows);
-    if (c->p->n_launches == first + 1 && hoist(c) < 0) return fail(c, id, "out of memory");
+    if (row_reduction(c, id, &rows)) return open_group(c, id, &rows, true, c->p->n_launches - 1);
+    int at = c->p->n_launches - 1;
+    if (c->into[id] < 0 && c->p->n_launches == first + 1 && (at = hoist(c)) < 0) return fail(c, id, "out of memory");
+    if (loop && n->op != IR_SUM && n->op != IR_REDUCE_MAX) return open_group(c, id, &n->shape, false, at);
     return 0;
 }
 
