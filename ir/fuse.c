@@ -1,11 +1,14 @@
 /* ir/fuse.c -- step graph -> kernel program (ir/fuse.h).
  * Two phases. plan(): in graph order, mark each needed node as stored (it
  * gets a buffer) or inlined (recomputed by every kernel that reads it), by
- * the rules of doc/kernels.md. emit(): for each stored node, one launch:
- * a product (gemm), a template, or a loop kernel that recomputes the node
- * from stored values. Inside a loop kernel, the position of a value is a
- * list of affine expressions, one per dimension of the value, in the
- * kernel's axes (struct affine); movement ops only rewrite those lists. */
+ * the rules of doc/kernels.md. emit(): for each stored node, a launch: a
+ * product (gemm), a template, or a loop kernel that recomputes the node
+ * from stored values -- or, for a loop node, a place in an open kernel
+ * (a row kernel of several passes, or a kernel over the same points) when
+ * it reads that kernel's members only at their own point (doc/kernels.md,
+ * "Row kernels"). Inside a loop kernel, the position of a value is a list
+ * of affine expressions, one per dimension of the value, in the kernel's
+ * axes (struct affine); movement ops only rewrite those lists. */
 #include "ir/fuse.h"
 
 #include <stdlib.h>
