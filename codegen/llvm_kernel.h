@@ -23,7 +23,7 @@
 
 /* Names the code generator's design in cache keys (codegen/cpu.c), beside
  * a hash of its sources made at build time (codegen/source_hash.h). */
-#define CG_LLVM_CODEGEN_REVISION "llvm-kernels-2"
+#define CG_LLVM_CODEGEN_REVISION "llvm-kernels-3"
 
 /* True when the lanes of a reduce kernel run across points (8 points of
  * the last parallel axis, each reducing term by term) rather than along

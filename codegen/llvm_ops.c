@@ -5,13 +5,16 @@
  * constants, axes, Philox draws written out in IR, the elementwise ops with
  * the graph interpreter's semantics (doc/kernels.md, "Scalars"), reduce
  * updates. No fast-math flags: every operation rounds as IEEE says; sqrt
- * is LLVM's intrinsic (correctly rounded), the other math functions libm
- * calls, one per lane, that LLVM may not fold or rewrite. */
+ * is LLVM's intrinsic (correctly rounded); exp and tanh are written out as
+ * the operations of ir/kernel_math.h (vectors, fused multiply-adds as
+ * llvm.fma); log and erf are libm calls, one per lane, that LLVM may not
+ * fold or rewrite. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/llvm_gen.h"
+#include "ir/kernel_math.h"
 
 static const ir_kinstr *ins(const cg_gen *g, int i) { return &g->k->ins[i]; }
 
@@ -368,15 +371,75 @@ static LLVMValueRef emit_random(cg_gen *g, const ir_kinstr *in, const char *name
     return LLVMBuildFPTrunc(g->b, LLVMBuildFMul(g->b, r, c, ""), tf, name);
 }
 
+/* ---- exp and tanh: ir/kernel_math.h's operations, at the current width ---- */
+
+static LLVMValueRef fmadd(cg_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[3] = { a, b, c };
+    return call(g, intrinsic(g, "llvm.fma", &t, 1), args, 3, "");
+}
+
+static LLVMValueRef kf(const cg_gen *g, float v) { return cf32(g, (double)v); }
+
+/* 2^k as f32 for i32 k in [-126, 127]: k + 127 in the exponent bits. */
+static LLVMValueRef pow2(cg_gen *g, LLVMValueRef k)
+{
+    LLVMValueRef bits = LLVMBuildShl(g->b, LLVMBuildAdd(g->b, k, ci32(g, 127), ""), ci32(g, 23), "");
+    return LLVMBuildBitCast(g->b, bits, cg_type(g, IR_F32), "");
+}
+
+/* ir_kexpf: the core on x clamped to [LO, HI] (NaN to 0, so that nothing
+ * converts a NaN to an integer), then +inf, 0 or the NaN selected. */
+static LLVMValueRef kexp(cg_gen *g, LLVMValueRef x, const char *name)
+{
+    const float *c = ir_kexp_c;
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef lo = kf(g, c[IR_KEXP_LO]), hi = kf(g, c[IR_KEXP_HI]), round = kf(g, c[IR_KEXP_ROUND]);
+    LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, x, x, "");
+    LLVMValueRef under = LLVMBuildFCmp(b, LLVMRealOLT, x, lo, ""), over = LLVMBuildFCmp(b, LLVMRealOGT, x, hi, "");
+    LLVMValueRef xc = LLVMBuildSelect(b, nan, kf(g, 0), x, "");
+    xc = LLVMBuildSelect(b, under, lo, LLVMBuildSelect(b, over, hi, xc, ""), "");
+    LLVMValueRef n = LLVMBuildFSub(b, fmadd(g, xc, kf(g, c[IR_KEXP_LOG2E]), round), round, "");
+    LLVMValueRef r = fmadd(g, n, kf(g, -c[IR_KEXP_LN2_HI]), xc);
+    r = fmadd(g, n, kf(g, -c[IR_KEXP_LN2_LO]), r);
+    LLVMValueRef p = kf(g, c[IR_KEXP_P0]);
+    for (int i = IR_KEXP_P1; i <= IR_KEXP_P5; i++) p = fmadd(g, p, r, kf(g, c[i]));
+    LLVMValueRef y = LLVMBuildFAdd(b, fmadd(g, p, LLVMBuildFMul(b, r, r, ""), r), kf(g, 1.0f), "");
+    LLVMValueRef ni = LLVMBuildFPToSI(b, n, cg_type(g, IR_I32), "");
+    LLVMValueRef n1 = LLVMBuildSDiv(b, ni, ci32(g, 2), ""), n2 = LLVMBuildSub(b, ni, n1, "");
+    LLVMValueRef e = LLVMBuildFMul(b, LLVMBuildFMul(b, y, pow2(g, n1), ""), pow2(g, n2), "");
+    e = LLVMBuildSelect(b, over, kf(g, INFINITY), e, "");
+    e = LLVMBuildSelect(b, under, kf(g, 0), e, "");
+    return LLVMBuildSelect(b, nan, x, e, name);
+}
+
+/* ir_ktanhf: both branches, the one for |x| selected. */
+static LLVMValueRef ktanh(cg_gen *g, LLVMValueRef x, const char *name)
+{
+    const float *c = ir_ktanh_c;
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef ax = math1(g, "llvm.fabs", x, "");
+    LLVMValueRef big = LLVMBuildFCmp(b, LLVMRealOGT, ax, kf(g, c[IR_KTANH_SMALL]), "");
+    LLVMValueRef e = kexp(g, LLVMBuildFAdd(b, ax, ax, ""), "");
+    LLVMValueRef z = LLVMBuildFSub(b, kf(g, 1.0f), LLVMBuildFDiv(b, kf(g, 2.0f), LLVMBuildFAdd(b, e, kf(g, 1.0f), ""), ""), "");
+    z = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, kf(g, 0.0f), ""), LLVMBuildFNeg(b, z, ""), z, "");
+    LLVMValueRef s = LLVMBuildFMul(b, x, x, ""), q = kf(g, c[IR_KTANH_Q0]);
+    for (int i = IR_KTANH_Q1; i <= IR_KTANH_Q4; i++) q = fmadd(g, q, s, kf(g, c[i]));
+    LLVMValueRef small = fmadd(g, LLVMBuildFMul(b, q, s, ""), x, x);
+    small = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, x, kf(g, 0.0f), ""), x, small, "");
+    return LLVMBuildSelect(b, big, z, small, name);
+}
+
 /* ---- elementwise ops ---- */
 
 static LLVMValueRef unary(cg_gen *g, const ir_kinstr *in, LLVMValueRef a, bool i32, const char *name)
 {
     switch (in->op) {
     case IR_NEG: return i32 ? LLVMBuildNeg(g->b, a, name) : LLVMBuildFNeg(g->b, a, name);
-    case IR_EXP: return libm1(g, "expf", a, name);
+    case IR_EXP: return kexp(g, a, name);
     case IR_LOG: return libm1(g, "logf", a, name);
-    case IR_TANH: return libm1(g, "tanhf", a, name);
+    case IR_TANH: return ktanh(g, a, name);
     case IR_SQRT: return math1(g, "llvm.sqrt", a, name);
     case IR_RSQRT: return LLVMBuildFDiv(g->b, cf32(g, 1), math1(g, "llvm.sqrt", a, ""), name);
     case IR_ERF: return libm1(g, "erff", a, name);

@@ -14,9 +14,9 @@ libmoec_codegen_a_CPPFLAGS = $(AM_CPPFLAGS) $(LLVM_CFLAGS) $(CRYPTO_CFLAGS)
 CODEGEN_LIBS = libmoec_codegen.a libmoec_ir.a libmoec_support.a $(LLVM_LIBS) $(CRYPTO_LIBS) -lm
 
 # The cache key includes a hash of the sources that decide the object code
-# (the code generator, the kernel IR header, Philox), so that objects of
+# (the code generator, the kernel IR headers, its exp and tanh, Philox), so that objects of
 # another version of them are never loaded (doc/kernels.md, "The kernel cache").
-CODEGEN_HASHED = $(libmoec_codegen_a_SOURCES) ir/kernel.h ir/philox.c
+CODEGEN_HASHED = $(libmoec_codegen_a_SOURCES) ir/kernel.h ir/kernel_math.h ir/philox.c
 codegen/source_hash.h: $(CODEGEN_HASHED)
 	$(AM_V_GEN)$(MKDIR_P) codegen && \
 	hash=`cd $(srcdir) && cat $(CODEGEN_HASHED) | sha256sum | cut -c1-16` && \

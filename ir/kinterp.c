@@ -2,7 +2,9 @@
  * Walks the points one by one, each in stage order (ir_kloop_stages): the
  * point values of stage s, then reduce pass s one step of the reduce axis
  * at a time. Values are float or int32_t, computed as the graph
- * interpreter computes them in float32 mode (ir/interp_kernels.c). Reads
+ * interpreter computes them in float32 mode (ir/interp_kernels.c), except
+ * exp and tanh, the kernel IR's own (ir/kernel_math.h), as the compiled
+ * kernels compute them. Reads
  * and writes the caller's buffers; errors go to the sink. */
 #include "ir/kinterp.h"
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/kernel_math.h"
 #include "ir/philox.h"
 
 typedef union kval {
@@ -55,9 +58,9 @@ static float unary_f32(ir_op op, float x)
 {
     switch (op) {
     case IR_NEG: return -x;
-    case IR_EXP: return expf(x);
+    case IR_EXP: return ir_kexpf(x);
     case IR_LOG: return logf(x);
-    case IR_TANH: return tanhf(x);
+    case IR_TANH: return ir_ktanhf(x);
     case IR_SQRT: return sqrtf(x);
     case IR_RSQRT: return 1.0f / sqrtf(x);
     case IR_ERF: return erff(x);

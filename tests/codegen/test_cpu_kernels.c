@@ -12,6 +12,7 @@
  * Also: the point range split into pieces and over threads, gathers out of
  * bounds (faults counted, zeros loaded), the IR printer's names and source
  * lines, a program that does not verify. */
+#include "ir/kernel_math.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -243,6 +244,44 @@ static void test_threads(uint64_t seed)
     free(t);
 }
 
+/* exp and tanh at their special values and thresholds, 8 lanes at a time
+ * and in the masked tail: the bits of ir/kernel_math.h (which the
+ * reference evaluator calls), NaN's included. */
+static void test_exp_tanh_specials(void)
+{
+    static const float xs[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.72283935546875f, 88.7228394f, 88.8f,
+                                -87.3f, -100.0f, -103.97f, -104.0f, -104.5f, 1e-30f, -1e-30f, 0x1p-149f, 0.625f,
+                                -0.625f, 0.6250001f, 9.0f, -9.0f, 44.5f, -44.5f, 1.5f, -2.75f };
+    enum { N = sizeof xs / sizeof xs[0] };
+    kt_prog *t = calloc(1, sizeof *t);
+    kt_init(t, "test.moe");
+    int x = kt_buf(t, "x", IR_F32, N, 0, 1, false), e = kt_buf(t, "e", IR_F32, N, 0, 1, false);
+    int th = kt_buf(t, "t", IR_F32, N, 0, 1, false);
+    ir_launch *l = ir_launch_add(&t->p, IR_LAUNCH_LOOP, "exp_tanh");
+    l->loop.rank = 1;
+    l->loop.dim[0] = N;
+    ir_kindex at = { .stride = { 1 }, .gather = -1 };
+    int v = ir_k_load(&t->p, l, IR_KPASS_POINT, x, at);
+    ir_k_store(&t->p, l, IR_KPASS_POINT, e, at, ir_k_alu(&t->p, l, IR_KPASS_POINT, IR_EXP, 0, v, -1, -1));
+    ir_k_store(&t->p, l, IR_KPASS_POINT, th, at, ir_k_alu(&t->p, l, IR_KPASS_POINT, IR_TANH, 0, v, -1, -1));
+    cg_cpu_program *c = kt_compile(t, NULL);
+    void **bufs = kt_alloc(t, 1);
+    if (tap_ok(c && bufs, "exp and tanh specials: compiles")) {
+        memcpy(bufs[x], xs, sizeof xs);
+        int64_t faults = kt_run_cpu(t, c, bufs, 1);
+        bool same = faults == 0;
+        for (int i = 0; i < N; i++) {
+            float we = ir_kexpf(xs[i]), wt = ir_ktanhf(xs[i]);
+            same &= !memcmp(&((float *)bufs[e])[i], &we, 4) && !memcmp(&((float *)bufs[th])[i], &wt, 4);
+        }
+        tap_ok(same, "exp and tanh specials: the compiled bits are ir_kexpf's and ir_ktanhf's on %d values", (int)N);
+    }
+    kt_free_bufs(t, bufs);
+    cg_cpu_free(c);
+    ir_kprogram_free(&t->p);
+    free(t);
+}
+
 /* A program that does not verify is reported, and nothing is compiled. */
 static void test_bad_program(void)
 {
@@ -274,5 +313,6 @@ int main(void)
     test_printed_ir();
     test_threads(seed);
     test_bad_program();
+    test_exp_tanh_specials();
     return tap_done();
 }

@@ -22,3 +22,8 @@ check_PROGRAMS += tests/ir/test_kinterp
 TESTS += tests/ir/test_kinterp
 tests_ir_test_kinterp_SOURCES = tests/ir/test_kinterp.c tests/ir/helpers.h
 tests_ir_test_kinterp_LDADD = libmoec_ir.a libmoec_frontend.a libmoec_support.a -lm
+
+check_PROGRAMS += tests/ir/test_kernel_math
+TESTS += tests/ir/test_kernel_math
+tests_ir_test_kernel_math_SOURCES = tests/ir/test_kernel_math.c
+tests_ir_test_kernel_math_LDADD = libmoec_support.a -lm
