@@ -66,6 +66,7 @@ typedef struct fctx {
     int *buf;           /* [n] its buffer, or -1 */
     int *into;          /* [n] a leaf it is written into, or -1 */
     int *written;       /* [n] for leaves: the launch that overwrote its buffer, or -1 */
+    int *transposed;    /* [n] a PERMUTE computed as the transposed product of this MATMUL, or -1 */
     ir_launch *l;       /* the loop kernel being written */
     int pass;           /* the pass new values belong to */
     memo_entry *memo;   /* values of this kernel, reused by node and position */
@@ -349,6 +350,21 @@ static void plan(fctx *c, int n_nodes)
     /* Storing may have changed what reshapes and products see: settle once more. */
     for (int id = 0; id < n_nodes; id++)
         if (c->need[id]) require_operands(c, id);
+    /* A product read only through its transpose (the tied LM head's weight
+     * gradient, [d, V] read as [V, d]) is computed transposed, B^T A^T, into
+     * the transpose's buffer: its readers then read rows, not columns. */
+    for (int id = 0; id < n_nodes && c->opt->fuse; id++) {
+        const ir_node *n = node(c, id);
+        if (!c->need[id] || n->op != IR_PERMUTE || n->shape.rank != 2 || ir_attr_perm(n, 0) != 1) continue;
+        int mm = n->in[0];
+        const ir_node *m = node(c, mm);
+        if (m->op != IR_MATMUL || c->users[mm] != 1 || c->buf[mm] >= 0 || node(c, m->in[0])->shape.rank != 2 ||
+            node(c, m->in[1])->shape.rank != 2)
+            continue;
+        c->transposed[id] = mm;
+        c->store[id] = true;
+        c->store[mm] = false;
+    }
 }
 
 /* ---- phase 2: positions and values inside one loop kernel ---- */
@@ -1222,6 +1238,42 @@ static int grouped_operand(fctx *c, int id, int operand, bool transpose, ir_kmat
 
 /* GROUPED_MATMUL: rows of x split by counts, group e times w[e] (split_k off).
  * GROUPED_OUTER: per group x_e^T dy_e into batch e of the result (split_k on). */
+/* PERMUTE id of product mm (plan(), c->transposed): C [n, m] = B^T [n, k] A^T [k, m]. */
+static int emit_gemm_transposed(fctx *c, int id, int mm)
+{
+    const ir_node *n = node(c, mm);
+    view v[2];
+    for (int i = 0; i < 2; i++) {
+        if (!view_of(c, n->in[1 - i], &v[i])) return fail(c, id, "operand is not a strided view");
+        int64_t t = v[i].shape.dim[0];   /* the transpose of a rank-2 view */
+        v[i].shape.dim[0] = v[i].shape.dim[1];
+        v[i].shape.dim[1] = t;
+        t = v[i].stride[0];
+        v[i].stride[0] = v[i].stride[1];
+        v[i].stride[1] = t;
+        if (c->written[v[i].base] >= 0) return fail(c, id, "reads a buffer the optimizer overwrote");
+    }
+    const char *name = launch_name(c, id, "matmul");
+    ir_launch *l = name ? ir_launch_add(c->p, IR_LAUNCH_GEMM, name) : NULL;
+    if (!l) return fail(c, id, "out of memory");
+    ir_kgemm *g = &l->gemm;
+    *g = (ir_kgemm){ .batch = { 1, 1 }, .m = n->shape.dim[1], .n = n->shape.dim[0],
+                     .k = node(c, n->in[0])->shape.dim[1], .alpha = 1.0, .beta = 0.0, .group_rows = -1 };
+    ir_kmat *mats[2] = { &g->a, &g->b };
+    for (int i = 0; i < 2; i++) {
+        mats[i]->buf = c->buf[v[i].base];
+        mats[i]->offset = v[i].offset;
+        if (!matrix_strides(&v[i], &mats[i]->row_stride, &mats[i]->col_stride))
+            return fail(c, id, "operand is not a BLAS matrix");
+        if (ir_launch_reads(l, mats[i]->buf) < 0) return fail(c, id, "out of memory");
+    }
+    g->c = (ir_kmat){ .buf = c->buf[id], .row_stride = g->n, .col_stride = 1 };
+    if (ir_launch_writes(l, g->c.buf) < 0) return fail(c, id, "out of memory");
+    ir_launch_add_line(l, n->loc.line);
+    ir_launch_add_line(l, node(c, id)->loc.line);
+    return 0;
+}
+
 static int emit_grouped(fctx *c, int id)
 {
     const ir_node *n = node(c, id), *x = node(c, n->in[0]), *y = node(c, n->in[1]);
@@ -1340,13 +1392,14 @@ static int emit_node(fctx *c, int id)
     if (is_leaf(n->op)) return 0;
     if (own_buffer(c, id) < 0) return -1;
     int first = c->p->n_launches;
-    bool product = n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER;
+    bool product = n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER || c->transposed[id] >= 0;
     bool loop = !product && !template_node(c, id) && n->op != IR_CONCAT;
     if (loop && c->opt->fuse) {
         int joined = try_join(c, id);
         if (joined) return joined < 0 ? -1 : 0;
     }
-    int rc = n->op == IR_MATMUL ? emit_gemm(c, id)
+    int rc = c->transposed[id] >= 0 ? emit_gemm_transposed(c, id, c->transposed[id])
+           : n->op == IR_MATMUL ? emit_gemm(c, id)
            : n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER ? emit_grouped(c, id)
            : template_node(c, id) ? emit_template(c, id)
            : n->op == IR_SUM || n->op == IR_REDUCE_MAX ? emit_reduce(c, id)
@@ -1395,17 +1448,18 @@ int ir_fuse(const ir_graph *g, const ir_fuse_value *want, int n_want, const ir_f
     c.buf = malloc(sizeof *c.buf * ((size_t)n + 1));
     c.into = malloc(sizeof *c.into * ((size_t)n + 1));
     c.written = malloc(sizeof *c.written * ((size_t)n + 1));
+    c.transposed = malloc(sizeof *c.transposed * ((size_t)n + 1));
     c.memo = malloc(sizeof *c.memo * MEMO_MAX);
     int rc = -1;
-    if (!c.need || !c.store || !c.users || !c.cost || !c.buf || !c.into || !c.written || !c.memo) {
+    if (!c.need || !c.store || !c.users || !c.cost || !c.buf || !c.into || !c.written || !c.transposed || !c.memo) {
         moec_error(d, "fusion: out of memory for a graph of %d nodes", n);
     } else {
-        for (int i = 0; i < n; i++) c.buf[i] = c.into[i] = c.written[i] = -1;
+        for (int i = 0; i < n; i++) c.buf[i] = c.into[i] = c.written[i] = c.transposed[i] = -1;
         rc = fuse_all(&c, want, n_want);
         if (c.failed) rc = -1;
     }
     free(c.need); free(c.store); free(c.users); free(c.cost);
-    free(c.buf); free(c.into); free(c.written); free(c.memo); free(c.lastw);
+    free(c.buf); free(c.into); free(c.written); free(c.transposed); free(c.memo); free(c.lastw);
     for (int i = 0; i < c.n_groups; i++) free(c.groups[i].m);
     return rc;
 }
