@@ -288,6 +288,26 @@ static bool matrix_ok(const view *v)
 
 static int64_t numel_of(const fctx *c, int id) { return ir_shape_numel(&node(c, id)->shape); }
 
+/* A value computed elementwise from values of its own shape (or single
+ * values) down to stored ones: readable at a flat position, so a reshape
+ * that merges its dimensions (the gradient norm's sum of g·g over all of g)
+ * needs no buffer for it. *budget bounds the walk. */
+static bool flat_computable(const fctx *c, int id, int *budget)
+{
+    if (c->store[id]) return true;
+    if (--*budget < 0) return false;
+    const ir_node *n = node(c, id);
+    ir_kind kind = ir_op_kind(n->op);
+    if (kind != IR_KIND_UNARY && kind != IR_KIND_BINARY && kind != IR_KIND_WHERE) return false;
+    for (int i = 0; i < n->n_in; i++) {
+        const ir_node *o = node(c, n->in[i]);
+        bool same = o->shape.rank == n->shape.rank && !memcmp(o->shape.dim, n->shape.dim, sizeof(int64_t) * (size_t)n->shape.rank);
+        if (!same && ir_shape_numel(&o->shape) != 1) return false;
+        if (same && !flat_computable(c, n->in[i], budget)) return false;
+    }
+    return true;
+}
+
 /* Operands that must be stored for n to be computed the way plan() chose. */
 static void require_operands(fctx *c, int id)
 {
@@ -307,7 +327,10 @@ static void require_operands(fctx *c, int id)
         if (!c->opt->fuse || !table_inlinable(c, n->in[0], &budget)) c->store[n->in[0]] = true;
     } else if (n->op == IR_RESHAPE && !c->store[n->in[0]]) {
         int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
-        if (!reshape_is_split(&node(c, n->in[0])->shape, &n->shape, coef)) c->store[n->in[0]] = true;
+        int budget = TABLE_NODES;
+        if (!reshape_is_split(&node(c, n->in[0])->shape, &n->shape, coef) &&
+            !(c->opt->fuse && flat_computable(c, n->in[0], &budget)))
+            c->store[n->in[0]] = true;
     }
 }
 
@@ -641,6 +664,30 @@ static int operand_at(fctx *c, const ir_node *n, int i, const affine *at)
     return emit_value(c, n->in[i], oat);
 }
 
+/* Node id (flat_computable) at the flat position `flat` of its elements. */
+static int flat_value(fctx *c, int id, const affine *flat)
+{
+    const ir_node *n = node(c, id);
+    if (c->store[id]) {
+        ir_kindex ix = { .base = flat->base, .gather = flat->gv, .gather_stride = flat->gc };
+        memcpy(ix.stride, flat->c, sizeof ix.stride);
+        return load_buf(c, id, ix);
+    }
+    note_line(c, id);
+    int v[3] = { -1, -1, -1 };
+    for (int i = 0; i < n->n_in; i++) {
+        const ir_node *o = node(c, n->in[i]);
+        bool same = o->shape.rank == n->shape.rank && !memcmp(o->shape.dim, n->shape.dim, sizeof(int64_t) * (size_t)n->shape.rank);
+        affine zero[IR_MAX_RANK];
+        for (int d = 0; d < o->shape.rank; d++) zero[d] = zero_pos();
+        v[i] = same ? flat_value(c, n->in[i], flat) : emit_value(c, n->in[i], zero);
+        if (v[i] < 0) return -1;
+    }
+    int64_t attr = n->op == IR_CMP ? ir_attr_cmp(n) : n->op == IR_CAST ? ir_attr_to(n) : 0;
+    if (n->op == IR_STOP_GRAD) return v[0];
+    return k_alu(c, n->op, attr, v[0], v[1], v[2]);
+}
+
 static int compute_reshape(fctx *c, int id, const affine *at)
 {
     const ir_node *n = node(c, id);
@@ -657,7 +704,18 @@ static int compute_reshape(fctx *c, int id, const affine *at)
     }
     int64_t coef[IR_MAX_RANK][IR_MAX_RANK];
     const ir_shape *in = &node(c, x)->shape;
-    if (!reshape_is_split(in, &n->shape, coef)) return fail(c, id, "reshape of an unstored value is not a split");
+    if (!reshape_is_split(in, &n->shape, coef)) {
+        int budget = TABLE_NODES;
+        if (!flat_computable(c, x, &budget)) return fail(c, id, "reshape of an unstored value is not a split");
+        int64_t st[IR_MAX_RANK];      /* the same elements in the same order: one flat position */
+        contiguous_strides(&n->shape, st);
+        affine flat = zero_pos();
+        for (int j = 0; j < n->shape.rank; j++) {
+            affine t = scaled(at[j], st[j]);
+            if (!added(&flat, &t)) return fail(c, id, "two gathered indices meet in one reshape");
+        }
+        return flat_value(c, x, &flat);
+    }
     affine xat[IR_MAX_RANK];
     for (int d = 0; d < in->rank; d++) {
         xat[d] = zero_pos();
