@@ -6,6 +6,7 @@
 #include "ir/kernel.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <math.h>
 
 static const char *axis_name(int a)
@@ -123,25 +124,25 @@ static void print_statement(FILE *out, const ir_kinstr *ins, int id, int depth)
     fputs(";\n", out);
 }
 
-/* One reduce pass: its accumulators declared, then the loop over r. Returns the next instruction. */
-static int print_pass(FILE *out, const ir_kloop *k, int first, int depth)
+/* Reduce pass p: its accumulators declared, then the loop over r with every instruction of the pass. */
+static void print_pass(FILE *out, const ir_kloop *k, int pass, int depth)
 {
-    int pass = k->ins[first].pass, end = first;
-    while (end < k->n_ins && k->ins[end].pass == pass) end++;
-    for (int i = first; i < end; i++) {
-        if (k->ins[i].kind != IR_KI_REDUCE) continue;
+    for (int i = 0; i < k->n_ins; i++) {
+        if (k->ins[i].pass != pass || k->ins[i].kind != IR_KI_REDUCE) continue;
         indent(out, depth);
         fprintf(out, "%s v%d = %s;\n", ir_dtype_c_type(k->ins[i].dtype), i,
                 k->ins[i].op == IR_SUM ? "0" : "-INFINITY");
     }
     indent(out, depth);
     fprintf(out, "for (int64_t r = 0; r < %" PRId64 "; r++) {   /* pass %d */\n", k->reduce, pass);
-    for (int i = first; i < end; i++) print_statement(out, k->ins, i, depth + 1);
+    for (int i = 0; i < k->n_ins; i++)
+        if (k->ins[i].pass == pass) print_statement(out, k->ins, i, depth + 1);
     indent(out, depth);
     fputs("}\n", out);
-    return end;
 }
 
+/* The loop nest in the order a backend runs it (doc/kernels.md, "Order of
+ * evaluation"): per point, the point values of stage s, then pass s. */
 static void print_loop(FILE *out, const ir_kloop *k)
 {
     for (int d = 0; d < k->rank; d++) {
@@ -150,10 +151,18 @@ static void print_loop(FILE *out, const ir_kloop *k)
                 axis_name(d), d + 1 == k->rank ? " {" : "");
     }
     int depth = k->rank ? k->rank + 1 : 1;
-    for (int i = 0; i < k->n_ins;) {
-        if (k->ins[i].pass == IR_KPASS_POINT) print_statement(out, k->ins, i++, depth);
-        else i = print_pass(out, k, i, depth);
+    int *stage = malloc(sizeof *stage * (size_t)(k->n_ins ? k->n_ins : 1));
+    if (!stage) {
+        indent(out, depth);
+        fputs("/* out of memory listing this kernel */\n", out);
     }
+    if (stage) ir_kloop_stages(k, stage);
+    for (int s = 0; stage && s <= k->n_passes; s++) {
+        for (int i = 0; i < k->n_ins; i++)
+            if (k->ins[i].pass == IR_KPASS_POINT && stage[i] == s) print_statement(out, k->ins, i, depth);
+        if (s < k->n_passes) print_pass(out, k, s, depth);
+    }
+    free(stage);
     if (k->rank) {
         indent(out, k->rank);
         fputs("}\n", out);
