@@ -67,6 +67,8 @@ typedef struct fctx {
     int *into;          /* [n] a leaf it is written into, or -1 */
     int *written;       /* [n] for leaves: the launch that overwrote its buffer, or -1 */
     int *transposed;    /* [n] a PERMUTE computed as the transposed product of this MATMUL, or -1 */
+    int *pack_buf;      /* [n] parameters and concats laid out in one buffer: that buffer, or -1 */
+    int64_t *pack_off;  /* [n] their first element in it */
     ir_launch *l;       /* the loop kernel being written */
     int pass;           /* the pass new values belong to */
     memo_entry *memo;   /* values of this kernel, reused by node and position */
@@ -1386,6 +1388,84 @@ static const char *default_name(fctx *c, int id)
                              ir_op_name(n->op), id);
 }
 
+/* ---- parameters side by side: a concat of parameters is a view ---- */
+
+/* The parameter id is, through reshapes (same elements, same order), or -1. */
+static int packed_param(const fctx *c, int id)
+{
+    while (node(c, id)->op == IR_RESHAPE) id = node(c, id)->in[0];
+    return node(c, id)->op == IR_PARAM ? id : -1;
+}
+
+/* id's elements are those of parameters one after another: a parameter, or
+ * a concat of two such along an axis with only 1s before it. */
+static bool packable(const fctx *c, int id, int depth)
+{
+    if (packed_param(c, id) >= 0) return true;
+    const ir_node *n = node(c, id);
+    if (n->op != IR_CONCAT || depth > 32) return false;
+    for (int d = 0; d < ir_attr_axis(n); d++)
+        if (n->shape.dim[d] != 1) return false;
+    return packable(c, n->in[0], depth + 1) && packable(c, n->in[1], depth + 1);
+}
+
+/* Marks the parameters of tree id that hold `from` with `to`; false at one
+ * that does not (in another tree already, or twice in this one). */
+static bool mark_params(fctx *c, int id, int from, int to)
+{
+    int leaf = packed_param(c, id);
+    if (leaf >= 0) {
+        if (c->pack_buf[leaf] != from) return false;
+        c->pack_buf[leaf] = to;
+        return true;
+    }
+    return mark_params(c, node(c, id)->in[0], from, to) && mark_params(c, node(c, id)->in[1], from, to);
+}
+
+static void unmark_params(fctx *c, int id, int mark)
+{
+    int leaf = packed_param(c, id);
+    if (leaf >= 0) {
+        if (c->pack_buf[leaf] == mark) c->pack_buf[leaf] = -1;
+        return;
+    }
+    unmark_params(c, node(c, id)->in[0], mark);
+    unmark_params(c, node(c, id)->in[1], mark);
+}
+
+static void place_packed(fctx *c, int id, int buf, int64_t offset)
+{
+    int leaf = packed_param(c, id);
+    int at = leaf >= 0 ? leaf : id;
+    c->pack_buf[at] = buf;
+    c->pack_off[at] = offset;
+    if (leaf >= 0) return;
+    place_packed(c, node(c, id)->in[0], buf, offset);
+    place_packed(c, node(c, id)->in[1], buf, offset + numel_of(c, node(c, id)->in[0]));
+}
+
+/* The experts' weights of an MoE layer are separate parameters that the
+ * graph concatenates for the grouped product: each concat tree of
+ * parameters gets one persistent buffer, each parameter (and each concat
+ * of the tree) a view of it, so the concats cost nothing. */
+static int pack_params(fctx *c, int n_nodes)
+{
+    for (int id = n_nodes - 1; id >= 0 && c->opt->fuse; id--) {
+        const ir_node *n = node(c, id);
+        if (!c->need[id] || n->op != IR_CONCAT || c->pack_buf[id] >= 0 || !packable(c, id, 0)) continue;
+        if (!mark_params(c, id, -1, -2)) {
+            unmark_params(c, id, -2);
+            continue;
+        }
+        const char *name = moec_arena_printf(&c->p->arena, "%s%sparams%d", n->scope ? n->scope : "",
+                                             n->scope ? "." : "", id);
+        int b = name ? ir_kbuf_add(c->p, name, n->dtype, numel_of(c, id), IR_BUF_PARAM, id) : -1;
+        if (b < 0) return fail(c, id, "out of memory");
+        place_packed(c, id, b, 0);
+    }
+    return 0;
+}
+
 /* Buffers of leaves and of wanted values, as declared (names and roles). */
 static int declare_buffers(fctx *c, const ir_fuse_value *want, int n_want)
 {
@@ -1400,6 +1480,8 @@ static int declare_buffers(fctx *c, const ir_fuse_value *want, int n_want)
         int64_t numel = ir_shape_numel(&n->shape);
         int b = c->buf[w->node] >= 0
               ? ir_kbuf_view(c->p, w->name, c->buf[w->node], 0, numel, w->role, w->node)   /* one value, two names */
+              : c->pack_buf[w->node] >= 0
+              ? ir_kbuf_view(c->p, w->name, c->pack_buf[w->node], c->pack_off[w->node], numel, w->role, w->node)
               : ir_kbuf_add(c->p, w->name, n->dtype, numel, w->role, w->node);
         if (b < 0) return fail(c, w->node, "out of memory");
         if (c->buf[w->node] < 0) c->buf[w->node] = b;
@@ -1417,9 +1499,12 @@ static int own_buffer(fctx *c, int id)
         c->buf[id] = c->buf[c->into[id]];
         return 0;
     }
-    ir_buf_role role = n->op == IR_PARAM ? IR_BUF_PARAM : n->op == IR_INPUT ? IR_BUF_INPUT : IR_BUF_ACTIVATION;
+    ir_buf_role role = n->op == IR_PARAM || c->pack_buf[id] >= 0 ? IR_BUF_PARAM
+                     : n->op == IR_INPUT ? IR_BUF_INPUT : IR_BUF_ACTIVATION;
     const char *name = default_name(c, id);
-    int b = name ? ir_kbuf_add(c->p, name, n->dtype, ir_shape_numel(&n->shape), role, id) : -1;
+    int b = !name ? -1
+          : c->pack_buf[id] >= 0 ? ir_kbuf_view(c->p, name, c->pack_buf[id], c->pack_off[id], ir_shape_numel(&n->shape), role, id)
+          : ir_kbuf_add(c->p, name, n->dtype, ir_shape_numel(&n->shape), role, id);
     if (b < 0) return fail(c, id, "out of memory");
     c->buf[id] = b;
     return 0;
@@ -1449,6 +1534,7 @@ static int emit_node(fctx *c, int id)
     const ir_node *n = node(c, id);
     if (is_leaf(n->op)) return 0;
     if (own_buffer(c, id) < 0) return -1;
+    if (n->op == IR_CONCAT && c->pack_buf[id] >= 0) return 0;   /* a view of its parameters */
     int first = c->p->n_launches;
     bool product = n->op == IR_MATMUL || n->op == IR_GROUPED_MATMUL || n->op == IR_GROUPED_OUTER || c->transposed[id] >= 0;
     bool loop = !product && !template_node(c, id) && n->op != IR_CONCAT;
@@ -1485,7 +1571,7 @@ static int fuse_all(fctx *c, const ir_fuse_value *want, int n_want)
         mark_needed(c, want[i].node);
     }
     for (int i = 0; i < n_want; i++) c->store[want[i].node] = true;
-    if (declare_buffers(c, want, n_want) < 0) return -1;
+    if (pack_params(c, n_nodes) < 0 || declare_buffers(c, want, n_want) < 0) return -1;
     plan(c, n_nodes);
     for (int id = 0; id < n_nodes; id++)
         if (c->need[id] && is_leaf(node(c, id)->op) && own_buffer(c, id) < 0) return -1;
@@ -1507,17 +1593,19 @@ int ir_fuse(const ir_graph *g, const ir_fuse_value *want, int n_want, const ir_f
     c.into = malloc(sizeof *c.into * ((size_t)n + 1));
     c.written = malloc(sizeof *c.written * ((size_t)n + 1));
     c.transposed = malloc(sizeof *c.transposed * ((size_t)n + 1));
+    c.pack_buf = malloc(sizeof *c.pack_buf * ((size_t)n + 1));
+    c.pack_off = calloc((size_t)n + 1, sizeof *c.pack_off);
     c.memo = malloc(sizeof *c.memo * MEMO_MAX);
     int rc = -1;
-    if (!c.need || !c.store || !c.users || !c.cost || !c.buf || !c.into || !c.written || !c.transposed || !c.memo) {
+    if (!c.need || !c.store || !c.users || !c.cost || !c.buf || !c.into || !c.written || !c.transposed || !c.pack_buf || !c.pack_off || !c.memo) {
         moec_error(d, "fusion: out of memory for a graph of %d nodes", n);
     } else {
-        for (int i = 0; i < n; i++) c.buf[i] = c.into[i] = c.written[i] = c.transposed[i] = -1;
+        for (int i = 0; i < n; i++) c.buf[i] = c.into[i] = c.written[i] = c.transposed[i] = c.pack_buf[i] = -1;
         rc = fuse_all(&c, want, n_want);
         if (c.failed) rc = -1;
     }
     free(c.need); free(c.store); free(c.users); free(c.cost);
-    free(c.buf); free(c.into); free(c.written); free(c.transposed); free(c.memo); free(c.lastw);
+    free(c.buf); free(c.into); free(c.written); free(c.transposed); free(c.pack_buf); free(c.pack_off); free(c.memo); free(c.lastw);
     for (int i = 0; i < c.n_groups; i++) free(c.groups[i].m);
     return rc;
 }
