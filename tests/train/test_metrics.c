@@ -156,6 +156,22 @@ static void test_hand(void)
            "hand: the eval line by name");
     json_decref(line);
 
+    /* No domains (moec sample): the same overall values, no per-domain names; position 3 left out. */
+    rt_metrics *nd = rt_metrics_new(&fe.model, NULL, 0, 1, 4, &diag);
+    const uint8_t valid[4] = { 1, 1, 1, 0 };
+    rt_layer_use v;
+    line = json_object();
+    bool nd_ok = nd && rt_metrics_add(nd, hand_reader, &hv, NULL, valid) == 0 &&
+                 rt_metrics_layer_use(nd, 0, -1, &v) == 0 && rt_metrics_layer_use(nd, 0, 0, &a) < 0 &&
+                 rt_metrics_write(nd, "eval", line) == 0;
+    tap_ok(nd_ok && v.rows == 3 && near(v.frac[0], 2.0 / 3) && near(v.frac[1], 1.0 / 3) && v.frac[2] == 0 &&
+               near(v.routing_entropy, (log(2) + log(3)) / 3) && near(rt_metrics_lm_loss(nd), 2.0) &&
+               json_object_size(line) == 5 + 3 + 5,
+           "hand: without domains and with a position left out: 3 rows, f = (2/3, 1/3, 0), %zu keys",
+           json_object_size(line));
+    json_decref(line);
+    rt_metrics_free(nd);
+
     /* Refusals: a domain out of range, a step without token_loss; nothing added either time. */
     const uint8_t bad[4] = { 0, 2, 0, 0 };
     bool refused = mt && rt_metrics_add(mt, hand_reader, &hv, bad, NULL) < 0;
