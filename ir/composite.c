@@ -239,13 +239,20 @@ int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
     return ir_dropout(g, y, dropout, &r2);
 }
 
-int ir_cross_entropy(ir_graph *g, int logits, int targets)
+int ir_cross_entropy_tokens(ir_graph *g, int logits, int targets, int *per_token)
 {
     ir_shape ts = shape_of(g, targets);
+    int64_t n = ir_shape_numel(&ts);
     if (targets >= 0 && ts.rank < IR_MAX_RANK) ts.dim[ts.rank++] = 1;
     int logp = ir_log_softmax(g, logits);
     int picked = ir_take(g, logp, ir_reshape(g, targets, ts));                    /* [...,1] */
+    if (per_token) *per_token = ir_unary(g, IR_NEG, ir_reshape(g, picked, ir_shape_of(1, &n)));   /* [n] */
     return ir_unary(g, IR_NEG, ir_mean_all(g, picked));
+}
+
+int ir_cross_entropy(ir_graph *g, int logits, int targets)
+{
+    return ir_cross_entropy_tokens(g, logits, targets, NULL);
 }
 
 int ir_sinusoidal(ir_graph *g, int64_t t, int64_t d)

@@ -22,6 +22,9 @@ endif
 moec_LDADD += libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
 	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread $(LIBS)
 
+# Training metrics from a step's kept values (runtime/train/metrics.h).
+libmoec_runtime_a_SOURCES += runtime/train/metrics.c runtime/train/metrics.h
+
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk
 

@@ -58,8 +58,10 @@ static inline void step_case_name(const step_model *sm, char *buf, size_t size)
 }
 
 /* Elaborates and builds the step (with the optimizer when asked), its MoE
- * layers in the given form. 0 or -1. */
-static inline int step_case_build_form(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer)
+ * layers in the given form, with the metrics' per-token values when `stats`
+ * (ir_lower_options.stats). 0 or -1. */
+static inline int step_case_build_stats(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer,
+                                        bool stats)
 {
     memset(c, 0, sizeof *c);
     step_case_name(sm, c->name, sizeof c->name);
@@ -71,8 +73,13 @@ static inline int step_case_build_form(step_case *c, const step_model *sm, ir_mo
     if (rt_frontend_elaborate_sets(&c->fe, path, sm->sets, n)) return -1;
     if (ir_graph_init(&c->g) < 0) return -1;
     c->g.diag = &c->fe.diag;
-    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form};
+    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form, stats};
     return ir_step_build(&c->g, &c->fe.model, &opt, optimizer, &c->s);
+}
+
+static inline int step_case_build_form(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer)
+{
+    return step_case_build_stats(c, sm, form, optimizer, false);
 }
 
 /* The whole step in the default (sparse) form. */
