@@ -11,7 +11,8 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cpu_step.c runtime/cpu_step.h \
 	runtime/launch_cost.c runtime/launch_cost.h \
 	runtime/cmd_bench.c \
-	runtime/cmd_emit.c
+	runtime/cmd_emit.c \
+	runtime/cmd_train.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
@@ -27,6 +28,9 @@ libmoec_runtime_a_SOURCES += runtime/train/metrics.c runtime/train/metrics.h
 
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk
+
+# moec train's modules: the loop, the run directory, checkpoints, batches.
+include runtime/train/local.mk
 
 # Weights: safetensors, initialisation, upcycling.
 include runtime/weights/local.mk
