@@ -31,8 +31,8 @@ static int cpu_build(rt_engine *e)
 {
     rt_pipeline_options po = { .model = e->opt.model_name, .model_text = e->opt.model_text, .sets = e->opt.sets,
                                .n_sets = e->opt.n_sets, .no_warnings = true, .batch = e->opt.batch,
-                               .seq = e->opt.seq, .step = e->opt.accum > 1 ? RT_STEP_GRAD : RT_STEP_TRAIN };
-    (void)e->opt.keep_stats;   /* the stats' pipeline option, once it exists */
+                               .seq = e->opt.seq, .step = e->opt.accum > 1 ? RT_STEP_GRAD : RT_STEP_TRAIN,
+                               .keep_stats = e->opt.keep_stats };
     rt_cpu_step_options co = { .threads = e->opt.threads };
     e->have_train = true;
     if (rt_cpu_step_build(&e->train, &po, &co) < 0) return -1;
@@ -151,7 +151,7 @@ static int interp_build(rt_engine *e)
     if (ir_graph_init(&e->tg) < 0) return moec_error(e->diag, "out of memory");
     e->have_tg = true;
     e->tg.diag = e->diag;
-    ir_lower_options lo = { e->opt.batch, e->opt.seq, true, IR_MOE_SPARSE };
+    ir_lower_options lo = { e->opt.batch, e->opt.seq, true, IR_MOE_SPARSE, e->opt.keep_stats };
     if (ir_step_build(&e->tg, m, &lo, true, &e->ts) < 0) return -1;
     if (!(e->ti = ir_interp_new(&e->tg, IR_PREC_F64))) return moec_error(e->diag, "out of memory");
     if (!e->opt.eval) return 0;
@@ -317,11 +317,16 @@ static int interp_node(const ir_lowered *l, const char *name)
     if (!strcmp(name, "lm_loss")) return l->lm_loss;
     if (!strcmp(name, "lb_loss")) return l->lb_loss;
     if (!strcmp(name, "z_loss")) return l->z_loss;
+    if (!strcmp(name, "token_loss")) return l->token_loss;
     for (int i = 0; i < l->n_moe; i++) {
         size_t n = strlen(l->moe[i].scope);
+        const ir_routing *r = &l->moe[i].routing;
         if (strncmp(name, l->moe[i].scope, n) != 0 || name[n] != '.') continue;
-        if (!strcmp(name + n + 1, "frac")) return l->moe[i].routing.frac;
-        if (!strcmp(name + n + 1, "dropped")) return l->moe[i].routing.dropped;
+        if (!strcmp(name + n + 1, "frac")) return r->frac;
+        if (!strcmp(name + n + 1, "dropped")) return r->dropped;
+        if (!strcmp(name + n + 1, "probs")) return l->moe[i].clean_probs;
+        if (!strcmp(name + n + 1, "assign")) return r->slot_expert >= 0 ? r->slot_expert : r->choice_row;
+        if (!strcmp(name + n + 1, "keep")) return r->slot_keep;
     }
     return -1;
 }

@@ -90,8 +90,10 @@ int rt_engine_eval_batch(rt_engine *e, const rt_batch *b, int64_t step, rt_step_
 
 /* Reads value `name` (numel of them) of the last training micro-batch
  * (eval false) or evaluation batch (eval true): "loss", "lm_loss", "lb_loss",
- * "z_loss", "SCOPE.frac", "SCOPE.dropped", and on the cpu any buffer of the
- * program by name. 0, or -1 when the step does not keep it. */
+ * "z_loss", "SCOPE.frac", "SCOPE.dropped", with keep_stats "token_loss",
+ * "SCOPE.probs", "SCOPE.assign", "SCOPE.keep" (what runtime/train/metrics.h
+ * reads), and on the cpu any buffer of the program by name. 0, or -1 when
+ * the step does not keep it. */
 int rt_engine_read(rt_engine *e, bool eval, const char *name, double *out, int64_t numel);
 
 /* The first parameter (or gradient, on the cpu with accum 1 none is kept)

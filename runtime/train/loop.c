@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "runtime/train/batches.h"
+#include "runtime/train/metrics.h"
 
 double rt_train_now(void)
 {
@@ -29,6 +30,8 @@ typedef struct run_state {
     rt_batcher reader;
     rt_batch *micro;                /* [accum] */
     rt_batch eval_batch;
+    rt_metrics *train_metrics;      /* one step's micro-batches */
+    rt_metrics *eval_metrics;       /* one evaluation's batches */
     int64_t accum;
     json_t *last_eval;              /* the latest evaluation line */
     double last_loss;
@@ -38,6 +41,24 @@ typedef struct run_state {
 } run_state;
 
 /* ---- evaluation ---- */
+
+/* rt_value_reader of the training and the evaluation step. */
+static int read_train(void *ctx, const char *name, double *out, int64_t numel)
+{
+    return rt_engine_read(((run_state *)ctx)->s->engine, false, name, out, numel);
+}
+
+static int read_eval(void *ctx, const char *name, double *out, int64_t numel)
+{
+    return rt_engine_read(((run_state *)ctx)->s->engine, true, name, out, numel);
+}
+
+/* rt_engine_hook: a training micro-batch into the step's metrics. */
+static int add_train(void *ctx, int micro)
+{
+    run_state *r = ctx;
+    return rt_metrics_add(r->train_metrics, read_train, r, r->micro[micro].token_domain, NULL);
+}
 
 /* The MoE layers of the evaluation step (or the training step without one). */
 static const ir_lowered *lowered(const rt_engine *e)
@@ -83,9 +104,11 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
     rt_batcher_init(&reader, s->eval, 0, 0);
     rt_step_result sum = {0}, one;
     if (rc == 0) rc = rt_engine_eval_begin(e);
+    rt_metrics_reset(r->eval_metrics);
     for (int64_t b = 0; rc == 0 && b < n; b++) {
         rt_batcher_next(&reader, &r->eval_batch);
         rc = rt_engine_eval_batch(e, &r->eval_batch, done, &one);
+        if (rc == 0) rc = rt_metrics_add(r->eval_metrics, read_eval, r, r->eval_batch.token_domain, NULL);
         sum.loss += one.loss;
         sum.lm_loss += one.lm_loss;
         sum.lb_loss += one.lb_loss;
@@ -109,7 +132,8 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
         json_object_set_new(line, "eval/lb_loss", json_real(sum.lb_loss / (double)n));
         json_object_set_new(line, "eval/z_loss", json_real(sum.z_loss / (double)n));
         json_object_set_new(line, "eval/perplexity", json_real(exp(lm)));
-        rc = rt_metrics_log_append(&r->log, line, s->diag);
+        rc = rt_metrics_write(r->eval_metrics, "eval", line);
+        if (rc == 0) rc = rt_metrics_log_append(&r->log, line, s->diag);
         json_decref(r->last_eval);
         r->last_eval = line;
         rt_progress_note(s->progress, false, "eval step %" PRId64 ": loss %.4f  perplexity %.2f", done, loss, exp(lm));
@@ -201,7 +225,8 @@ static int log_step(run_state *r, int64_t step, const rt_step_result *x, double 
     json_object_set_new(line, "train/lr", json_real(x->lr));
     json_object_set_new(line, "train/grad_norm", json_real(x->grad_norm));
     json_object_set_new(line, "perf/tokens_per_sec", json_real(tokens_per_s));
-    int rc = rt_metrics_log_append(&r->log, line, r->s->diag);
+    int rc = rt_metrics_write(r->train_metrics, "train", line);
+    if (rc == 0) rc = rt_metrics_log_append(&r->log, line, r->s->diag);
     json_decref(line);
     return rc;
 }
@@ -216,6 +241,9 @@ static int setup(run_state *r, const rt_train_setup *s)
     rt_batcher_init(&r->reader, s->train, s->start.data_start, s->start.data_position);
     if (!(r->micro = calloc((size_t)r->accum, sizeof *r->micro))) return moec_error(s->diag, "out of memory");
     int64_t b = s->cfg->batch, t = s->cfg->seq;
+    r->train_metrics = rt_metrics_new(s->model, s->train->domains, s->train->n_domains, b, t, s->diag);
+    r->eval_metrics = rt_metrics_new(s->model, s->train->domains, s->train->n_domains, b, t, s->diag);
+    if (!r->train_metrics || !r->eval_metrics) return -1;
     for (int64_t k = 0; k < r->accum; k++)
         if (rt_batch_alloc(&r->micro[k], b, t, s->diag) < 0) return -1;
     return rt_batch_alloc(&r->eval_batch, b, t, s->diag);
@@ -226,6 +254,8 @@ static void teardown(run_state *r)
     for (int64_t k = 0; r->micro && k < r->accum; k++) rt_batch_free(&r->micro[k]);
     free(r->micro);
     rt_batch_free(&r->eval_batch);
+    rt_metrics_free(r->train_metrics);
+    rt_metrics_free(r->eval_metrics);
     rt_metrics_log_close(&r->log);
     json_decref(r->last_eval);
 }
@@ -256,7 +286,8 @@ int rt_train_loop(const rt_train_setup *s)
         for (int64_t k = 0; k < r.accum; k++) rt_batcher_next(&r.reader, micro[k]);
         rt_step_result x;
         double t0 = rt_train_now();
-        if ((rc = rt_engine_train(s->engine, micro, step, &x, NULL, NULL)) < 0) break;
+        rt_metrics_reset(r.train_metrics);
+        if ((rc = rt_engine_train(s->engine, micro, step, &x, add_train, &r)) < 0) break;
         double dt = rt_train_now() - t0;
         const char *bad = nonfinite(&x);
         if (bad) {
