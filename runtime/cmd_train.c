@@ -363,7 +363,7 @@ static int train(const train_args *a, run_input *in)
     double wall_start = rt_train_now();
     rt_frontend fe;
     const char *name = in->cfg.model_file;
-    int status = rt_frontend_parse_text(&fe, name, in->cfg.model_source, a->m.max_errors, a->resume != NULL, NULL);
+    int status = rt_frontend_parse_text(&fe, name, in->cfg.model_source, a->m.max_errors, a->resume != NULL, stderr);
     if (status == 0) status = rt_frontend_finish(&fe, in->sets, in->n_sets);
     const fe_model *m = &fe.model;
     moec_diag *diag = &fe.diag;

@@ -144,7 +144,7 @@ static int interp_build(rt_engine *e)
 {
     rt_frontend *fe = &e->fe;
     e->have_fe = true;
-    if (rt_frontend_parse_text(fe, e->opt.model_name, e->opt.model_text, 0, true, NULL) != 0 ||
+    if (rt_frontend_parse_text(fe, e->opt.model_name, e->opt.model_text, 0, true, stderr) != 0 ||
         rt_frontend_finish(fe, e->opt.sets, e->opt.n_sets) != 0)
         return -1;
     const fe_model *m = &fe->model;
