@@ -325,7 +325,8 @@ int rt_train_loop(const rt_train_setup *s)
         why = STOP_ERROR;
         status = 1;
     } else if (why == STOP_INTERRUPTED) {
-        if (r.st.step != done) rc = checkpoint(&r, done);
+        /* the step the loop last checkpointed, or a fresh run stopped before its first step */
+        if (r.st.step != done || (!s->resumed && done == 0)) rc = checkpoint(&r, done);
         status = 130;
         if (rc == 0)
             rt_progress_note(s->progress, true, "moec: interrupted after step %" PRId64 "; checkpoint-step-%" PRId64

@@ -1,6 +1,8 @@
 # tests/train/local.mk -- `moec train` end to end on tiny models and a corpus
 # made in the test: learning, the run directory, resume, interruption,
-# kill -9, the non-finite guard, collapse and bad input (corpus.sh sets up).
-TESTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh
-dist_check_SCRIPTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh
+# kill -9, the non-finite guard, collapse, bad input and gradient
+# accumulation (corpus.sh sets up).
+TESTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh tests/train/accum.sh
+dist_check_SCRIPTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh \
+	tests/train/accum.sh
 EXTRA_DIST += tests/train/corpus.sh
