@@ -122,7 +122,14 @@ static int prune(const char *run_dir, int64_t keep, moec_diag *diag)
     size_t n = 0, cap = 0;
     struct dirent *de;
     int rc = 0;
+    char path[PATH_MAX_LEN];
     while (rc == 0 && (de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (!strncmp(de->d_name, ".checkpoint-step-", 17) && len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+            snprintf(path, sizeof path, "%s/%s", run_dir, de->d_name);   /* a write a kill cut short */
+            remove_dir(path, NULL);
+            continue;
+        }
         int64_t s = step_of(de->d_name);
         if (s < 0) continue;
         if (n == cap) {
@@ -133,7 +140,6 @@ static int prune(const char *run_dir, int64_t keep, moec_diag *diag)
         if (rc == 0) steps[n++] = s;
     }
     closedir(d);
-    char path[PATH_MAX_LEN];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         size_t newer = 0;
         for (size_t j = 0; j < n; j++) newer += steps[j] > steps[i];

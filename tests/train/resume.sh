@@ -58,6 +58,7 @@ for delay in 0.3 0.7 0.9; do
     pid=$!
 done
 wait "$pid"; ok $? "the run killed three times completes"
+[ -z "$(ls -A "$tmp/kill" | grep '^\.checkpoint-step-.*\.tmp$')" ]; ok $? "no temporary checkpoint directory is left"
 cmp -s "$tmp/ref/final-model.safetensors" "$tmp/kill/final-model.safetensors"; ok $? "byte-identical to the uninterrupted run"
 losses "$tmp/kill" > "$tmp/b"; cmp -s "$tmp/a" "$tmp/b"; ok $? "with the same train/loss lines"
 tap_done
