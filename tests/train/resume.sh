@@ -3,7 +3,8 @@
 # checkpoint, a run stopped by SIGINT (exit 130, a checkpoint, a resume hint)
 # and a run killed with kill -9 again and again (checkpoints every step, so
 # kills land in checkpoint writes) all end with the same train/loss lines and
-# a final-model.safetensors byte-identical to the uninterrupted run's.
+# a final-model.safetensors byte-identical to the uninterrupted run's; so does
+# a run directory left as a kill in the middle of a checkpoint write leaves it.
 . "${top_srcdir:-.}/tests/train/corpus.sh"
 model="$models/gpt2-moe-tiny.moe"
 args="$small --set layers=1 --set moe_from=0 --steps 40 --set eval_every=10 --set eval_steps=2 --quiet"
@@ -23,6 +24,16 @@ grep -q '"resumed_from": 30' "$tmp/cut/run_summary.json"; ok $? "run_summary.jso
 "$moec" train "$model" --data "$tmp/data" $args --resume "$tmp/cut" --steps 50 2>"$tmp/err"; [ $? = 1 ]
 ok $? "flags that differ from config.json's are refused"
 grep -q "differ from" "$tmp/err"; ok $? "and it says so"
+
+# What a kill -9 in the middle of writing checkpoint 40 leaves: its temporary
+# directory with a cut file, and no checkpoint-step-40. The run resumes from 30.
+cp -r "$tmp/ref" "$tmp/half" && rm -rf "$tmp/half/checkpoint-step-40" "$tmp/half"/final-model.*
+cp -r "$tmp/half/checkpoint-step-30" "$tmp/half/.checkpoint-step-40.tmp"
+head -c 1000 "$tmp/ref/checkpoint-step-40/optimizer.safetensors" > "$tmp/half/.checkpoint-step-40.tmp/optimizer.safetensors"
+rm -f "$tmp/half/.checkpoint-step-40.tmp/state.json"
+"$moec" train --resume "$tmp/half" 2>"$tmp/err"; ok $? "a checkpoint write cut short: the run resumes from the previous one"
+cmp -s "$tmp/ref/final-model.safetensors" "$tmp/half/final-model.safetensors"; ok $? "and ends byte-identical"
+[ ! -e "$tmp/half/.checkpoint-step-40.tmp" ]; ok $? "the cut temporary directory is gone"
 
 # SIGINT mid-run.
 # shellcheck disable=SC2086
