@@ -138,24 +138,29 @@ static int split_sets(run_input *in)
     return 0;
 }
 
-/* The --set values as the command line gives them, then steps/batch/seq from their flags. */
+/* The --set values as the command line gives them, then steps/batch/seq
+ * from their flags, as "name=value" strings (the caller frees each and the array). */
 static int command_sets(const train_args *a, char ***out, int *n_out)
 {
-    int n = a->m.n_sets + 3;
+    int n = a->m.n_sets + 3, k = 0;
     char **s = calloc((size_t)n, sizeof *s);
     if (!s) return -1;
-    int k = 0;
-    for (int i = 0; i < a->m.n_sets; i++) {
-        size_t len = strlen(a->m.sets[i].name) + strlen(a->m.sets[i].value) + 2;
-        if (!(s[k] = malloc(len))) return -1;
-        snprintf(s[k++], len, "%s=%s", a->m.sets[i].name, a->m.sets[i].value);
-    }
     const uint64_t v[3] = { a->steps, a->batch, a->seq };
     const char *name[3] = { "steps", "batch", "seq" };
-    for (int i = 0; i < 3; i++) {
-        if (!v[i]) continue;
-        if (!(s[k] = malloc(48))) return -1;
-        snprintf(s[k++], 48, "%s=%llu", name[i], (unsigned long long)v[i]);
+    for (int i = 0; i < a->m.n_sets + 3; i++) {
+        bool flag = i >= a->m.n_sets;
+        if (flag && !v[i - a->m.n_sets]) continue;
+        const char *key = flag ? name[i - a->m.n_sets] : a->m.sets[i].name;
+        char num[32];
+        if (flag) snprintf(num, sizeof num, "%llu", (unsigned long long)v[i - a->m.n_sets]);
+        const char *value = flag ? num : a->m.sets[i].value;
+        size_t len = strlen(key) + strlen(value) + 2;
+        if (!(s[k] = malloc(len))) {
+            while (k > 0) free(s[--k]);
+            free(s);
+            return -1;
+        }
+        snprintf(s[k++], len, "%s=%s", key, value);
     }
     *out = s;
     *n_out = k;

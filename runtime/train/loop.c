@@ -37,6 +37,7 @@ typedef struct run_state {
     double last_loss;
     double step_seconds;            /* this session's time in steps */
     int64_t session_steps;
+    bool checkpointed;              /* this session wrote a checkpoint */
     char collapse_note[512];
 } run_state;
 
@@ -168,8 +169,9 @@ static int checkpoint(run_state *r, int64_t done)
     if (rt_metrics_log_sync(&r->log, s->diag) < 0 || rt_engine_download(s->engine) < 0) return -1;
     r->st.metrics_bytes = r->log.bytes;
     rt_engine *e = s->engine;
-    int64_t every = s->model->train.keep_checkpoints;
-    if (rt_ckpt_write(s->run_dir, &r->st, &e->params, &e->m, &e->v, every, s->diag) < 0) return -1;
+    if (rt_ckpt_write(s->run_dir, &r->st, &e->params, &e->m, &e->v, s->model->train.keep_checkpoints, s->diag) < 0)
+        return -1;
+    r->checkpointed = true;
     rt_progress_note(s->progress, false, "checkpoint-step-%" PRId64 " written", done);
     return 0;
 }
@@ -329,12 +331,16 @@ int rt_train_loop(const rt_train_setup *s)
         if (r.st.step != done || (!s->resumed && done == 0)) rc = checkpoint(&r, done);
         status = 130;
         if (rc == 0)
-            rt_progress_note(s->progress, true, "moec: interrupted after step %" PRId64 "; checkpoint-step-%" PRId64
+            rt_progress_note(s->progress, true, "moec: interrupted after %" PRId64 " steps; checkpoint-step-%" PRId64
                              " written. Continue with: moec train --resume %s", done, done, s->run_dir);
     } else if (why == STOP_NONFINITE) {
         status = 1;
-        moec_error(s->diag, "training stopped: a non-finite value at %s; nothing of this step was written "
-                   "(the last checkpoint is step %" PRId64 ")", detail, r.st.step);
+        if (s->resumed || r.checkpointed)
+            moec_error(s->diag, "training stopped: a non-finite value at %s; nothing of this step was written "
+                       "(the last checkpoint is step %" PRId64 ")", detail, r.st.step);
+        else
+            moec_error(s->diag, "training stopped: a non-finite value at %s; nothing of this step was written "
+                       "(no checkpoint yet)", detail);
     } else {
         if (why == STOP_COLLAPSE) {
             status = 1;
