@@ -35,5 +35,8 @@ include runtime/train/local.mk
 # Weights: safetensors, initialisation, upcycling.
 include runtime/weights/local.mk
 
+# The sampling rule and generation (`moec sample`).
+include runtime/sample/local.mk
+
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk

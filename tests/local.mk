@@ -24,3 +24,4 @@ include tests/cpu/local.mk
 include tests/cli/local.mk
 include tests/train/local.mk
 include tests/train/test_metrics.mk
+include tests/sample/local.mk
