@@ -17,6 +17,7 @@ int rt_cmd_grad(int argc, char **argv);
 int rt_cmd_bench(int argc, char **argv);
 int rt_cmd_emit(int argc, char **argv);
 int rt_cmd_train(int argc, char **argv);
+int rt_cmd_sample(int argc, char **argv);
 
 /* The stages `moec ir` prints, from the pass table, for `moec --help`. */
 void rt_cmd_ir_help(FILE *out);

@@ -12,6 +12,7 @@ libmoec_runtime_a_SOURCES = \
 	runtime/launch_cost.c runtime/launch_cost.h \
 	runtime/cmd_bench.c \
 	runtime/cmd_emit.c \
+	runtime/cmd_sample.c \
 	runtime/cmd_train.c
 
 bin_PROGRAMS += moec

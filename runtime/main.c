@@ -32,8 +32,9 @@ static const command COMMANDS[] = {
               "            [--resume RUN] [--backend cpu|interp|cuda] [--threads N] [--quiet]",
      "train a model into a run directory: metrics, checkpoints, best and final weights; --resume RUN continues it",
      rt_cmd_train, NULL},
-    {"sample", "RUN/final-model --prompt TEXT [--temperature T] [--top-k K]", "generate text", NULL,
-     "sampling arrives with the runtime"},
+    {"sample", "RUN|MODEL.moe [--weights W.safetensors] --prompt TEXT [--max-tokens N]\n"
+               "            [--greedy | --temperature T --top-k K --top-p P] [--seed S]",
+     "generate text from a trained model; then each MoE layer's expert use and the tokens/s", rt_cmd_sample, NULL},
     {"data", "NAME=PATH... -o DIR [--eval-fraction F] [--seq T] [--balance] [--seed S]",
      "tokenize text into token shards, per domain", rt_cmd_data, NULL},
     {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},

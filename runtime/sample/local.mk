@@ -3,4 +3,6 @@
 # the compiled forward step. Errors go to the sink; cmd_sample.c prints.
 SAMPLE_SOURCES = \
 	runtime/sample/sampler.c runtime/sample/sampler.h
-libmoec_runtime_a_SOURCES += $(SAMPLE_SOURCES)
+libmoec_runtime_a_SOURCES += $(SAMPLE_SOURCES) \
+	runtime/sample/generate.c runtime/sample/generate.h \
+	runtime/sample/expert_use.c runtime/sample/expert_use.h
