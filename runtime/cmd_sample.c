@@ -389,7 +389,7 @@ int rt_cmd_sample(int argc, char **argv)
         }
     }
     if (status == 0) {
-        status = rt_cli_load_vocab(&v, a.vocab, &fe.diag);
+        status = rt_cmd_load_vocab(&v, a.vocab, &fe.diag);
         have_vocab = status == 0;
         fe.diag.prefix = "moec: ";
     }
