@@ -108,6 +108,7 @@ typedef struct model_source {
     json_t *config;           /* the parsed config.json (owns `text`) */
     const char *text;         /* the model file's text (runs), or NULL: read m.model */
     const char *name;         /* what messages call the model */
+    int64_t seq;              /* the run's trained sequence length (config.json "seq"), or 0 */
     char **set_text;          /* [n_set_text] the run's --set values, split in place into m.sets */
     int n_set_text;
 } model_source;
@@ -160,6 +161,8 @@ static int read_run(sample_args *a, model_source *s)
     }
     const char *file = json_string_value(json_object_get(s->config, "model_file"));
     s->name = file && *file ? file : s->config_path;
+    json_t *seq = json_object_get(s->config, "seq");
+    if (json_is_integer(seq) && json_integer_value(seq) > 0) s->seq = json_integer_value(seq);
     json_t *sets = json_object_get(s->config, "sets");
     if (sets && !json_is_array(sets)) {
         fprintf(stderr, "moec: %s: \"sets\" is not a list of \"name=value\" strings\n", s->config_path);
@@ -260,7 +263,8 @@ static int on_forward(void *ctx, const rt_cpu_step *s, const uint8_t *new_pos, i
     return 0;
 }
 
-/* Each MoE layer's line: E0=..% per expert, entropy / ln E, routing entropy. */
+/* Each MoE layer's line: E0=..% per expert, their entropy / ln E, and the
+ * router probabilities' distribution entropy / ln E and mean entropy. */
 static void print_use(const rt_expert_use *u, int64_t n_prompt, int64_t generated)
 {
     rt_use_summary *sum = malloc(sizeof *sum);
@@ -272,8 +276,9 @@ static void print_use(const rt_expert_use *u, int64_t n_prompt, int64_t generate
         rt_expert_use_summary(u, i, sum);
         printf("  %s ", y->scope);
         for (int64_t e = 0; e < y->experts; e++) printf(" E%lld=%.1f%%", (long long)e, 100.0 * sum->frac[e]);
-        printf("  entropy/lnE %.3f", sum->dist_entropy_norm);
-        if (sum->routing_entropy >= 0) printf("  routing entropy %.3f", sum->routing_entropy);
+        printf("  entropy/lnE %.3f", sum->use_entropy_norm);
+        if (sum->routing_entropy >= 0)
+            printf("  router probs: entropy/lnE %.3f, per token %.3f nats", sum->dist_entropy_norm, sum->routing_entropy);
         if (y->keep >= 0) printf("  dropped %.1f%%", 100.0 * sum->dropped);
         printf("\n");
     }
@@ -301,11 +306,13 @@ static int encode_prompt(const char *prompt, const rt_vocab *v, const fe_model *
     return rc;
 }
 
-/* The window T: prompt + generation rounded up, at most the model's context
- * (its train seq when its positions are unbounded). */
-static int64_t window(const fe_model *m, int64_t need)
+/* The window T: prompt + generation rounded up, at most the sequence length
+ * the model was trained with (a run's config.json "seq", else the train
+ * setting seq) and its context: positions past those were never trained. */
+static int64_t window(const fe_model *m, int64_t trained, int64_t need)
 {
-    int64_t limit = m->ctx > 0 ? m->ctx : m->train.seq;
+    int64_t limit = trained > 0 ? trained : m->train.seq;
+    if (m->ctx > 0 && m->ctx < limit) limit = m->ctx;
     int64_t t = (need + WINDOW_ROUND - 1) / WINDOW_ROUND * WINDOW_ROUND;
     return t < limit ? t : limit;
 }
@@ -314,10 +321,10 @@ static int64_t window(const fe_model *m, int64_t need)
 static int generate(sample_args *a, const model_source *src, const fe_model *m, const rt_weights *w,
                     const rt_vocab *v, const rt_tokens *prompt, const rt_sample_rule *rule)
 {
-    int64_t n_prompt = (int64_t)prompt->n, t = window(m, n_prompt + (int64_t)a->max_tokens);
+    int64_t n_prompt = (int64_t)prompt->n, t = window(m, src->seq, n_prompt + (int64_t)a->max_tokens);
     if (n_prompt > t)
-        fprintf(stderr, "moec: note: the prompt is %lld tokens, longer than the model's context of %lld: the model "
-                        "sees its last %lld\n", (long long)n_prompt, (long long)t, (long long)t);
+        fprintf(stderr, "moec: note: the prompt is %lld tokens, longer than the %lld the model was trained on: it "
+                        "sees the last %lld\n", (long long)n_prompt, (long long)t, (long long)t);
     if (rt_cli_size_sets(&a->m, 1, (uint64_t)t) < 0) return 2;
     bool moe = m->n_routers > 0;
     rt_pipeline_options opt = { .model = src->name, .model_text = src->text, .sets = a->m.sets, .n_sets = a->m.n_sets,
@@ -346,9 +353,9 @@ static int generate(sample_args *a, const model_source *src, const fe_model *m, 
         if (!p.newline) printf("\n");
         if (status == 0 && moe) print_use(&use, n_prompt < t ? n_prompt : t, res.generated);
         if (status == 0) {
-            printf("\n%lld tokens in %.3f s: %.1f tokens/s (window %lld, compiled in %.2f s)\n", (long long)res.generated,
+            printf("\n%lld tokens in %.3f s: %.1f tokens/s (window %lld, compile %.2f s%s)\n", (long long)res.generated,
                    res.seconds, res.seconds > 0 ? (double)res.generated / res.seconds : 0.0, (long long)t,
-                   s.info.pipeline_s + s.info.codegen_s);
+                   s.info.pipeline_s + s.info.codegen_s, s.info.cache_hit ? ", kernels from the cache" : "");
             if (res.stopped) fprintf(stderr, "moec: note: the model ended the text (<|endoftext|>)\n");
         }
     }

@@ -118,7 +118,7 @@ void rt_expert_use_summary(const rt_expert_use *u, int i, rt_use_summary *out)
     double ln_e = log((double)y->experts);
     bool probs = y->probs >= 0 && y->counted > 0;
     out->routing_entropy = probs ? y->entropy_sum / y->counted : -1;
-    double h = probs ? entropy(y->psum, y->experts) : entropy(y->count, y->experts);
-    out->dist_entropy_norm = y->experts > 1 ? h / ln_e : 1;
+    out->use_entropy_norm = y->experts > 1 ? entropy(y->count, y->experts) / ln_e : 1;
+    out->dist_entropy_norm = !probs ? -1 : y->experts > 1 ? entropy(y->psum, y->experts) / ln_e : 1;
     out->dropped = out->total > 0 ? y->dropped / out->total : 0;
 }

@@ -4,9 +4,9 @@
  * at the positions the generation loop marks new, so every token of prompt
  * and generation counts once (runtime/sample/generate.h). The numbers are
  * those of doc/names-and-metrics.md, "Definitions": the expert fractions f_e
- * (assignments before capacity), the mean routing entropy and the
- * distribution entropy / ln E of the clean probabilities (of f itself for
- * routers without probabilities: hash, label). A router whose unit is the
+ * (assignments before capacity) and the entropy of f / ln E; the mean
+ * routing entropy and the distribution entropy / ln E of the clean
+ * probabilities (routers with probabilities: not hash, label). A router whose unit is the
  * sequence routes the whole window: each forward run counts it once. */
 #ifndef MOEC_RUNTIME_SAMPLE_EXPERT_USE_H
 #define MOEC_RUNTIME_SAMPLE_EXPERT_USE_H
@@ -40,8 +40,9 @@ typedef struct rt_expert_use {
 typedef struct rt_use_summary {
     double frac[4096];       /* f_e (fe_model's FE_MAX_EXPERTS at most) */
     double total;            /* assignments counted */
-    double routing_entropy;  /* mean over rows, nats; < 0 without probabilities */
-    double dist_entropy_norm;/* entropy of the mean probabilities (or of f) / ln E; 1 = uniform */
+    double use_entropy_norm; /* entropy of f / ln E: 1 = every expert used alike, 0 = one expert */
+    double routing_entropy;  /* mean over rows of the probabilities' entropy, nats; < 0 without them */
+    double dist_entropy_norm;/* entropy of the mean probabilities / ln E; < 0 without them */
     double dropped;          /* fraction of the assignments dropped by the capacity (0 without) */
 } rt_use_summary;
 

@@ -1,11 +1,14 @@
 #!/bin/sh
-# tests/sample/sample.sh -- `moec sample` end to end on a tiny MoE model:
-# weights trained on a repeated pattern (tests/sample/train_repeat) make
-# greedy sampling continue the pattern, also past the context (the window
-# slides) and from a run directory (config.json + final-model.safetensors);
-# top-k 1 is greedy; a seed fixes the text and another seed changes it; each
-# MoE layer's expert use adds up to 100%; a dense model prints none; bad
-# input exits 1 and usage errors exit 2, each with a message.
+# tests/sample/sample.sh -- `moec sample` end to end on tiny MoE models.
+# A run of `moec train` on a repeated pattern: greedy sampling from the run
+# directory reproduces the pattern; the same model file + weights give the
+# same text; a seed fixes the text and another seed changes it; --weights
+# overrides the run's. Weights trained by tests/sample/train_repeat (the
+# compiled training step in a loop, a 96-token vocabulary, quick): the pattern
+# goes on past the trained length (the window slides) and after a prompt
+# longer than it; top-k 1 is greedy; each MoE layer's expert use adds up to
+# 100%; a dense model prints none. Bad input exits 1, usage errors exit 2,
+# each with a message.
 moec="${top_builddir:-.}/moec"
 train="${top_builddir:-.}/tests/sample/train_repeat"
 model="${top_srcdir:-.}/models/gpt2-moe-tiny.moe"
@@ -25,34 +28,68 @@ trap 'rm -rf "$tmp"' EXIT
 # The pattern: one letter or sign a token (GPT-2 ids below 96), so a model
 # with a 96-token vocabulary can read it.
 pattern='a+b=c;x*y/z.'
-ids=$("$moec" tokenize --ids --text "$pattern" | tr ' ' ',')
-sets="vocab=96 layers=2 moe_from=1 experts=4 d=32"
-cli_sets="--set vocab=96 --set layers=2 --set moe_from=1 --set experts=4 --set d=32"
-# shellcheck disable=SC2086 -- $sets is a list of words
-"$train" "$model" "$tmp/rep.safetensors" 200 "$ids" $sets >"$tmp/train.out" 2>&1; ok $? "train_repeat learns the pattern ($(cat "$tmp/train.out"))"
-
 # The text part of an output: everything before the expert use or speed lines.
 text() { sed -n '/^$/q;p' "$1"; }
 # The pattern repeated, cut to N characters.
 repeated() { r=""; while [ ${#r} -lt "$1" ]; do r="$r$pattern"; done; printf '%s\n' "$r" | cut -c "1-$1"; }
 
-# Greedy continues the pattern: 3 prompt characters + 40 tokens of one character.
+# ---- a run of moec train: 60 texts of the pattern 30 times, 32-token sequences ----
+awk -v p="$pattern" 'BEGIN { for (i = 0; i < 60; i++) { s = ""; for (j = 0; j < 30; j++) s = s p; print s; print "%" } }' \
+    >"$tmp/rep.txt"
+"$moec" data rep="$tmp/rep.txt" -o "$tmp/data" --separator % --seq 32 --quiet >"$tmp/data.out" 2>&1
+ok $? "moec data builds the pattern's shards"
+"$moec" train "$model" --data "$tmp/data" --set d=32 --set layers=1 --set moe_from=0 --batch 4 --seq 32 --threads 2 \
+    --steps 100 --set lr=1e-2 --set eval_every=100 --set eval_steps=2 --out "$tmp/trained" --quiet >"$tmp/train.out" 2>&1
+ok $? "moec train learns the pattern into a run directory"
+# Greedy within the trained length: 3 prompt tokens + 28.
+"$moec" sample "$tmp/trained" --prompt "a+b" --greedy --max-tokens 28 >"$tmp/trained.out" 2>"$tmp/err"
+ok $? "sample RUN --greedy runs"
+[ "$(text "$tmp/trained.out")" = "$(repeated 31)" ]
+ok $? "greedy sampling of the trained run reproduces the pattern: $(text "$tmp/trained.out")"
+grep -q "(window 32, " "$tmp/trained.out"; ok $? "the window is the run's trained length (config.json seq 32)"
+"$moec" sample "$model" --set d=32 --set layers=1 --set moe_from=0 --set seq=32 \
+    --weights "$tmp/trained/final-model.safetensors" --prompt "a+b" --greedy --max-tokens 28 >"$tmp/file.out" 2>>"$tmp/err"
+[ "$(sed '$d' "$tmp/file.out")" = "$(sed '$d' "$tmp/trained.out")" ]
+ok $? "the model file + --weights give the run's text and expert use"
+seeded() {   # seeded SEED OUT [ARGS]: the output without its speed line
+    s=$1; out=$2; shift 2
+    "$moec" sample "$tmp/trained" --prompt "x*y" --seed "$s" --temperature 3 --max-tokens 30 "$@" >"$tmp/seeded" 2>>"$tmp/err" ||
+        echo "failed" >>"$tmp/seeded"
+    sed '$d' "$tmp/seeded" >"$out"
+}
+seeded 7 "$tmp/seed.7.a"; seeded 7 "$tmp/seed.7.b"; seeded 8 "$tmp/seed.8.a"
+[ -s "$tmp/seed.7.a" ] && ! grep -q failed "$tmp/seed.7.a" && cmp -s "$tmp/seed.7.a" "$tmp/seed.7.b"
+ok $? "the same seed gives the same text and expert use"
+! cmp -s "$tmp/seed.7.a" "$tmp/seed.8.a"; ok $? "another seed gives another text"
+"$moec" init "$model" --set d=32 --set layers=1 --set moe_from=0 --seed 3 -o "$tmp/fresh.safetensors" >/dev/null 2>&1
+"$moec" sample "$tmp/trained" --weights "$tmp/fresh.safetensors" --prompt "a+b" --greedy --max-tokens 28 >"$tmp/runw.out" 2>>"$tmp/err"
+[ $? = 0 ] && [ "$(text "$tmp/runw.out")" != "$(text "$tmp/trained.out")" ]; ok $? "RUN --weights W samples with W"
+
+# ---- weights from train_repeat: a 96-token vocabulary, 32-token sequences ----
+ids=$("$moec" tokenize --ids --text "$pattern" | tr ' ' ',')
+sets="vocab=96 layers=2 moe_from=1 experts=4 d=32 seq=32"
+cli_sets="--set vocab=96 --set layers=2 --set moe_from=1 --set experts=4 --set d=32 --set seq=32"
+# shellcheck disable=SC2086 -- $sets is a list of words
+"$train" "$model" "$tmp/rep.safetensors" 200 "$ids" $sets >"$tmp/train.out" 2>&1; ok $? "train_repeat learns the pattern ($(cat "$tmp/train.out"))"
+
+# Greedy continues the pattern: 3 prompt characters + 40 tokens of one character,
+# past the trained length 32 (the window slides).
 # shellcheck disable=SC2086
 "$moec" sample "$model" --weights "$tmp/rep.safetensors" $cli_sets --prompt "a+b" --greedy --max-tokens 40 \
     >"$tmp/greedy" 2>"$tmp/err"; ok $? "sample --greedy runs"
 [ "$(text "$tmp/greedy")" = "$(repeated 43)" ]; ok $? "greedy sampling reproduces the trained pattern: $(text "$tmp/greedy")"
-# Past the context (ctx 64): the window slides and the pattern goes on.
+# Longer: 103 tokens through a window of 32.
 # shellcheck disable=SC2086
 "$moec" sample "$model" --weights "$tmp/rep.safetensors" $cli_sets --prompt "a+b" --greedy --max-tokens 100 \
     >"$tmp/long" 2>>"$tmp/err"
-[ "$(text "$tmp/long")" = "$(repeated 103)" ]; ok $? "past the context (window 64) the pattern goes on"
-# A prompt longer than the context: a note, and the model sees its last 64 tokens.
+[ "$(text "$tmp/long")" = "$(repeated 103)" ]; ok $? "103 tokens through a window of 32: the pattern goes on"
+# A prompt longer than the trained length: a note, and the model sees its last 32 tokens.
 longp=$(repeated 84)
 # shellcheck disable=SC2086
 "$moec" sample "$model" --weights "$tmp/rep.safetensors" $cli_sets --prompt "$longp" --greedy --max-tokens 12 \
     >"$tmp/longp" 2>"$tmp/longp.err"
-[ "$(text "$tmp/longp")" = "$(repeated 96)" ] && grep -q "prompt is 84 tokens, longer than the model's context of 64" "$tmp/longp.err"
-ok $? "a prompt longer than the context: a note, and the continuation from its last 64 tokens"
+[ "$(text "$tmp/longp")" = "$(repeated 96)" ] && grep -q "prompt is 84 tokens, longer than the 32 the model was trained on" "$tmp/longp.err"
+ok $? "a prompt longer than the trained length: a note, and the continuation from its last 32 tokens"
 # top-k 1 keeps only the most likely token: the greedy text, whatever the seed.
 # shellcheck disable=SC2086
 "$moec" sample "$model" --weights "$tmp/rep.safetensors" $cli_sets --prompt "a+b" --top-k 1 --seed 9 --max-tokens 40 \
@@ -65,21 +102,9 @@ line=$(grep "^  h\.1\.mlp  E0=" "$tmp/greedy")
 sum=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n 's/^E[0-9]*=\([0-9.]*\)%$/\1/p' | awk '{ s += $1; n++ } END { if (n == 4) printf "%.1f", s }')
 [ -n "$sum" ] && awk -v s="$sum" 'BEGIN { exit !(s > 99.7 && s < 100.3) }' && printf '%s\n' "$line" | grep -q "entropy/lnE [01]\.[0-9]*"
 ok $? "the MoE layer's line: 4 experts adding up to 100% ($sum), entropy / ln E"
-tail -n 1 "$tmp/greedy" | grep -q "^40 tokens in [0-9.]* s: [0-9.]* tokens/s (window 48, "; ok $? "the last line: the generation speed"
+tail -n 1 "$tmp/greedy" | grep -q "^40 tokens in [0-9.]* s: [0-9.]* tokens/s (window 32, "; ok $? "the last line: the generation speed"
 
-# A seed fixes the text; another seed gives another (a fresh model at temperature 1.5).
-"$moec" init "$model" $cli_sets --seed 3 -o "$tmp/fresh.safetensors" >/dev/null 2>&1
-seeded() {   # seeded SEED OUT: the output without its speed line
-    # shellcheck disable=SC2086
-    "$moec" sample "$model" --weights "$tmp/fresh.safetensors" $cli_sets --prompt "x*y" --seed "$1" --temperature 1.5 \
-        --top-p 0.95 --top-k 50 --max-tokens 30 >"$tmp/seeded" 2>>"$tmp/err" || echo "failed" >>"$tmp/seeded"
-    sed '$d' "$tmp/seeded" >"$2"
-}
-seeded 7 "$tmp/seed.7.a"; seeded 7 "$tmp/seed.7.b"; seeded 8 "$tmp/seed.8.a"
-[ -s "$tmp/seed.7.a" ] && cmp -s "$tmp/seed.7.a" "$tmp/seed.7.b"; ok $? "the same seed gives the same text and expert use"
-! cmp -s "$tmp/seed.7.a" "$tmp/seed.8.a"; ok $? "another seed gives another text"
-
-# A run directory: config.json (the model's text and sets, the file gone) and final-model.safetensors.
+# A run directory made by hand: config.json (the text and sets; the model file gone).
 run="$tmp/run"
 mkdir "$run"
 python3 - "$model" "$run/config.json" $sets <<'EOF'
@@ -91,8 +116,6 @@ EOF
 cp "$tmp/rep.safetensors" "$run/final-model.safetensors"
 "$moec" sample "$run" --prompt "a+b" --greedy --max-tokens 40 >"$tmp/run.out" 2>>"$tmp/err"; ok $? "sample RUN runs (the model file moved away)"
 [ "$(text "$tmp/run.out")" = "$(text "$tmp/greedy")" ]; ok $? "RUN rebuilds the model from config.json and loads final-model.safetensors"
-"$moec" sample "$run" --weights "$tmp/fresh.safetensors" --prompt "a+b" --greedy --max-tokens 40 >"$tmp/runw.out" 2>>"$tmp/err"
-[ "$(text "$tmp/runw.out")" != "$(text "$tmp/greedy")" ]; ok $? "RUN --weights W samples with W"
 
 # A dense model: the text and the speed, no expert use.
 "$moec" init "$dense" --set vocab=96 --set d=32 --seed 1 -o "$tmp/dense.safetensors" >/dev/null 2>&1
