@@ -102,6 +102,10 @@ line=$(grep "^  h\.1\.mlp  E0=" "$tmp/greedy")
 sum=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n 's/^E[0-9]*=\([0-9.]*\)%$/\1/p' | awk '{ s += $1; n++ } END { if (n == 4) printf "%.1f", s }')
 [ -n "$sum" ] && awk -v s="$sum" 'BEGIN { exit !(s > 99.7 && s < 100.3) }' && printf '%s\n' "$line" | grep -q "entropy/lnE [01]\.[0-9]*"
 ok $? "the MoE layer's line: 4 experts adding up to 100% ($sum), entropy / ln E"
+# Top-1: each share is a whole number of the 43 tokens' assignments (to the printed 0.1%).
+printf '%s\n' "$line" | tr ' ' '\n' | sed -n 's/^E[0-9]*=\([0-9.]*\)%$/\1/p' |
+    awk '{ c = $1 * 43 / 100; if (c - int(c + 0.5) > 0.03 || int(c + 0.5) - c > 0.03) bad = 1 } END { exit bad }'
+ok $? "each expert's share is a whole count of the 43 tokens (top-1)"
 tail -n 1 "$tmp/greedy" | grep -q "^40 tokens in [0-9.]* s: [0-9.]* tokens/s (window 32, "; ok $? "the last line: the generation speed"
 
 # A run directory made by hand: config.json (the text and sets; the model file gone).
