@@ -350,7 +350,7 @@ static int generate(sample_args *a, const model_source *src, const fe_model *m, 
         rt_gen_callbacks cb = { .ctx = &p, .token = on_token, .forward = on_forward };
         status = rt_generate(&s, &smp, &go, &cb, &res, diag) < 0 ? 1 : 0;
         if (!p.newline) printf("\n");
-        if (status == 0 && moe) print_use(&use, n_prompt < t ? n_prompt : t, res.generated);
+        if (status == 0 && use.n > 0) print_use(&use, n_prompt < t ? n_prompt : t, res.generated);
         if (status == 0) {
             printf("\n%lld tokens in %.3f s: %.1f tokens/s (window %lld, compile %.2f s%s)\n", (long long)res.generated,
                    res.seconds, res.seconds > 0 ? (double)res.generated / res.seconds : 0.0, (long long)t,
