@@ -2,6 +2,7 @@
  * (runtime/train/batches.h). */
 #include "runtime/train/batches.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@ int rt_batch_alloc(rt_batch *b, int64_t batch, int64_t seq, moec_diag *diag)
     b->targets = calloc(n, sizeof *b->targets);
     b->domain = calloc((size_t)batch, sizeof *b->domain);
     b->token_domain = calloc(n, 1);
-    if (!b->tokens || !b->targets || !b->domain || !b->token_domain) {
+    b->token_valid = calloc(n, 1);
+    if (!b->tokens || !b->targets || !b->domain || !b->token_domain || !b->token_valid) {
         rt_batch_free(b);
         return moec_error(diag, "out of memory for a batch of %lld x %lld tokens", (long long)batch, (long long)seq);
     }
@@ -28,6 +30,7 @@ void rt_batch_free(rt_batch *b)
     free(b->targets);
     free(b->domain);
     free(b->token_domain);
+    free(b->token_valid);
     memset(b, 0, sizeof *b);
 }
 
@@ -50,7 +53,7 @@ void rt_batcher_init(rt_batcher *r, const rt_split_data *split, int64_t start, i
 void rt_batcher_next(rt_batcher *r, rt_batch *b)
 {
     const rt_split_data *s = r->split;
-    size_t n_blocks = s->n_blocks, n_tokens = s->n_tokens;
+    size_t n_blocks = s->n_blocks;
     for (int64_t q = 0; q < b->batch; q++) {
         size_t block = (size_t)((uint64_t)(r->start + r->position + q) % n_blocks);
         size_t at = block * s->seq;
@@ -59,7 +62,9 @@ void rt_batcher_next(rt_batcher *r, rt_batch *b)
         for (int64_t t = 0; t < b->seq; t++) {
             size_t i = (size_t)(q * b->seq + t);
             b->tokens[i] = s->tokens[at + (size_t)t];
-            b->targets[i] = s->tokens[(at + (size_t)t + 1) % n_tokens];
+            bool inside = (size_t)t + 1 < s->seq;   /* the next token is in this block */
+            b->targets[i] = inside ? s->tokens[at + (size_t)t + 1] : -1.0;
+            b->token_valid[i] = inside;
             b->token_domain[i] = dom;
         }
     }

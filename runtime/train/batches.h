@@ -2,9 +2,11 @@
  * split of a `moec data` directory (runtime/data/dataset.h), with a position
  * a checkpoint saves. A batch is B sequences of T tokens; sequence b is
  * block (start + position + b) mod n_blocks of the split, its inputs the
- * block's first T tokens and its targets the T tokens after them in the split
- * (the stream shifted by one, wrapping at the split's end), its domain the
- * block's. `start` comes from the seed (train) or is 0 (eval), so a run reads
+ * block's first T tokens and its targets the tokens after them in the same
+ * block (the stream shifted by one); when T is the whole block, its last
+ * position has nothing of its own to predict (the next token begins another,
+ * shuffled block): its target is -1, which the loss leaves out
+ * (doc/model-semantics.md, "Cross-entropy"). Its domain is the block's. `start` comes from the seed (train) or is 0 (eval), so a run reads
  * its blocks in the data's shuffled order from a seeded place; the position
  * counts blocks read, so a resumed run reads exactly what the uninterrupted
  * one would have. doc/training.md, "Data". */
@@ -20,9 +22,10 @@
 typedef struct rt_batch {
     int64_t batch, seq;
     double *tokens;          /* [B*T] input token ids */
-    double *targets;         /* [B*T] the next token of each position */
+    double *targets;         /* [B*T] the next token of each position, or -1: none in the block */
     double *domain;          /* [B] each sequence's domain index (the step's "domain" input) */
     uint8_t *token_domain;   /* [B*T] each position's domain index (for per-domain metrics) */
+    uint8_t *token_valid;    /* [B*T] 1 where the position predicts a token (target >= 0) */
 } rt_batch;
 
 int rt_batch_alloc(rt_batch *b, int64_t batch, int64_t seq, moec_diag *diag);

@@ -58,7 +58,8 @@ static int read_eval(void *ctx, const char *name, double *out, int64_t numel)
 static int add_train(void *ctx, int micro)
 {
     run_state *r = ctx;
-    return rt_metrics_add(r->train_metrics, read_train, r, r->micro[micro].token_domain, NULL);
+    return rt_metrics_add(r->train_metrics, read_train, r, r->micro[micro].token_domain, NULL,
+                          r->micro[micro].token_valid);
 }
 
 /* The MoE layers of the evaluation step (or the training step without one). */
@@ -109,7 +110,8 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
     for (int64_t b = 0; rc == 0 && b < n; b++) {
         rt_batcher_next(&reader, &r->eval_batch);
         rc = rt_engine_eval_batch(e, &r->eval_batch, done, &one);
-        if (rc == 0) rc = rt_metrics_add(r->eval_metrics, read_eval, r, r->eval_batch.token_domain, NULL);
+        if (rc == 0) rc = rt_metrics_add(r->eval_metrics, read_eval, r, r->eval_batch.token_domain, NULL,
+                                              r->eval_batch.token_valid);
         sum.loss += one.loss;
         sum.lm_loss += one.lm_loss;
         sum.lb_loss += one.lb_loss;

@@ -325,7 +325,7 @@ static void add_layer(rt_metrics *mt, layer *l, const uint8_t *domain, const uin
 }
 
 int rt_metrics_add(rt_metrics *mt, rt_value_reader *read, void *ctx, const uint8_t *token_domain,
-                   const uint8_t *token_valid)
+                   const uint8_t *token_valid, const uint8_t *token_predicts)
 {
     int64_t n = mt->batch * mt->seq;
     for (int64_t p = 0; token_domain && p < n; p++)
@@ -339,7 +339,7 @@ int rt_metrics_add(rt_metrics *mt, rt_value_reader *read, void *ctx, const uint8
     mt->lb_loss += scalars[2];
     mt->z_loss += scalars[3];
     for (int64_t p = 0; p < n; p++) {
-        if (token_valid && !token_valid[p]) continue;
+        if ((token_valid && !token_valid[p]) || (token_predicts && !token_predicts[p])) continue;
         mt->tok_sum[0] += mt->token_loss[p];
         mt->tok_count[0] += 1;
         if (token_domain && mt->n_domains) {

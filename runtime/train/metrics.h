@@ -50,11 +50,13 @@ void rt_metrics_reset(rt_metrics *mt);
  * with probabilities) and SCOPE.keep (capped slot routers) through
  * read(ctx, ...). token_domain [B*T]: each position's domain index (NULL:
  * no domains); token_valid [B*T]: nonzero where a position counts (NULL:
- * all). Returns 0, or -1 after reporting (a value the step lacks: compiled
+ * all); token_predicts [B*T]: nonzero where a counted position has a target,
+ * so that its token_loss enters the losses (NULL: every counted position; a
+ * position without one is still routed and counts for the router metrics). Returns 0, or -1 after reporting (a value the step lacks: compiled
  * without keep_stats; a domain index out of range; an expert or row index
  * out of range) with nothing of the batch added. */
 int rt_metrics_add(rt_metrics *mt, rt_value_reader *read, void *ctx, const uint8_t *token_domain,
-                   const uint8_t *token_valid);
+                   const uint8_t *token_valid, const uint8_t *token_predicts);
 
 /* Writes the accumulated metrics into the JSON object `line` (existing keys
  * are replaced): kind "train" -> train/loss, train/lm_loss, train/lb_loss,

@@ -96,7 +96,8 @@ static inline void step_case_free(step_case *c)
 
 /* The value of element i of leaf `node` of g, keyed by what the leaf is (its
  * input slot or parameter index), not by its id, so that a rebuilt graph
- * gets the same values: token ids below the vocabulary, domains below 3,
+ * gets the same values: token ids below the vocabulary (every fifth target
+ * -1: a position with nothing to predict), domains below 3,
  * the step 7, N(0, 0.3) parameters, moments 0.01 N(0,1) and v positive. */
 static inline double step_leaf_value(const ir_graph *g, int node, int64_t i, int64_t vocab)
 {
@@ -105,6 +106,7 @@ static inline double step_leaf_value(const ir_graph *g, int node, int64_t i, int
     double u = ir_philox_normal(4242, 3, key, (uint64_t)i);
     if (n->op == IR_INPUT) {
         if (n->dtype == IR_F32) return 7.0;                                  /* the step */
+        if (ir_attr_slot(n) == IR_INPUT_TARGETS && i % 5 == 4) return -1.0;
         uint64_t r = (uint64_t)(ir_philox_uniform(99, 1, key, (uint64_t)i) * 1e9);
         return n->shape.rank == 1 ? (double)(r % 3) : (double)(r % (uint64_t)vocab);
     }

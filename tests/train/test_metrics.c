@@ -129,7 +129,7 @@ static void test_hand(void)
     const double assign[4] = { 0, 0, 1, 2 }, token_loss[4] = { 1, 2, 3, 4 };
     hand_values hv = { probs, assign, token_loss };
     const uint8_t dom[4] = { 0, 0, 1, 1 };
-    bool added = mt && rt_metrics_add(mt, hand_reader, &hv, dom, NULL) == 0;
+    bool added = mt && rt_metrics_add(mt, hand_reader, &hv, dom, NULL, NULL) == 0;
     tap_ok(added && rt_metrics_n_layers(mt) == 1, "hand: one batch added, one MoE layer");
     rt_layer_use u, a;
     bool got = added && rt_metrics_layer_use(mt, 0, -1, &u) == 0 && rt_metrics_layer_use(mt, 0, 0, &a) == 0;
@@ -161,7 +161,7 @@ static void test_hand(void)
     const uint8_t valid[4] = { 1, 1, 1, 0 };
     rt_layer_use v;
     line = json_object();
-    bool nd_ok = nd && rt_metrics_add(nd, hand_reader, &hv, NULL, valid) == 0 &&
+    bool nd_ok = nd && rt_metrics_add(nd, hand_reader, &hv, NULL, valid, NULL) == 0 &&
                  rt_metrics_layer_use(nd, 0, -1, &v) == 0 && rt_metrics_layer_use(nd, 0, 0, &a) < 0 &&
                  rt_metrics_write(nd, "eval", line) == 0;
     tap_ok(nd_ok && v.rows == 3 && near(v.frac[0], 2.0 / 3) && near(v.frac[1], 1.0 / 3) && v.frac[2] == 0 &&
@@ -172,11 +172,22 @@ static void test_hand(void)
     json_decref(line);
     rt_metrics_free(nd);
 
+    /* Positions 1 and 3 predict nothing (the last of their blocks): every row is
+     * still routed, the losses are over positions 0 and 2 only: 2, a 1, b 3. */
+    rt_metrics *np = rt_metrics_new(&fe.model, domains, 2, 1, 4, &diag);
+    const uint8_t predicts[4] = { 1, 0, 1, 0 };
+    bool np_ok = np && rt_metrics_add(np, hand_reader, &hv, dom, NULL, predicts) == 0 &&
+                 rt_metrics_layer_use(np, 0, -1, &v) == 0;
+    tap_ok(np_ok && v.rows == 4 && near(v.frac[0], 0.5) && near(rt_metrics_lm_loss(np), 2.0) &&
+               near(rt_metrics_domain_loss(np, 0), 1.0) && near(rt_metrics_domain_loss(np, 1), 3.0),
+           "hand: positions without a target are routed but left out of the losses");
+    rt_metrics_free(np);
+
     /* Refusals: a domain out of range, a step without token_loss; nothing added either time. */
     const uint8_t bad[4] = { 0, 2, 0, 0 };
-    bool refused = mt && rt_metrics_add(mt, hand_reader, &hv, bad, NULL) < 0;
+    bool refused = mt && rt_metrics_add(mt, hand_reader, &hv, bad, NULL, NULL) < 0;
     hand_values missing = { probs, assign, NULL };
-    refused = refused && rt_metrics_add(mt, hand_reader, &missing, dom, NULL) < 0;
+    refused = refused && rt_metrics_add(mt, hand_reader, &missing, dom, NULL, NULL) < 0;
     tap_ok(refused && rt_metrics_batches(mt) == 1 && near(rt_metrics_lm_loss(mt), 2.5) &&
                strstr(moec_diag_text(&diag), "keep_stats"),
            "hand: a bad domain and a step without token_loss are refused, nothing added");
@@ -312,7 +323,7 @@ static void test_reference(const ref_case *rc, unsigned seed, const char *dir)
     json_array_foreach(ok ? json_object_get(ref, "batches") : NULL, i, batch) {
         uint8_t *dom = bytes_of(json_object_get(batch, "token_domain"));
         uint8_t *valid = bytes_of(json_object_get(batch, "token_valid"));
-        if (!dom || !valid || rt_metrics_add(mt, json_reader, batch, dom, valid) < 0) {
+        if (!dom || !valid || rt_metrics_add(mt, json_reader, batch, dom, valid, NULL) < 0) {
             tap_diag("  %s: batch %zu not added: %s", name, i, moec_diag_text(&diag));
             ok = false;
         }

@@ -205,15 +205,15 @@ static void test_model(const e2e_model *em, const rt_split_data *sp, size_t star
     moec_diag_collect(&diag, 0);
     rt_metrics *mc = ok ? rt_metrics_new(&fe.model, sp->domains, sp->n_domains, B, T, &diag) : NULL;
     rt_metrics *mi = ok ? rt_metrics_new(&fe.model, sp->domains, sp->n_domains, B, T, &diag) : NULL;
-    bool added = mc && mi && rt_metrics_add(mc, cpu_reader, &cs, bt.token_domain, NULL) == 0 &&
-                 rt_metrics_add(mi, interp_reader, &is, bt.token_domain, NULL) == 0;
+    bool added = mc && mi && rt_metrics_add(mc, cpu_reader, &cs, bt.token_domain, NULL, NULL) == 0 &&
+                 rt_metrics_add(mi, interp_reader, &is, bt.token_domain, NULL, NULL) == 0;
     double lm = NAN;
     added = added && rt_cpu_step_get(&cs, "lm_loss", &lm, 1) == 0;
     double lm_err = added ? fabs(rt_metrics_lm_loss(mc) - lm) / fabs(lm) : INFINITY;
     tap_ok(added && lm_err <= 1e-6, "%s: one batch, every position: eval/lm_loss is the step's lm_loss (%.6f, rel. %.2g)",
            name, lm, lm_err);
-    added = added && rt_metrics_add(mc, cpu_reader, &cs, bt.token_domain, valid) == 0 &&
-            rt_metrics_add(mi, interp_reader, &is, bt.token_domain, valid) == 0;
+    added = added && rt_metrics_add(mc, cpu_reader, &cs, bt.token_domain, valid, NULL) == 0 &&
+            rt_metrics_add(mi, interp_reader, &is, bt.token_domain, valid, NULL) == 0;
     if (!added) tap_diag("  %s", moec_diag_text(&diag));
     json_t *lc = json_object(), *li = json_object();
     bool wrote = added && rt_metrics_write(mc, "eval", lc) == 0 && rt_metrics_write(mi, "eval", li) == 0;
