@@ -14,7 +14,9 @@ static void train_defaults(fe_train *t)
     *t = (fe_train){ .steps = 1000, .batch = 8, .seq = 256, .lr = 3e-4, .min_lr = 0.0, .warmup = 0,
                      .schedule = FE_SCHEDULE_COSINE, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                      .weight_decay = 0.01, .clip = 1.0, .eval_every = 200, .eval_steps = 20,
-                     .seed = 1337, .precision = FE_PRECISION_FP32 };
+                     .seed = 1337, .precision = FE_PRECISION_FP32, .accum = 1, .checkpoint_every = 0,
+                     .keep_checkpoints = 2, .collapse_patience = 3, .collapse_threshold = 0.6,
+                     .collapse_stop = false };
 }
 
 /* A second `model`, `forward`, `loss` or `train`: an error with the first place. */

@@ -267,7 +267,8 @@ void fe_el_loss(el_ctx *c, const fe_item *loss, el_value logits)
 /* What a train setting accepts: numbers in a range (the text names it), or a name of a list. */
 #define TRAIN_CHECKS(X) \
     X(TC_AT_LEAST_1, ">= 1") X(TC_AT_LEAST_0, ">= 0") X(TC_BETA, "in [0, 1)") X(TC_POSITIVE, "> 0") \
-    X(TC_SCHEDULE, "a schedule") X(TC_PRECISION, "a precision")
+    X(TC_FRACTION, "in (0, 1]") X(TC_SCHEDULE, "a schedule") X(TC_PRECISION, "a precision") \
+    X(TC_BOOL, "true or false")
 typedef enum train_check { TRAIN_CHECKS(FE_LIST_ENUM) } train_check;
 enum { TC_COUNT = 0 TRAIN_CHECKS(FE_LIST_COUNT) };
 static const char *const CHECK_TEXT[] = { TRAIN_CHECKS(FE_LIST_NAME) };
@@ -276,7 +277,7 @@ _Static_assert(sizeof CHECK_TEXT / sizeof CHECK_TEXT[0] == TC_COUNT, "a text for
 typedef struct train_key {
     const char *name;
     el_type type;
-    size_t off;          /* into fe_train (numbers; names are stored by check) */
+    size_t off;          /* into fe_train (numbers and bools; names are stored by check) */
     train_check check;
 } train_key;
 
@@ -287,7 +288,10 @@ static const train_key KEYS[] = {
     TK(schedule, ET_STRING, TC_SCHEDULE), TK(beta1, ET_FLOAT, TC_BETA), TK(beta2, ET_FLOAT, TC_BETA),
     TK(eps, ET_FLOAT, TC_POSITIVE), TK(weight_decay, ET_FLOAT, TC_AT_LEAST_0), TK(clip, ET_FLOAT, TC_AT_LEAST_0),
     TK(eval_every, ET_INT, TC_AT_LEAST_1), TK(eval_steps, ET_INT, TC_AT_LEAST_0), TK(seed, ET_INT, TC_AT_LEAST_0),
-    TK(precision, ET_STRING, TC_PRECISION),
+    TK(precision, ET_STRING, TC_PRECISION), TK(accum, ET_INT, TC_AT_LEAST_1),
+    TK(checkpoint_every, ET_INT, TC_AT_LEAST_0), TK(keep_checkpoints, ET_INT, TC_AT_LEAST_1),
+    TK(collapse_stop, ET_BOOL, TC_BOOL), TK(collapse_threshold, ET_FLOAT, TC_FRACTION),
+    TK(collapse_patience, ET_INT, TC_AT_LEAST_1),
 };
 enum { N_KEYS = sizeof KEYS / sizeof KEYS[0] };
 
@@ -325,8 +329,10 @@ static bool in_range(train_check check, double x)
     case TC_AT_LEAST_0: return x >= 0;
     case TC_BETA: return x >= 0 && x < 1.0;
     case TC_POSITIVE: return x > 0.0;
+    case TC_FRACTION: return x > 0.0 && x <= 1.0;
     case TC_SCHEDULE:
     case TC_PRECISION:
+    case TC_BOOL:
     default: MOEC_UNREACHABLE();    /* names are not numbers */
     }
 }
@@ -357,7 +363,11 @@ static bool store_key(el_ctx *c, const train_key *k, el_value v, moec_loc loc)
     case TC_AT_LEAST_1:
     case TC_AT_LEAST_0:
     case TC_BETA:
-    case TC_POSITIVE: return store_number(c, k, v, loc);
+    case TC_POSITIVE:
+    case TC_FRACTION: return store_number(c, k, v, loc);
+    case TC_BOOL:
+        memcpy((char *)t + k->off, &v.b, sizeof v.b);
+        return true;
     case TC_SCHEDULE:
         if ((i = find_choice(c, k, fe_schedule_names, FE_SCHEDULE_COUNT, v.s, loc)) < 0) return false;
         t->schedule = (fe_schedule)i;
@@ -408,12 +418,12 @@ bool fe_el_train_override(el_ctx *c, const char *name, const char *text)
 {
     const train_key *k = find_key(name);
     if (!k) return false;
-    el_kind kind = k->type == ET_INT ? EL_INT : k->type == ET_FLOAT ? EL_FLOAT : EL_STRING;
+    el_kind kind = k->type == ET_INT ? EL_INT : k->type == ET_FLOAT ? EL_FLOAT : k->type == ET_BOOL ? EL_BOOL : EL_STRING;
     el_value v;
     if (!fe_el_parse_text(c, text, kind, &v)) {
         if (!c->oom)
             moec_error(c->d, "train setting '%s' expects %s, got \"%s\"", name,
-                     kind == EL_INT ? "an integer" : "a number", text);
+                     kind == EL_INT ? "an integer" : kind == EL_BOOL ? "true or false" : "a number", text);
         return true;
     }
     store_key(c, k, v, (moec_loc){ 0, 0 });

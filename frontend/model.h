@@ -208,6 +208,13 @@ typedef struct fe_train {
     double lr, min_lr, beta1, beta2, eps, weight_decay, clip;
     fe_schedule schedule;
     fe_precision precision;
+    /* moec train's own (doc/training.md): micro-batches per optimizer step,
+     * steps between checkpoints (0: eval_every), checkpoints kept, and the
+     * collapse detector (an expert above collapse_threshold of a layer's
+     * assignments at collapse_patience evaluations in a row). */
+    int64_t accum, checkpoint_every, keep_checkpoints, collapse_patience;
+    double collapse_threshold;
+    bool collapse_stop;
 } fe_train;
 
 /* A resolved model param (after --set), for config.json and the elab dump. */

@@ -186,6 +186,10 @@ static void print_train(FILE *out, const fe_model *m)
     fprintf(out, "  eval_every = %" PRId64 "\n  eval_steps = %" PRId64 "\n  seed = %" PRId64 "\n"
             "  precision = \"%s\"\n", t->eval_every, t->eval_steps, t->seed,
             fe_precision_names[t->precision]);
+    fprintf(out, "  accum = %" PRId64 "\n  checkpoint_every = %" PRId64 "\n  keep_checkpoints = %" PRId64 "\n"
+            "  collapse_stop = %s\n  collapse_threshold = %g\n  collapse_patience = %" PRId64 "\n", t->accum,
+            t->checkpoint_every, t->keep_checkpoints, t->collapse_stop ? "true" : "false", t->collapse_threshold,
+            t->collapse_patience);
 }
 
 void fe_model_print(FILE *out, const fe_model *m)

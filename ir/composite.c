@@ -239,13 +239,31 @@ int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
     return ir_dropout(g, y, dropout, &r2);
 }
 
-int ir_cross_entropy(ir_graph *g, int logits, int targets)
+/* Cross-entropy of logits [...,V] against targets i32 [...]: the mean over
+ * predicted positions of -log softmax(logits)[target]. A negative target marks
+ * a position with nothing to predict (the last of a sequence whose next token
+ * lies outside it, doc/model-semantics.md): it adds 0 to the sum and is not
+ * counted. per_token (if not NULL) gets each position's term, 0 where
+ * ignored: [n]. */
+int ir_cross_entropy_tokens(ir_graph *g, int logits, int targets, int *per_token)
 {
     ir_shape ts = shape_of(g, targets);
-    if (targets >= 0 && ts.rank < IR_MAX_RANK) ts.dim[ts.rank++] = 1;
+    int64_t n = ir_shape_numel(&ts);
+    int zero = ir_cast(g, ir_scalar(g, 0.0), IR_I32);
+    int valid = ir_reshape(g, ir_compare(g, IR_CMP_GE, targets, zero), ir_shape_of(1, &n));   /* f32 [n]: 1 or 0 */
+    int safe = ir_binary(g, IR_MAX, targets, zero);                                       /* a row index either way */
+    if (safe >= 0 && ts.rank < IR_MAX_RANK) ts.dim[ts.rank++] = 1;
     int logp = ir_log_softmax(g, logits);
-    int picked = ir_take(g, logp, ir_reshape(g, targets, ts));                    /* [...,1] */
-    return ir_unary(g, IR_NEG, ir_mean_all(g, picked));
+    int picked = ir_take(g, logp, ir_reshape(g, safe, ts));                               /* [...,1] */
+    int counted = ir_binary(g, IR_MUL, ir_reshape(g, picked, ir_shape_of(1, &n)), valid); /* [n] */
+    if (per_token) *per_token = ir_unary(g, IR_NEG, counted);
+    int count = ir_binary(g, IR_MAX, ir_sum_all(g, valid), ir_scalar(g, 1.0));           /* no division by 0 */
+    return ir_unary(g, IR_NEG, ir_binary(g, IR_DIV, ir_sum_all(g, counted), count));
+}
+
+int ir_cross_entropy(ir_graph *g, int logits, int targets)
+{
+    return ir_cross_entropy_tokens(g, logits, targets, NULL);
 }
 
 int ir_sinusoidal(ir_graph *g, int64_t t, int64_t d)

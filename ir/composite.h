@@ -74,6 +74,12 @@ int ir_attention(ir_graph *g, int x, const ir_attn_params *p, int64_t heads,
 /* Mean token cross-entropy: logits [...,V] f32, targets [...] i32 -> []. */
 int ir_cross_entropy(ir_graph *g, int logits, int targets);
 
+/* The same, and when per_token is not NULL also each position's
+ * cross-entropy -log softmax(logits)[target] into *per_token, f32 [numel of
+ * targets] (the mean is over the same picked values). Without per_token it
+ * builds exactly ir_cross_entropy's nodes. */
+int ir_cross_entropy_tokens(ir_graph *g, int logits, int targets, int *per_token);
+
 /* Sinusoidal positions (Vaswani et al.): [T, d], d even;
  * pe[t, 2i] = sin(t w_i), pe[t, 2i+1] = cos(t w_i), w_i = 10000^(-2i/d). */
 int ir_sinusoidal(ir_graph *g, int64_t t, int64_t d);

@@ -225,8 +225,8 @@ static double reduce_row(const ir_kctx *c, const ir_node *n, const double *x, in
         return acc;
     case IR_REDUCE_MAX:
         acc = x[0];
-        for (int64_t k = 1; k < len; k++)
-            if (x[k * inner] > acc) acc = x[k * inner];
+        for (int64_t k = 1; k < len; k++)   /* a NaN anywhere makes the maximum NaN, as compiled code */
+            if (isnan(x[k * inner]) || x[k * inner] > acc) acc = x[k * inner];
         return acc;
     default: MOEC_UNREACHABLE();
     }

@@ -273,6 +273,17 @@ static int lower_moe_sparse(lower_ctx *c, const fe_node *moe, int x, const ir_ro
     return ir_moe_sparse_combine(c->g, &p, v[len - 1]);
 }
 
+/* The probabilities of routing rt without the training noise, for the
+ * routing entropy (doc/names-and-metrics.md#definitions): rt->probs when no
+ * noise went into it, else softmax of the raw logits. -1 without probabilities. */
+static int clean_probs(lower_ctx *c, const fe_router *r, const ir_routing *rt)
+{
+    if (!rt->has_probs) return -1;
+    bool noisy = c->opt->training &&
+                 (r->kind == FE_ROUTER_NOISY_TOPK || (r->kind == FE_ROUTER_TOPK && r->noise_std > 0.0));
+    return noisy ? ir_softmax(c->g, rt->logits) : rt->probs;
+}
+
 /* The router, the combine of the experts' outputs, the layer's record. */
 static int lower_moe(lower_ctx *c, const fe_node *n, int id, int x)
 {
@@ -288,6 +299,7 @@ static int lower_moe(lower_ctx *c, const fe_node *n, int id, int x)
     layer->scope = n->scope;
     if (ir_route(c->g, r, x, param_node(c, n->param[0]), param_node(c, n->param[1]), e, &mc, &layer->routing) < 0)
         return -1;
+    layer->clean_probs = c->opt->stats ? clean_probs(c, r, &layer->routing) : -1;
     layer->sparse = moe_sparse(c, id);
     layer->dense_why = c->why[id];
     if (layer->sparse) return lower_moe_sparse(c, n, x, &layer->routing);
@@ -387,7 +399,11 @@ static int loss_term(lower_ctx *c, const fe_loss_term *t)
 {
     _Static_assert(FE_LOSS_KIND_COUNT == 5, "loss_term lowers 5 loss kinds");
     switch (t->kind) {
-    case FE_LOSS_CROSS_ENTROPY: return ir_cross_entropy(c->g, c->map[t->logits], c->out->targets);
+    case FE_LOSS_CROSS_ENTROPY: {
+        /* token_loss: the positions of the first cross-entropy term (the one lm_loss is) */
+        bool per = c->opt->stats && c->out->token_loss < 0;
+        return ir_cross_entropy_tokens(c->g, c->map[t->logits], c->out->targets, per ? &c->out->token_loss : NULL);
+    }
     case FE_LOSS_LOAD_BALANCE: return layer_mean(c, t->router, offsetof(ir_routing, lb));
     case FE_LOSS_Z: return layer_mean(c, t->router, offsetof(ir_routing, z));
     case FE_LOSS_IMPORTANCE: return layer_mean(c, t->router, offsetof(ir_routing, importance));
@@ -457,6 +473,7 @@ static int check_options(ir_graph *g, const fe_model *m, const ir_lower_options 
 int ir_lower(ir_graph *g, const fe_model *m, const ir_lower_options *opt, ir_lowered *out)
 {
     memset(out, 0, sizeof *out);
+    out->token_loss = -1;
     if (check_options(g, m, opt) < 0) return -1;
     out->model = m;
     out->n_params = m->n_params;

@@ -25,6 +25,8 @@ typedef struct ir_lower_options {
     int64_t seq;       /* T */
     bool training;     /* dropout, router noise; false: evaluation semantics */
     ir_moe_form moe;   /* IR_MOE_SPARSE (0, the default) or IR_MOE_DENSE */
+    bool stats;        /* also build the per-token values metrics read: token_loss and each
+                          layer's clean probabilities (false: the graph is as without them) */
 } ir_lower_options;
 
 /* One MoE layer of the lowered model. */
@@ -34,6 +36,9 @@ typedef struct ir_moe_layer {
     int64_t experts;       /* E */
     const char *scope;     /* "h.3.mlp" */
     ir_routing routing;    /* weights [N,E], frac [E], lb/z/importance/load/dropped [] */
+    int clean_probs;       /* with opt.stats: f32 [n,E] softmax of the raw logits, no noise
+                              (routing.probs itself when it has none); -1 otherwise or
+                              for routers without probabilities (hash, label) */
     bool sparse;           /* lowered in the sparse form */
     const char *dense_why; /* the sparse form was asked for but the layer cannot take it: why
                               (static text); NULL otherwise */
@@ -50,6 +55,8 @@ typedef struct ir_lowered {
     int step;              /* f32 [] INPUT */
     int logits;            /* f32 [B,T,V] */
     int lm_loss;           /* f32 []: mean cross-entropy over B*T positions */
+    int token_loss;        /* with opt.stats: f32 [B*T] the cross-entropy of each position
+                              (lm_loss is its mean); -1 otherwise */
     int lb_loss;           /* f32 []: mean layer LB over layers of routers with probabilities, or 0 */
     int z_loss;            /* f32 []: the same for the z-loss */
     int loss;              /* f32 []: the model's loss, CE + sum coef * aux term */

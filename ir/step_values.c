@@ -31,6 +31,22 @@ static void want_losses(values *vs, const ir_lowered *l)
     }
 }
 
+/* The values of ir_step_keep, when the step has them. */
+static void want_kept(values *vs, const ir_lowered *l, const ir_step_keep *keep)
+{
+    if (keep->logits) want(vs, l->logits, IR_BUF_OUTPUT, "logits", -1);
+    if (!keep->stats) return;
+    want(vs, l->token_loss, IR_BUF_OUTPUT, "token_loss", -1);
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_moe_layer *ml = &l->moe[i];
+        const ir_routing *r = &ml->routing;
+        want(vs, ml->clean_probs, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.probs", ml->scope), -1);
+        int assign = r->slot_expert >= 0 ? r->slot_expert : r->choice_row;
+        want(vs, assign, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.assign", ml->scope), -1);
+        want(vs, r->slot_keep, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.keep", ml->scope), -1);
+    }
+}
+
 /* Leaves are declared with their own labels; updates go into them. */
 static void want_param(values *vs, const ir_graph *g, const fe_model *m, const ir_step_graph *s, int i)
 {
@@ -47,13 +63,14 @@ static void want_param(values *vs, const ir_graph *g, const fe_model *m, const i
     want(vs, s->new_param[i], IR_BUF_PARAM, g->nodes[s->fwd.params[i]].label, s->fwd.params[i]);
 }
 
-int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, moec_arena *arena,
-                   ir_fuse_value **out, int *n_out)
+int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, const ir_step_keep *keep,
+                   moec_arena *arena, ir_fuse_value **out, int *n_out)
 {
-    int cap = 8 + 2 * s->fwd.n_moe + 7 * m->n_params;   /* want_param: at most 7 each */
+    int cap = 10 + 5 * s->fwd.n_moe + 7 * m->n_params;   /* want_param: at most 7 each */
     values vs = { .v = moec_arena_alloc(arena, sizeof(ir_fuse_value) * (size_t)cap), .cap = cap, .arena = arena };
     if (!vs.v) return -1;
     want_losses(&vs, &s->fwd);
+    if (keep) want_kept(&vs, &s->fwd, keep);
     if (s->optimizer) {
         want(&vs, s->grad_norm, IR_BUF_OUTPUT, "grad_norm", -1);
         want(&vs, s->lr, IR_BUF_OUTPUT, "lr", -1);
@@ -70,10 +87,11 @@ int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s,
 static void each_id(ir_step_graph *s, void (*fn)(int *id, void *ctx), void *ctx)
 {
     ir_lowered *l = &s->fwd;
-    int *scalars[] = { &l->tokens, &l->targets, &l->domain, &l->step, &l->logits, &l->lm_loss, &l->lb_loss,
-                       &l->z_loss, &l->loss, &s->grad_norm, &s->clip_scale, &s->lr };
+    int *scalars[] = { &l->tokens, &l->targets, &l->domain, &l->step, &l->logits, &l->lm_loss, &l->token_loss,
+                       &l->lb_loss, &l->z_loss, &l->loss, &s->grad_norm, &s->clip_scale, &s->lr };
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) fn(scalars[i], ctx);
     for (int i = 0; i < l->n_moe; i++) {
+        fn(&l->moe[i].clean_probs, ctx);
         ir_routing *r = &l->moe[i].routing;
         int *f[] = { &r->weights, &r->frac, &r->probs, &r->ranked, &r->lb, &r->z, &r->importance, &r->logits,
                      &r->noise_scale, &r->load_threshold, &r->load, &r->dropped, &r->slot_expert,

@@ -18,8 +18,9 @@
 #include "runtime/data/vocab.h"
 #include "support/file.h"
 
-/* Where the vocabulary lives: --vocab, else $MOEC_VOCAB, else ./data/gpt2. */
-static int load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
+/* Where the vocabulary lives: --vocab, else $MOEC_VOCAB, else ./data/gpt2
+ * (commands.h; `moec sample` uses it too). */
+int rt_cmd_load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
 {
     const char *path = opt ? opt : getenv("MOEC_VOCAB");
     if (!path || !*path) {
@@ -209,7 +210,7 @@ int rt_cmd_data(int argc, char **argv)
     rt_vocab v;
     moec_diag diag;
     moec_diag_init(&diag, stderr, 0);
-    if (rc == 0 && (rc = load_vocab(&v, a.vocab, &diag)) == 0) {
+    if (rc == 0 && (rc = rt_cmd_load_vocab(&v, a.vocab, &diag)) == 0) {
         rc = data_build(&a, &v, argc, argv, &diag);
         rt_vocab_free(&v);
     }
@@ -316,7 +317,7 @@ int rt_cmd_tokenize(int argc, char **argv)
     char *buf = NULL;
     if (a.file && read_input(a.file, &buf, &len, &diag) != 0) return 1;
     rt_vocab v;
-    if ((rc = load_vocab(&v, a.vocab, &diag)) == 0) {
+    if ((rc = rt_cmd_load_vocab(&v, a.vocab, &diag)) == 0) {
         rt_bpe bpe;
         tok_ctx c = {.bpe = &bpe, .a = &a, .diag = &diag};
         diag.prefix = "moec tokenize: ";

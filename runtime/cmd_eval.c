@@ -296,7 +296,7 @@ static int run_graph(const eval_args *a, rt_frontend *fe, const rt_weights *w, c
     if (ir_graph_init(&g) < 0) return moec_error(diag, "out of memory"), 1;
     g.diag = diag;
     diag->prefix = rt_frontend_model_lead(fe);
-    ir_lower_options opt = {b, t, a->grad, a->moe};
+    ir_lower_options opt = {b, t, a->grad, a->moe, false};
     ir_step_graph s = {0};
     int rc = a->grad ? ir_step_build(&g, m, &opt, false, &s) : ir_lower(&g, m, &opt, &s.fwd);
     if (rc == 0) rt_frontend_warn_dense_moe(fe, &s.fwd);

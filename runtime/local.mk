@@ -11,7 +11,9 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cpu_step.c runtime/cpu_step.h \
 	runtime/launch_cost.c runtime/launch_cost.h \
 	runtime/cmd_bench.c \
-	runtime/cmd_emit.c
+	runtime/cmd_emit.c \
+	runtime/cmd_sample.c \
+	runtime/cmd_train.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
@@ -22,11 +24,20 @@ endif
 moec_LDADD += libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
 	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) -lpthread $(LIBS)
 
+# Training metrics from a step's kept values (runtime/train/metrics.h).
+libmoec_runtime_a_SOURCES += runtime/train/metrics.c runtime/train/metrics.h
+
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk
 
+# moec train's modules: the loop, the run directory, checkpoints, batches.
+include runtime/train/local.mk
+
 # Weights: safetensors, initialisation, upcycling.
 include runtime/weights/local.mk
+
+# The sampling rule and generation (`moec sample`).
+include runtime/sample/local.mk
 
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk

@@ -28,10 +28,13 @@ static const command COMMANDS[] = {
      "evaluate a model's loss", rt_cmd_eval, NULL},
     {"grad", "MODEL.moe --weights W.safetensors --data TOKENS.bin --batch B --seq T -o G.safetensors",
      "loss and gradients of one training step", rt_cmd_grad, NULL},
-    {"train", "MODEL.moe --data DIR [--steps N] [--out RUN] [--set k=v]... [--device cpu|cuda]",
-     "train a model", NULL, "training arrives with the runtime"},
-    {"sample", "RUN/final-model --prompt TEXT [--temperature T] [--top-k K]", "generate text", NULL,
-     "sampling arrives with the runtime"},
+    {"train", "MODEL.moe --data DIR [--set k=v]... [--steps N] [--batch B] [--seq T] [--out RUN] [--init W.safetensors]\n"
+              "            [--resume RUN] [--backend cpu|interp|cuda] [--threads N] [--quiet]",
+     "train a model into a run directory: metrics, checkpoints, best and final weights; --resume RUN continues it",
+     rt_cmd_train, NULL},
+    {"sample", "RUN|MODEL.moe [--weights W.safetensors] --prompt TEXT [--max-tokens N]\n"
+               "            [--greedy | --temperature T --top-k K --top-p P] [--seed S]",
+     "generate text from a trained model; then each MoE layer's expert use and the tokens/s", rt_cmd_sample, NULL},
     {"data", "NAME=PATH... -o DIR [--eval-fraction F] [--seq T] [--balance] [--seed S]",
      "tokenize text into token shards, per domain", rt_cmd_data, NULL},
     {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},

@@ -57,7 +57,8 @@ static int run_lower(rt_pipeline *p)
     p->graph.diag = &p->fe.diag;
     p->fe.diag.prefix = rt_frontend_model_lead(&p->fe);   /* graph failures: "moec: MODEL: %12 add ..." */
     ir_lower_options opt = {p->opt.batch ? p->opt.batch : m->train.batch,
-                            p->opt.seq ? p->opt.seq : m->train.seq, p->opt.step != RT_STEP_EVAL, p->opt.moe};
+                            p->opt.seq ? p->opt.seq : m->train.seq, p->opt.step != RT_STEP_EVAL, p->opt.moe,
+                            p->opt.keep_stats};
     memset(&p->step, 0, sizeof p->step);
     int rc = ir_lower(&p->graph, m, &opt, &p->step.fwd);
     if (rc == 0) rt_frontend_warn_dense_moe(&p->fe, &p->step.fwd);
@@ -124,7 +125,8 @@ static int run_fuse(rt_pipeline *p)
     p->have_kernels = true;
     ir_fuse_value *want;
     int n_want;
-    if (ir_step_values(&p->graph, &p->fe.model, &p->step, &p->kernels.arena, &want, &n_want) < 0)
+    ir_step_keep keep = { .stats = p->opt.keep_stats, .logits = p->opt.keep_logits };
+    if (ir_step_values(&p->graph, &p->fe.model, &p->step, &keep, &p->kernels.arena, &want, &n_want) < 0)
         return p->why = "out of memory", -1;
     ir_fuse_options fo = { .fuse = !p->opt.no_fuse };
     if (ir_fuse(&p->graph, want, n_want, &fo, &p->kernels, &p->fe.diag) < 0)

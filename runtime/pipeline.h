@@ -43,6 +43,9 @@ typedef struct rt_pipeline_options {
     ir_moe_form moe;               /* --moe: MoE layers sparse (the default) or dense */
     rt_step_kind step;             /* what the program computes: the whole training step (0), or
                                       less for `moec eval` and `moec grad` */
+    bool keep_stats;               /* keep the per-token values rt_metrics reads (runtime/train/
+                                      metrics.h): "token_loss", SCOPE.probs/.assign/.keep */
+    bool keep_logits;              /* keep the logits: "logits" f32 [B*T,V] (`moec sample`) */
 } rt_pipeline_options;
 
 /* The state passes read and write: every IR level built so far. A level is

@@ -22,3 +22,6 @@ include tests/weights/local.mk
 include tests/compile/local.mk
 include tests/cpu/local.mk
 include tests/cli/local.mk
+include tests/train/local.mk
+include tests/train/test_metrics.mk
+include tests/sample/local.mk

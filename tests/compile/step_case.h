@@ -58,8 +58,10 @@ static inline void step_case_name(const step_model *sm, char *buf, size_t size)
 }
 
 /* Elaborates and builds the step (with the optimizer when asked), its MoE
- * layers in the given form. 0 or -1. */
-static inline int step_case_build_form(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer)
+ * layers in the given form, with the metrics' per-token values when `stats`
+ * (ir_lower_options.stats). 0 or -1. */
+static inline int step_case_build_stats(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer,
+                                        bool stats)
 {
     memset(c, 0, sizeof *c);
     step_case_name(sm, c->name, sizeof c->name);
@@ -71,8 +73,13 @@ static inline int step_case_build_form(step_case *c, const step_model *sm, ir_mo
     if (rt_frontend_elaborate_sets(&c->fe, path, sm->sets, n)) return -1;
     if (ir_graph_init(&c->g) < 0) return -1;
     c->g.diag = &c->fe.diag;
-    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form};
+    ir_lower_options opt = {STEP_BATCH, STEP_SEQ, true, form, stats};
     return ir_step_build(&c->g, &c->fe.model, &opt, optimizer, &c->s);
+}
+
+static inline int step_case_build_form(step_case *c, const step_model *sm, ir_moe_form form, bool optimizer)
+{
+    return step_case_build_stats(c, sm, form, optimizer, false);
 }
 
 /* The whole step in the default (sparse) form. */
@@ -89,7 +96,8 @@ static inline void step_case_free(step_case *c)
 
 /* The value of element i of leaf `node` of g, keyed by what the leaf is (its
  * input slot or parameter index), not by its id, so that a rebuilt graph
- * gets the same values: token ids below the vocabulary, domains below 3,
+ * gets the same values: token ids below the vocabulary (every fifth target
+ * -1: a position with nothing to predict), domains below 3,
  * the step 7, N(0, 0.3) parameters, moments 0.01 N(0,1) and v positive. */
 static inline double step_leaf_value(const ir_graph *g, int node, int64_t i, int64_t vocab)
 {
@@ -98,6 +106,7 @@ static inline double step_leaf_value(const ir_graph *g, int node, int64_t i, int
     double u = ir_philox_normal(4242, 3, key, (uint64_t)i);
     if (n->op == IR_INPUT) {
         if (n->dtype == IR_F32) return 7.0;                                  /* the step */
+        if (ir_attr_slot(n) == IR_INPUT_TARGETS && i % 5 == 4) return -1.0;
         uint64_t r = (uint64_t)(ir_philox_uniform(99, 1, key, (uint64_t)i) * 1e9);
         return n->shape.rank == 1 ? (double)(r % 3) : (double)(r % (uint64_t)vocab);
     }

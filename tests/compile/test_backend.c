@@ -8,7 +8,11 @@
  * step. Tolerance 1e-5 of each tensor's largest magnitude: both compute in
  * float32 but sum in different orders (8-lane partial sums, BLAS blocking),
  * a difference of a few float32 ulps (6e-8) per term over sums of up to
- * ~1e3 terms, amplified by the step's depth; measured worst below 1e-6. */
+ * ~1e3 terms, amplified by the step's depth; measured worst below 1e-6.
+ * Then router kinds compiled with keep_stats and keep_logits: the kept
+ * values (logits, token_loss, SCOPE.probs/.assign/.keep) against the
+ * interpreter's, SCOPE.probs against softmax of the raw logits, and
+ * mean(token_loss) against lm_loss. */
 #include "runtime/cpu_step.h"
 #include "tests/compile/step_case.h"
 #include "tests/tap.h"
@@ -83,6 +87,83 @@ static double compare_all(const rt_cpu_step *s, const step_case *c, ir_interp *i
     return worst;
 }
 
+/* SCOPE.probs are the clean probabilities: softmax of the interpreter's raw
+ * router logits [n,E] row by row (no noise), whatever the router's noise. */
+static double check_clean(const rt_cpu_step *s, const char *name, ir_interp *it, const ir_graph *g, int logits)
+{
+    if (logits < 0) return 0;
+    const ir_shape *zs = &g->nodes[logits].shape;
+    int64_t n = zs->dim[0], e = zs->dim[1];
+    const double *z = ir_interp_value(it, logits);
+    double *p = malloc(sizeof(double) * (size_t)(n * e)), *want = malloc(sizeof(double) * (size_t)(n * e));
+    double err = INFINITY;
+    if (z && p && want && rt_cpu_step_get(s, name, p, n * e) == 0) {
+        for (int64_t i = 0; i < n; i++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < e; j++) mx = fmax(mx, z[i * e + j]);
+            for (int64_t j = 0; j < e; j++) sum += want[i * e + j] = exp(z[i * e + j] - mx);
+            for (int64_t j = 0; j < e; j++) want[i * e + j] /= sum;
+        }
+        err = tensor_err(p, want, n * e);
+    }
+    if (!(err <= TOL)) tap_diag("  %s: not softmax(logits), error %.3g", name, err);
+    free(p);
+    free(want);
+    return err;
+}
+
+/* The kept values of ir_step_keep (pipeline keep_stats and keep_logits):
+ * "logits", "token_loss" and every MoE layer's SCOPE.probs, SCOPE.assign and
+ * SCOPE.keep, against the interpreter's nodes; each must exist when the
+ * step has the node. Also lm_loss = the mean of token_loss over the
+ * positions with a target (step_case.h leaves every fifth out), and those
+ * left out have a token_loss of exactly 0. */
+static double compare_kept(const rt_cpu_step *s, const step_case *c, ir_interp *it, int *count)
+{
+    const ir_lowered *l = &c->s.fwd;
+    double worst = 0;
+    *count = 0;
+    if (l->token_loss < 0) return INFINITY;                 /* the stats lowering built it */
+    worst = fmax(worst, compare(s, "logits", it, &c->g, l->logits));
+    worst = fmax(worst, compare(s, "token_loss", it, &c->g, l->token_loss));
+    *count += 2;
+    int64_t n = ir_shape_numel(&c->g.nodes[l->token_loss].shape);
+    double *tl = malloc(sizeof(double) * (size_t)n), lm;
+    double mean = 0;
+    if (tl && rt_cpu_step_get(s, "token_loss", tl, n) == 0 && rt_cpu_step_get(s, "lm_loss", &lm, 1) == 0) {
+        int64_t counted = 0;
+        bool zero_left_out = true;
+        for (int64_t i = 0; i < n; i++) {
+            bool predicts = i % 5 != 4;   /* step_leaf_value's targets */
+            counted += predicts;
+            if (predicts) mean += tl[i];
+            else zero_left_out = zero_left_out && tl[i] == 0;
+        }
+        mean /= (double)counted;
+        double e = zero_left_out ? fabs(mean - lm) / fmax(fabs(lm), 1e-30) : INFINITY;
+        if (!(e <= TOL)) tap_diag("  mean(token_loss) %.9g vs lm_loss %.9g", mean, lm);
+        worst = fmax(worst, e);
+    } else {
+        worst = INFINITY;
+    }
+    free(tl);
+    char name[320];
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_moe_layer *ml = &l->moe[i];
+        const ir_routing *r = &ml->routing;
+        if (r->has_probs != (ml->clean_probs >= 0)) worst = INFINITY;
+        snprintf(name, sizeof name, "%s.probs", ml->scope);
+        worst = fmax(worst, compare(s, name, it, &c->g, ml->clean_probs));
+        worst = fmax(worst, check_clean(s, name, it, &c->g, r->logits));
+        snprintf(name, sizeof name, "%s.assign", ml->scope);
+        worst = fmax(worst, compare(s, name, it, &c->g, r->slot_expert >= 0 ? r->slot_expert : r->choice_row));
+        snprintf(name, sizeof name, "%s.keep", ml->scope);
+        worst = fmax(worst, compare(s, name, it, &c->g, r->slot_keep));
+        *count += 3;
+    }
+    return worst;
+}
+
 /* The pipeline options of a model of STEP_MODELS. */
 static rt_pipeline_options options(const step_model *sm, fe_override *sets, char text[][64], char *path,
                                    size_t path_size, bool fuse)
@@ -127,6 +208,39 @@ static void test_model(const step_model *sm, bool fuse)
     step_case_free(&c);
 }
 
+/* The step built with keep_stats and keep_logits: its kept values against
+ * the interpreter's, and the losses still as without them. */
+static void test_kept(const step_model *sm)
+{
+    step_case c;
+    if (step_case_build_stats(&c, sm, IR_MOE_SPARSE, true, true) < 0) {
+        tap_ok(false, "%s: the reference step with statistics builds", c.name);
+        step_case_free(&c);
+        return;
+    }
+    int64_t vocab = c.fe.model.params[0].shape.dim[0];
+    ir_interp *it = ir_interp_new(&c.g, IR_PREC_F32);
+    bool ref_ok = it && step_bind_all(it, &c.g, vocab) == 0 && ir_interp_run(it, -1, c.g.diag) == 0;
+    fe_override sets[STEP_MAX_SETS];
+    char text[STEP_MAX_SETS][64], path[512];
+    rt_pipeline_options opt = options(sm, sets, text, path, sizeof path, true);
+    opt.keep_stats = opt.keep_logits = true;
+    rt_cpu_step_options co = { .threads = THREADS };
+    rt_cpu_step s;
+    bool built = rt_cpu_step_build(&s, &opt, &co) == 0;
+    bool ran = built && bind_leaves(&s, vocab) == 0 && rt_cpu_step_run(&s) == 0;
+    int count = 0, count_all = 0;
+    double worst = ref_ok && ran ? compare_kept(&s, &c, it, &count) : INFINITY;
+    double worst_all = ref_ok && ran ? compare_all(&s, &c, it, &count_all) : INFINITY;
+    tap_ok(worst <= TOL, "%s keep_stats keep_logits: %d kept values (logits, token_loss, router probs/assign/keep) "
+           "within %g, mean(token_loss) = lm_loss, worst %.3g", c.name, count, TOL, worst);
+    tap_ok(worst_all <= TOL, "%s keep_stats keep_logits: the %d other tensors still within %g, worst %.3g", c.name,
+           count_all, TOL, worst_all);
+    rt_cpu_step_free(&s);
+    ir_interp_free(it);
+    step_case_free(&c);
+}
+
 int main(void)
 {
     if (!rt_cpu_step_available()) {
@@ -135,5 +249,9 @@ int main(void)
     }
     for (int i = 0; i < STEP_N_MODELS; i++) test_model(&STEP_MODELS[i], true);
     for (int i = 0; i < STEP_N_MODELS; i += 4) test_model(&STEP_MODELS[i], false);
+    /* kept values: top-1, top-2, noisy top-2 (clean probs differ from the noisy), expert choice,
+       a capacity that drops (chimera), sequence routing, label routing (no probabilities) */
+    static const int kept[] = { 1, 2, 3, 4, 7, 8, 11 };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) test_kept(&STEP_MODELS[kept[i]]);
     return tap_done();
 }

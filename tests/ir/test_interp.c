@@ -4,6 +4,7 @@
  * agreement with float64 on a small composite, bit-for-bit determinism, and
  * RANDOM against ir_philox_*. Ends with the coverage of every op of ops.def
  * by a hand-checked value. */
+#include <math.h>
 #include <stdio.h>
 
 #include "tests/ir/helpers.h"
@@ -55,6 +56,20 @@ static bool value_is(int x, const double *want, int64_t n)
 }
 #define VALUE_IS(x, ...) value_is(x, (double[]){__VA_ARGS__}, sizeof((double[]){__VA_ARGS__}) / sizeof(double))
 
+/* log(2 - A) = [[0, -inf, NaN], [NaN, NaN, NaN]]: the first row's NaN comes
+ * last, after a larger term, and must still make the maximum NaN. */
+static bool max_is_nan(void)
+{
+    double got[2];
+    int leaves[] = {A, B, I};
+    const double *vals[] = {a_vals, b_vals, i_vals};
+    int x = ir_unary(&G, IR_LOG, ir_binary(&G, IR_SUB, ir_scalar(&G, 2), A));
+    int m = ir_reduce_max(&G, x, 1, false);
+    if (m < 0 || !eval(&G, m, IR_PREC_F64, leaves, vals, 3, got, sink())) return false;
+    cover(&checked, &G, m);
+    return isnan(got[0]) && isnan(got[1]);
+}
+
 static void test_elementwise(void)
 {
     tap_ok(VALUE_IS(A, 1, 2, 3, 4, 5, 6), "interp: param is its bound value");
@@ -100,6 +115,7 @@ static void test_reductions_movement(void)
     int mix = ir_binary(&G, IR_SUB, ir_scalar(&G, 0), ir_binary(&G, IR_MUL, m, m));   /* -a^2 */
     tap_ok(VALUE_IS(ir_reduce_max(&G, mix, 1, false), -1, -16), "interp: reduce_max axis 1");
     tap_ok(VALUE_IS(ir_reduce_max(&G, A, 0, false), 4, 5, 6), "interp: reduce_max axis 0");
+    tap_ok(max_is_nan(), "interp: reduce_max of a row with a NaN after its first term is NaN");
     tap_ok(VALUE_IS(ir_cumsum(&G, A, 1), 1, 3, 6, 4, 9, 15), "interp: cumsum axis 1");
     tap_ok(VALUE_IS(ir_cumsum(&G, A, 0), 1, 2, 3, 5, 7, 9), "interp: cumsum axis 0");
     tap_ok(VALUE_IS(ir_permute(&G, A, (int[]){1, 0}), 1, 4, 2, 5, 3, 6), "interp: permute transposes");

@@ -130,6 +130,34 @@ static void check_cross_entropy(void)
     fd_free(&c);
 }
 
+static void check_cross_entropy_ignored(void)
+{
+    fd_case c;
+    fd_init(&c, 16);
+    int logits = fd_leaf(&c, "logits", sh(3, 2, 3, 7), 0, 2);
+    int targets = ir_input(&c.g, IR_INPUT_TARGETS, sh(2, 2, 3, 0));
+    double t[6] = {0, -1, 3, 2, 5, -1};   /* two positions predict nothing */
+    fd_fix(&c, targets, t);
+    c.loss = ir_cross_entropy(&c.g, logits, targets);
+    double err = fd_check(&c, 1000, NULL);
+    tap_ok(err >= 0 && err <= TOL, "cross-entropy with ignored targets: finite differences (rel err %.2e)", err);
+    /* the value against a direct computation */
+    ir_interp *it = fd_run(&c, c.loss);
+    double want = 0;
+    for (int r = 0; r < 6; r++) {
+        const double *z = c.value[0] + 7 * r;
+        double m = z[0], s = 0;
+        for (int v = 1; v < 7; v++) m = z[v] > m ? z[v] : m;
+        for (int v = 0; v < 7; v++) s += exp(z[v] - m);
+        if (t[r] >= 0) want += (m + log(s) - z[(int)t[r]]) / 4;   /* the mean over the 4 counted */
+    }
+    double got = it ? ir_interp_value(it, c.loss)[0] : NAN;
+    /* 1e-12: both are float64 sums of 42 terms in different orders (~1e-15) */
+    tap_ok(fabs(got - want) <= 1e-12 * fabs(want), "cross-entropy with ignored targets: value %.15g = %.15g", got, want);
+    ir_interp_free(it);
+    fd_free(&c);
+}
+
 /* Dropout keeps u >= p, scales by 1/(1-p), and is the identity at p = 0. */
 static void check_dropout(void)
 {
@@ -234,6 +262,7 @@ int main(void)
     check_attention(0.2);
     check_causality();
     check_cross_entropy();
+    check_cross_entropy_ignored();
     check_dropout();
     check_forward_values();
     check_schedule();

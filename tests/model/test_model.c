@@ -69,7 +69,7 @@ static int elaborate(const model_case *mc, rt_frontend *fe)
 static int build_case(fd_case *c, const fe_model *m, ir_step_graph *s)
 {
     fd_init(c, 5);
-    ir_lower_options opt = {BATCH, SEQ, true, IR_MOE_SPARSE};
+    ir_lower_options opt = {BATCH, SEQ, true, IR_MOE_SPARSE, false};
     if (ir_step_build(&c->g, m, &opt, false, s) < 0) return -1;
     for (int i = 0; i < m->n_params && i < FD_MAX_LEAVES; i++) {
         int64_t n = fd_numel(c, s->fwd.params[i]);

@@ -401,7 +401,7 @@ static void check_fallback(void)
     bool ok = ir_graph_init(&g) == 0;
     ok = rt_frontend_elaborate(&fe, path, NULL, 0, 0) == 0 && ok;
     g.diag = &fe.diag;
-    ir_lower_options opt = {INT64_C(1) << 22, 8, false, IR_MOE_SPARSE};
+    ir_lower_options opt = {INT64_C(1) << 22, 8, false, IR_MOE_SPARSE, false};
     ok = ok && ir_lower(&g, &fe.model, &opt, &l) == 0 && l.n_moe == 2;
     for (int i = 0; ok && i < l.n_moe; i++) ok = !l.moe[i].sparse && l.moe[i].dense_why && strstr(l.moe[i].dense_why, "2^24");
     tap_ok(ok && count_ops(&g, IR_GROUPED_MATMUL, false) == 0, "B 2^22, T 8: both layers fall back to the dense form: %s",

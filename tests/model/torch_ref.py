@@ -225,7 +225,7 @@ def forward(w, tokens, targets, cfg):
         x = x + y
     x = F.layer_norm(x, x.shape[-1:], w["ln_f.weight"], w["ln_f.bias"], 1e-5)
     logits = x @ w["wte.weight"].T
-    lm = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T))
+    lm = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T), ignore_index=-1)
     mean = lambda key: sum(s[key] for s in stats) / len(stats) if stats else torch.tensor(0.0)
     lb, zl, imp = mean("lb"), mean("z"), mean("imp")
     loss = lm + cfg.get("lb", 0) * lb + cfg.get("zc", 0) * zl + cfg.get("ic", 0) * imp

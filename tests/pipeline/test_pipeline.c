@@ -63,7 +63,7 @@ static void check_same_graph(const rt_pass *t, int n)
     tap_ok(ran && p.failed < 0 && p.n_run == req.last + 1, "the passes through grad run and verify");
     ir_graph g;
     ir_step_graph s;
-    ir_lower_options lo = {BATCH, SEQ, true, IR_MOE_SPARSE};
+    ir_lower_options lo = {BATCH, SEQ, true, IR_MOE_SPARSE, false};
     bool built = ran && ir_graph_init(&g) == 0;
     bool same = built && ir_step_build(&g, &p.fe.model, &lo, true, &s) == 0 && g.n_nodes == p.graph.n_nodes;
     for (int i = 0; same && i < g.n_nodes; i++) {
