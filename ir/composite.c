@@ -257,7 +257,8 @@ int ir_cross_entropy_tokens(ir_graph *g, int logits, int targets, int *per_token
     int picked = ir_take(g, logp, ir_reshape(g, safe, ts));                               /* [...,1] */
     int counted = ir_binary(g, IR_MUL, ir_reshape(g, picked, ir_shape_of(1, &n)), valid); /* [n] */
     if (per_token) *per_token = ir_unary(g, IR_NEG, counted);
-    int count = ir_binary(g, IR_MAX, ir_sum_all(g, valid), ir_scalar(g, 1.0));           /* no division by 0 */
+    int n_valid = ir_sum_all(g, valid);
+    int count = ir_binary(g, IR_MAX, n_valid, ir_scalar(g, 1.0));                         /* no division by 0 */
     return ir_unary(g, IR_NEG, ir_binary(g, IR_DIV, ir_sum_all(g, counted), count));
 }
 

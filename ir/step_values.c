@@ -31,6 +31,13 @@ static void want_losses(values *vs, const ir_lowered *l)
     }
 }
 
+/* A router's per-row assignment: the expert of each (row, slot), or for
+ * expert choice the row each expert took. */
+static int routing_assign(const ir_routing *r)
+{
+    return r->slot_expert >= 0 ? r->slot_expert : r->choice_row;
+}
+
 /* The values of ir_step_keep, when the step has them. */
 static void want_kept(values *vs, const ir_lowered *l, const ir_step_keep *keep)
 {
@@ -41,8 +48,7 @@ static void want_kept(values *vs, const ir_lowered *l, const ir_step_keep *keep)
         const ir_moe_layer *ml = &l->moe[i];
         const ir_routing *r = &ml->routing;
         want(vs, ml->clean_probs, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.probs", ml->scope), -1);
-        int assign = r->slot_expert >= 0 ? r->slot_expert : r->choice_row;
-        want(vs, assign, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.assign", ml->scope), -1);
+        want(vs, routing_assign(r), IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.assign", ml->scope), -1);
         want(vs, r->slot_keep, IR_BUF_OUTPUT, moec_arena_printf(vs->arena, "%s.keep", ml->scope), -1);
     }
 }
@@ -79,6 +85,28 @@ int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s,
     *out = vs.v;
     *n_out = vs.n;
     return vs.oom ? -1 : 0;
+}
+
+int ir_step_value_node(const ir_lowered *l, const char *name)
+{
+    const struct { const char *name; int node; } whole[] = {
+        { "loss", l->loss }, { "lm_loss", l->lm_loss }, { "lb_loss", l->lb_loss }, { "z_loss", l->z_loss },
+        { "token_loss", l->token_loss }, { "logits", l->logits },
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
+        if (!strcmp(name, whole[i].name)) return whole[i].node;
+    for (int i = 0; i < l->n_moe; i++) {
+        const ir_moe_layer *ml = &l->moe[i];
+        size_t n = strlen(ml->scope);
+        if (strncmp(name, ml->scope, n) != 0 || name[n] != '.') continue;
+        const char *what = name + n + 1;
+        if (!strcmp(what, "frac")) return ml->routing.frac;
+        if (!strcmp(what, "dropped")) return ml->routing.dropped;
+        if (!strcmp(what, "probs")) return ml->clean_probs;
+        if (!strcmp(what, "assign")) return routing_assign(&ml->routing);
+        if (!strcmp(what, "keep")) return ml->routing.slot_keep;
+    }
+    return -1;
 }
 
 /* ---- the named nodes of a step, for passes that rebuild the graph ---- */

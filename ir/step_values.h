@@ -35,6 +35,12 @@ typedef struct ir_step_keep {
 int ir_step_values(const ir_graph *g, const fe_model *m, const ir_step_graph *s, const ir_step_keep *keep,
                    moec_arena *arena, ir_fuse_value **out, int *n_out);
 
+/* The forward node of l that a value name above denotes ("loss", "lm_loss",
+ * "lb_loss", "z_loss", "token_loss", "logits", SCOPE.frac, .dropped, .probs,
+ * .assign, .keep), or -1: how a reader of the interpreter finds by name what
+ * a compiled step keeps under that name. */
+int ir_step_value_node(const ir_lowered *l, const char *name);
+
 /* Every node id s names (losses, statistics, gradients, the update), for a
  * pass that must keep them: *roots in `arena`. Returns the count, or -1. */
 int ir_step_roots(const ir_step_graph *s, moec_arena *arena, int **roots);

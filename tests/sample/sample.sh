@@ -159,4 +159,14 @@ fails 2 "--top-k -1" "top-k" "$run" --prompt "a" --top-k -1
 fails 2 "--max-tokens 0" "max-tokens" "$run" --prompt "a" --max-tokens 0
 fails 2 "--seed abc" "seed" "$run" --prompt "a" --seed abc
 fails 2 "an unknown option" "usage" "$run" --prompt "a" --beam 4
+
+# Run from another directory with no $MOEC_VOCAB, moec finds the vocabulary
+# in data/gpt2 beside its executable (a build tree with scripts/setup-data's data).
+exe_dir=$(cd "$(dirname "$moec")" && pwd)
+if [ -f "$exe_dir/data/gpt2/encoder.json" ]; then
+    ids=$(cd "$tmp" && env -u MOEC_VOCAB "$exe_dir/moec" tokenize --ids --text "Hello world")
+    [ "$ids" = "15496 995" ]; ok $? "the vocabulary beside the executable: 'Hello world' is 15496 995 (got '$ids')"
+else
+    echo "ok - # SKIP no data/gpt2 beside the moec executable"
+fi
 tap_done

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/step_values.h"
 #include "runtime/cpu_step.h"
 #include "runtime/data/dataset.h"
 #include "runtime/train/metrics.h"
@@ -60,29 +61,10 @@ typedef struct interp_side {
     ir_interp *it;
 } interp_side;
 
-static int interp_node(const ir_lowered *l, const char *name)
-{
-    if (!strcmp(name, "loss")) return l->loss;
-    if (!strcmp(name, "lm_loss")) return l->lm_loss;
-    if (!strcmp(name, "lb_loss")) return l->lb_loss;
-    if (!strcmp(name, "z_loss")) return l->z_loss;
-    if (!strcmp(name, "token_loss")) return l->token_loss;
-    for (int i = 0; i < l->n_moe; i++) {
-        const ir_moe_layer *ml = &l->moe[i];
-        size_t n = strlen(ml->scope);
-        if (strncmp(name, ml->scope, n) || name[n] != '.') continue;
-        const char *what = name + n + 1;
-        if (!strcmp(what, "probs")) return ml->clean_probs;
-        if (!strcmp(what, "assign")) return ml->routing.slot_expert >= 0 ? ml->routing.slot_expert : ml->routing.choice_row;
-        if (!strcmp(what, "keep")) return ml->routing.slot_keep;
-    }
-    return -1;
-}
-
 static int interp_reader(void *ctx, const char *name, double *out, int64_t numel)
 {
     const interp_side *s = ctx;
-    int node = interp_node(s->l, name);
+    int node = ir_step_value_node(s->l, name);
     const double *v = node >= 0 ? ir_interp_value(s->it, node) : NULL;
     if (!v || ir_shape_numel(&s->g->nodes[node].shape) != numel) return -1;
     memcpy(out, v, sizeof(double) * (size_t)numel);
