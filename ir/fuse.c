@@ -78,7 +78,9 @@ typedef struct fctx {
     int n_groups;
     group *joining;     /* the group a node is being tried in, or NULL */
     bool join_failed;   /* the node cannot join it (a read at another position, a later write) */
-    bool touched;       /* the node read one of the group's members, or a buffer its launch reads */
+    bool touched;       /* the node read one of the group's members */
+    bool shared;        /* the node read a buffer (not a single value) the group's launch reads */
+    bool loose;         /* this round of tries accepts a node that only shares data, or a reduction that reads no member */
     int shared_reads;   /* reads of the group's launch before the node was tried */
     int *lastw;         /* [cap_lastw] per root buffer: the last launch writing it, or -1 */
     int cap_lastw;
@@ -352,10 +354,17 @@ static void plan(fctx *c, int n_nodes)
         if (stored_op(c, id) || (!c->opt->fuse && n->op != IR_CONST)) c->store[id] = true;
         require_operands(c, id);
     }
-    /* Recomputation costs, now that the forced buffers are known. */
+    /* Recomputation costs, now that the forced buffers are known. An
+     * operand broadcast into this node's larger space is stored first (the
+     * rule below), so that its cost is not counted again in each consumer. */
     for (int id = 0; id < n_nodes; id++) {
         if (!c->need[id] || c->store[id]) continue;
         const ir_node *n = node(c, id);
+        for (int i = 0; i < n->n_in; i++) {
+            int o = n->in[i];
+            if (!c->store[o] && c->cost[o] > 2 && numel_of(c, o) < numel_of(c, id) && n->op != IR_RESHAPE)
+                c->store[o] = true;
+        }
         int cost = op_cost(n->op);
         for (int i = 0; i < n->n_in; i++)
             if (!c->store[n->in[i]]) cost += c->cost[n->in[i]];
@@ -550,7 +559,7 @@ static int load_buf(fctx *c, int id, ir_kindex ix)
         }
         for (int i = 0; i < c->shared_reads; i++)   /* the same data, not a shared scalar */
             if (c->l->reads[i] == c->buf[id] && c->p->bufs[c->buf[id]].numel >= ir_kloop_points(&c->l->loop))
-                c->touched = true;
+                c->shared = true;
     } else if (c->written[id] >= 0 && c->written[id] != c->launch) {
         return fail(c, id, "read after the optimizer overwrote it in place");
     }
@@ -1065,13 +1074,13 @@ static int join_group(fctx *c, group *g, int id, member_kind kind)
         c->launch = g->launch;
         c->joining = g;
         c->n_memo = 0;
-        c->join_failed = c->touched = false;
+        c->join_failed = c->touched = c->shared = false;
         c->shared_reads = s.n_reads;
         if (q >= l->loop.n_passes) l->loop.n_passes = q + 1;
         int v = emit_member(c, id, kind, q);
         c->joining = NULL;
         if (c->failed) return -1;
-        bool ok = v >= 0 && !c->join_failed && (c->touched || kind == MEMBER_REDUCE);
+        bool ok = v >= 0 && !c->join_failed && (c->touched || (c->loose && (c->shared || kind == MEMBER_REDUCE)));
         int st = ok ? stages_ok(c, s.n_ins) : 0;
         if (st < 0) return fail(c, id, "out of memory");
         if (st && c->into[id] >= 0 && check_in_place(c, id, g->launch, g->launch) < 0) return -1;
@@ -1102,13 +1111,19 @@ static bool leaf_untouched_after(const fctx *c, int id, int k)
     return true;
 }
 
+/* A kernel that reads what id reads from its members first (newest
+ * first), and only then one that merely shares data with it. */
 static int try_join(fctx *c, int id)
 {
-    for (int i = c->n_groups - 1; i >= 0; i--) {
-        member_kind kind;
-        if (member_kind_of(c, &c->groups[i], id, &kind) < 0 || !leaf_untouched_after(c, id, c->groups[i].launch)) continue;
-        int rc = join_group(c, &c->groups[i], id, kind);
-        if (rc) return rc;
+    for (int round = 0; round < 2; round++) {
+        c->loose = round == 1;
+        for (int i = c->n_groups - 1; i >= 0; i--) {
+            member_kind kind;
+            if (member_kind_of(c, &c->groups[i], id, &kind) < 0 || !leaf_untouched_after(c, id, c->groups[i].launch))
+                continue;
+            int rc = join_group(c, &c->groups[i], id, kind);
+            if (rc) return rc;
+        }
     }
     return 0;
 }
@@ -1556,9 +1571,9 @@ static int emit_node(fctx *c, int id)
     if (c->into[id] >= 0 && check_in_place(c, id, first, c->p->n_launches - 1) < 0) return -1;
     if (!c->opt->fuse) return 0;
     ir_shape rows;
-    if (row_reduction(c, id, &rows)) return open_group(c, id, &rows, true, c->p->n_launches - 1);
     int at = c->p->n_launches - 1;
     if (c->into[id] < 0 && c->p->n_launches == first + 1 && (at = hoist(c)) < 0) return fail(c, id, "out of memory");
+    if (row_reduction(c, id, &rows)) return open_group(c, id, &rows, true, at);
     if (loop && n->op != IR_SUM && n->op != IR_REDUCE_MAX) return open_group(c, id, &n->shape, false, at);
     return 0;
 }
