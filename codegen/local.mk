@@ -24,3 +24,12 @@ codegen/source_hash.h: $(CODEGEN_HASHED)
 BUILT_SOURCES += codegen/source_hash.h
 CLEANFILES += codegen/source_hash.h
 endif
+
+# The CUDA C printer (no CUDA dependency: `moec emit --target cuda` prints
+# everywhere) and, where configure found the toolkit, NVRTC (doc/kernels.md, "CUDA C").
+noinst_LIBRARIES += libmoec_cuda.a
+libmoec_cuda_a_SOURCES = codegen/cuda_print.h codegen/cuda_print.c
+if HAVE_CUDA
+libmoec_cuda_a_SOURCES += codegen/nvrtc.h codegen/nvrtc.c
+libmoec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
+endif

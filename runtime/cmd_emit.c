@@ -1,8 +1,12 @@
-/* runtime/cmd_emit.c -- `moec emit --target cpu -o DIR`: the code generated
- * for a model's training step, each file written atomically: DIR/kernels.c
- * (ir_kprogram_listing), DIR/plan.txt (the launches in order, the memory
- * plan), one DIR/NAME.ll per distinct loop kernel (LLVM IR at O3, headed by
- * the launches that run it with their scopes and model-file lines).
+/* runtime/cmd_emit.c -- `moec emit --target cpu|cuda -o DIR`: the code
+ * generated for a model's training step, each file written atomically.
+ * cpu: DIR/kernels.c (ir_kprogram_listing), DIR/plan.txt (the launches in
+ * order, the memory plan), one DIR/NAME.ll per distinct loop kernel (LLVM IR
+ * at O3, headed by the launches that run it with their scopes and
+ * model-file lines). cuda: one DIR/NAME.cu per distinct loop kernel, each a
+ * complete NVRTC translation unit (codegen/cuda_print.h), and DIR/plan.txt
+ * (launch order, grid, block, buffers); with --ptx, each .cu compiled by
+ * NVRTC for --arch into DIR/NAME.ptx.
  * Exit 0 done, 1 compile or write failed, 2 usage. doc/kernels.md. */
 #include "config.h"
 
@@ -19,20 +23,27 @@
 #include "runtime/pipeline.h"
 #include "support/atomic.h"
 
+#include "codegen/cuda_print.h"
 #ifdef HAVE_LLVM
 #include "codegen/cpu.h"
+#endif
+#ifdef HAVE_CUDA
+#include "codegen/nvrtc.h"
 #endif
 
 typedef struct emit_args {
     rt_model_args m;            /* MODEL.moe, --set, --max-errors */
     const char *target, *dir;   /* --target, -o */
+    const char *arch;           /* --arch (cuda): sm_90 unless given */
+    bool ptx;                   /* --ptx (cuda): compile each .cu with NVRTC */
     uint64_t batch, seq;        /* 0: the train settings' */
     bool no_fuse;
 } emit_args;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: moec emit MODEL.moe --target cpu -o DIR [--set k=v]... --batch B --seq T [--no-fuse]\n");
+    fprintf(stderr, "usage: moec emit MODEL.moe --target cpu|cuda -o DIR [--set k=v]... --batch B --seq T [--no-fuse]\n"
+                    "                 [--arch sm_XX] [--ptx]   (cuda)\n");
 }
 
 /* rt_cli_option_fn: the options of emit. */
@@ -44,6 +55,8 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if ((v = rt_cli_option_value(argc, argv, i, "-o"))) return a->dir = v, 0;
     if ((v = rt_cli_option_value(argc, argv, i, "--batch"))) return rt_cli_parse_u64("--batch", v, &a->batch);
     if ((v = rt_cli_option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
+    if ((v = rt_cli_option_value(argc, argv, i, "--arch"))) return a->arch = v, 0;
+    if (!strcmp(argv[*i], "--ptx")) return a->ptx = true, 0;
     if (!strcmp(argv[*i], "--no-fuse")) return a->no_fuse = true, 0;
     return 1;
 }
@@ -56,11 +69,21 @@ static int parse_args(int argc, char **argv, emit_args *a)
     if (missing) return fprintf(stderr, "moec: emit needs %s\n", missing), -1;
     if (a->batch > 1000000 || a->seq > 1000000)
         return fprintf(stderr, "moec: --batch and --seq must be at most 1000000\n"), -1;
-    if (!strcmp(a->target, "cuda"))
-        return fprintf(stderr, "moec: emit --target cuda is not available yet: the CUDA code generator does not exist "
-                               "yet; --target cpu writes the LLVM IR\n"), -1;
+    if (!strcmp(a->target, "cuda")) {
+        if (!a->arch) a->arch = "sm_90";
+        bool arch_ok = !strncmp(a->arch, "sm_", 3) && strlen(a->arch) >= 5 && strlen(a->arch) <= 6 &&
+                       strspn(a->arch + 3, "0123456789") == strlen(a->arch + 3);
+        if (!arch_ok) return fprintf(stderr, "moec: --arch '%s': expected sm_80, sm_90 or the like\n", a->arch), -1;
+#ifndef HAVE_CUDA
+        if (a->ptx)
+            return fprintf(stderr, "moec: emit --ptx needs NVRTC, which this build lacks (no CUDA toolkit at "
+                                   "configure time)\n"), -1;
+#endif
+        return 0;
+    }
+    if (a->arch || a->ptx) return fprintf(stderr, "moec: --arch and --ptx go with --target cuda\n"), -1;
     if (strcmp(a->target, "cpu"))
-        return fprintf(stderr, "moec: unknown target '%s'; emit writes 'cpu'\n", a->target), -1;
+        return fprintf(stderr, "moec: unknown target '%s'; emit writes 'cpu' or 'cuda'\n", a->target), -1;
 #ifndef HAVE_LLVM
     return fprintf(stderr, "moec: emit --target cpu needs the CPU backend, which this build lacks (no LLVM 14 at "
                            "configure time)\n"), -1;
@@ -148,8 +171,60 @@ static int make_dir(const char *dir, moec_diag *d)
     return moec_error(d, "cannot create the folder %s: %s", dir, why);
 }
 
+/* DIR/NAME.EXT, atomically. 0 or -1 (reported). */
+static int write_text(const char *dir, const char *name, const char *ext, const char *text, moec_diag *d)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, name, ext) >= sizeof path)
+        return moec_error(d, "%s/%s%s: path too long", dir, name, ext);
+    moec_atomic_file af;
+    if (moec_atomic_open(&af, path, d) < 0) return -1;
+    fputs(text, af.f);
+    return moec_atomic_commit(&af, d);
+}
+
+/* --target cuda: the .cu files, plan.txt, and with --ptx the .ptx files. */
+static int emit_cuda(const emit_args *a, rt_pipeline *p)
+{
+    moec_diag *d = &p->fe.diag;
+    d->prefix = "moec: ";
+    cg_cuda_program cp;
+    if (make_dir(a->dir, d) < 0 || cg_cuda_print_program(&p->kernels, &cp, d) < 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < cp.n_kernels && rc == 0; i++) {
+        rc = write_text(a->dir, cp.kernels[i].symbol, ".cu", cp.kernels[i].source, d);
+#ifdef HAVE_CUDA
+        char *ptx = NULL;
+        if (rc == 0 && a->ptx) {
+            rc = cg_nvrtc_compile(cp.kernels[i].source, cp.kernels[i].symbol, a->arch, &ptx, d);
+            if (rc == 0) rc = write_text(a->dir, cp.kernels[i].symbol, ".ptx", ptx, d);
+            free(ptx);
+        }
+#endif
+    }
+    char path[4096];
+    if (rc == 0 && (size_t)snprintf(path, sizeof path, "%s/plan.txt", a->dir) >= sizeof path)
+        rc = moec_error(d, "%s/plan.txt: path too long", a->dir);
+    if (rc == 0) {
+        moec_atomic_file af;
+        rc = moec_atomic_open(&af, path, d);
+        if (rc == 0) {
+            cg_cuda_print_plan(af.f, &p->kernels, &cp);
+            rc = moec_atomic_commit(&af, d);
+        }
+    }
+    int loops = 0;
+    for (int i = 0; i < p->kernels.n_launches; i++) loops += p->kernels.launches[i].kind == IR_LAUNCH_LOOP;
+    if (rc == 0)
+        printf("moec emit: %s: plan.txt and %d .cu files (CUDA C, one per distinct kernel of the %d loop launches)%s%s\n",
+               a->dir, cp.n_kernels, loops, a->ptx ? ", each compiled to PTX for " : "", a->ptx ? a->arch : "");
+    cg_cuda_program_free(&cp);
+    return rc;
+}
+
 static int emit(const emit_args *a, rt_pipeline *p)
 {
+    if (!strcmp(a->target, "cuda")) return emit_cuda(a, p);
     moec_diag *d = &p->fe.diag;
     d->prefix = "moec: ";
     if (make_dir(a->dir, d) < 0 || write_file(a->dir, "kernels.c", print_listing, p, d) < 0 ||
