@@ -367,7 +367,7 @@ static void print_base_helpers(FILE *out)
           "    for (int w = 16; w >= 1; w /= 2) v = moec_max_i32(v, __shfl_down_sync(MOEC_FULL_WARP, v, w));\n"
           "    return __shfl_sync(MOEC_FULL_WARP, v, 0);\n"
           "}\n"
-          "#endif\n",
+          "#endif /* MOEC_CUDA_BASE */\n",
           out);
 }
 
@@ -389,7 +389,7 @@ static void print_exp(FILE *out)
     fputs("    const float y = fmaf(q, r * r, r) + 1.0f;\n"
           "    const int ni = (int)n, n1 = ni / 2, n2 = ni - n1;\n"
           "    return y * __int_as_float((n1 + 127) * (1 << 23)) * __int_as_float((n2 + 127) * (1 << 23));\n"
-          "}\n#endif\n", out);
+          "}\n#endif /* MOEC_CUDA_EXP */\n", out);
 }
 
 static void print_tanh(FILE *out)
@@ -405,7 +405,7 @@ static void print_tanh(FILE *out)
           "    const float s = x * x;\n", out);
     fprintf(out, "    float q = %af;\n", (double)t[IR_KTANH_Q0]);
     for (int i = IR_KTANH_Q1; i <= IR_KTANH_Q4; i++) fprintf(out, "    q = fmaf(q, s, %af);\n", (double)t[i]);
-    fputs("    return x == 0.0f ? x : fmaf(q * s, x, x);\n}\n#endif\n", out);
+    fputs("    return x == 0.0f ? x : fmaf(q * s, x, x);\n}\n#endif /* MOEC_CUDA_TANH */\n", out);
 }
 
 static void print_philox(FILE *out)
@@ -453,7 +453,7 @@ static void print_philox(FILE *out)
           "    const double u1 = (double)(w[0] >> 8) * (1.0 / 16777216.0) + 1.0 / 16777216.0;\n"
           "    const double u2 = (double)(w[1] >> 8) * (1.0 / 16777216.0);\n"
           "    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * 0x1.921fb54442d18p+1 * u2));\n"
-          "}\n#endif\n", out);
+          "}\n#endif /* MOEC_CUDA_PHILOX */\n", out);
 }
 
 /* ---- the program ---- */

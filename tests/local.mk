@@ -25,3 +25,4 @@ include tests/cli/local.mk
 include tests/train/local.mk
 include tests/train/test_metrics.mk
 include tests/sample/local.mk
+include tests/cuda/local.mk

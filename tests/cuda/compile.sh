@@ -1,0 +1,54 @@
+#!/bin/sh
+# tests/cuda/compile.sh -- every kernel of every model of the catalogue
+# (models/*.moe: tiny ones at their size, full-size ones at --batch 2 --seq 16)
+# printed by `moec emit --target cuda` compiles with NVRTC for sm_80 and
+# sm_90. Fast: all the .cu files are one translation unit together (the
+# helpers have include guards; each kernel's name is prefixed by its model's),
+# compiled once per architecture; the PTX must hold one kernel per .cu file. Skipped where configure found no CUDA toolkit.
+moec="${top_builddir:-.}/moec"
+compile="${top_builddir:-.}/tests/cuda/nvrtc_compile"
+. "${top_srcdir:-.}/tests/tap.sh"
+if [ ! -x "$compile" ]; then
+    echo "1..0 # SKIP no CUDA toolkit at configure time (NVRTC not built in)"; exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-cuda-test-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+total=0
+: >"$tmp/all.cu"
+for model in "${top_srcdir:-.}"/models/*.moe; do
+    name=$(basename "$model" .moe)
+    case $name in *-tiny) size="" ;; *) size="--batch 2 --seq 16" ;; esac
+    # shellcheck disable=SC2086
+    "$moec" emit "$model" --target cuda $size -o "$tmp/$name" >"$tmp/log" 2>&1
+    rc=$?
+    ok $rc "$name: emit --target cuda $size"
+    [ $rc = 0 ] || { sed 's/^/# /' "$tmp/log"; continue; }
+    count=$(find "$tmp/$name" -name '*.cu' | wc -l)
+    total=$((total + count))
+    # The model's name before each kernel's, so that the models' kernels live side by side.
+    prefix=$(echo "$name" | tr -c 'a-zA-Z0-9_\n' '_')
+    cat "$tmp/$name"/*.cu | sed "s/^MOEC_KERNEL /MOEC_KERNEL ${prefix}__/" >>"$tmp/all.cu"
+done
+# Both architectures at once (two processes), each over every model's kernels.
+for arch in sm_80 sm_90; do "$compile" $arch "$tmp/all.cu" >"$tmp/$arch.out" 2>&1 & done
+wait
+for arch in sm_80 sm_90; do
+    grep -q "^$total kernels" "$tmp/$arch.out"
+    rc=$?
+    ok $rc "the $total kernels of the catalogue compile with NVRTC for $arch"
+    [ $rc = 0 ] || sed 's/^/# /' "$tmp/$arch.out" | head -40
+done
+# One kernel alone, as a file of DIR: a complete translation unit, also
+# through `moec emit --ptx`; a bad architecture is refused.
+one=$(find "$tmp/gpt2-moe-tiny" -name 'tanh_*.cu' | head -n 1)
+[ -n "$one" ] && "$compile" sm_90 "$one" >"$tmp/out" 2>&1 && grep -q "^1 kernels" "$tmp/out"
+ok $? "one .cu file compiles alone (${one##*/})"
+"$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
+    [ "$(find "$tmp/ptx" -name '*.ptx' | wc -l)" = "$(find "$tmp/ptx" -name '*.cu' | wc -l)" ] &&
+    grep -q "^.target sm_80" "$tmp"/ptx/*.ptx
+ok $? "emit --ptx --arch sm_80 writes one .ptx per .cu"
+printf 'extern "C" __global__ void broken(float *x) { x[0] = undefined_thing; }\n' >"$tmp/bad.cu"
+"$compile" sm_90 "$tmp/bad.cu" >"$tmp/out" 2>&1
+[ $? = 1 ] && grep -q "bad.cu does not compile for sm_90" "$tmp/out" && grep -q "undefined_thing" "$tmp/out"
+ok $? "an NVRTC failure names the kernel, the architecture and NVRTC's log"
+tap_done
