@@ -10,3 +10,14 @@ check_PROGRAMS += tests/cuda/nvrtc_compile
 tests_cuda_nvrtc_compile_SOURCES = tests/cuda/nvrtc_compile.c
 tests_cuda_nvrtc_compile_LDADD = libmoec_cuda.a libmoec_ir.a libmoec_support.a $(NVRTC_LIBS) -lm
 endif
+
+# The printed code run on the CPU behind a CUDA shim (needs the reference
+# harness of tests/codegen, built with LLVM, and a C++ compiler at run time).
+EXTRA_DIST += tests/cuda/shim.h
+if HAVE_LLVM
+check_PROGRAMS += tests/cuda/test_shim
+TESTS += tests/cuda/test_shim
+tests_cuda_test_shim_SOURCES = tests/cuda/test_shim.c
+tests_cuda_test_shim_CPPFLAGS = $(AM_CPPFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
+tests_cuda_test_shim_LDADD = libmoec_cuda.a $(CODEGEN_LIBS) $(LIBS)
+endif
