@@ -3,7 +3,7 @@
 # kernels.c and plan.txt name the model-file lines; one .ll per distinct
 # loop kernel, whose header names every launch of the plan that runs it with
 # its lines, accepted by llvm-as-14 when it is installed; no temporary file
-# left; --target cuda and bad usage exit 2.
+# left; bad usage exits 2 (--target cuda: tests/cuda/).
 moec="${top_builddir:-.}/moec"
 model="${top_srcdir:-.}/models/gpt2-moe-tiny.moe"
 . "${top_srcdir:-.}/tests/tap.sh"
@@ -55,9 +55,10 @@ usage() {   # usage NAME ARGS...: exit status 2 and a message
     "$moec" emit "$@" >/dev/null 2>"$tmp/usage"; rc=$?
     [ $rc = 2 ] && [ -s "$tmp/usage" ]; ok $? "$name exits 2 with a message (got $rc)"
 }
-usage "--target cuda" "$model" --target cuda -o "$tmp/cuda"
-grep -q "not available yet" "$tmp/usage"; ok $? "--target cuda says it is not available yet"
+usage "--target cuda --arch 90" "$model" --target cuda --arch 90 -o "$tmp/cuda"
+grep -q "sm_80, sm_90" "$tmp/usage"; ok $? "a bad --arch says what is expected"
 [ ! -e "$tmp/cuda" ]; ok $? "and writes nothing"
+usage "--arch with --target cpu" "$model" --target cpu --arch sm_90 -o "$tmp/x"
 usage "no -o" "$model" --target cpu
 usage "no --target" "$model" -o "$tmp/x"
 usage "an unknown target" "$model" --target gpu -o "$tmp/x"
