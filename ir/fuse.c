@@ -496,12 +496,24 @@ static int k_load(fctx *c, int buf, ir_kindex ix)
     return ir_k_load(c->p, c->l, pass_of(c, NULL, 0, &ix), buf, ix);
 }
 
+/* Field by field: memcmp would also compare the padding after `gv`, which
+ * struct assignment leaves undefined. */
+static bool affines_equal(const affine *a, const affine *b, int rank)
+{
+    for (int d = 0; d < rank; d++) {
+        if (a[d].base != b[d].base || a[d].gv != b[d].gv || a[d].gc != b[d].gc) return false;
+        for (int k = 0; k < IR_K_AXES; k++)
+            if (a[d].c[k] != b[d].c[k]) return false;
+    }
+    return true;
+}
+
 static int memo_find(const fctx *c, int id, const affine *at, int rank)
 {
     for (int i = c->n_memo - 1; i >= 0; i--) {
         const memo_entry *m = &c->memo[i];
         if (m->node == id && (m->pass == c->pass || m->pass == IR_KPASS_POINT) &&
-            !memcmp(m->at, at, sizeof(affine) * (size_t)rank))
+            affines_equal(m->at, at, rank))
             return m->value;
     }
     return -1;
@@ -1536,7 +1548,7 @@ static int check_in_place(fctx *c, int id, int first_launch, int last_launch)
             if (l->loop.ins[i].kind == IR_KI_STORE) store = &l->loop.ins[i];
         for (int i = 0; l->kind == IR_LAUNCH_LOOP && store && i < l->loop.n_ins; i++) {
             const ir_kinstr *in = &l->loop.ins[i];
-            if (in->kind == IR_KI_LOAD && in->buf == c->buf[leaf] && memcmp(&in->index, &store->index, sizeof in->index))
+            if (in->kind == IR_KI_LOAD && in->buf == c->buf[leaf] && !ir_kindex_equal(&in->index, &store->index))
                 return fail(c, id, "an in-place update reads its target at another element");
         }
     }

@@ -65,6 +65,16 @@ typedef struct ir_kindex {
     int64_t gather_stride;
 } ir_kindex;
 
+/* Whether a and b address the same elements (field by field: the padding
+ * after `gather` is undefined, so never memcmp two indices). */
+static inline bool ir_kindex_equal(const ir_kindex *a, const ir_kindex *b)
+{
+    if (a->base != b->base || a->gather != b->gather || a->gather_stride != b->gather_stride) return false;
+    for (int k = 0; k < IR_K_AXES; k++)
+        if (a->stride[k] != b->stride[k]) return false;
+    return true;
+}
+
 typedef enum ir_kinstr_kind {
     IR_KI_LOAD,     /* buf[index] */
     IR_KI_CONST,    /* value */

@@ -52,7 +52,7 @@ fi
 pattern='a+b=c;x*y/z.'
 awk -v p="$pattern" 'BEGIN { for (i = 0; i < 60; i++) { s = ""; for (j = 0; j < 30; j++) s = s p; print s; print "%" } }' \
     > "$tmp/rep.txt"
-"$moec" data rep="$tmp/rep.txt" -o "$tmp/rep" --separator % --seq 32 --quiet > "$tmp/out" 2>&1 &&
+"$moec" data rep="$tmp/rep.txt" -o "$tmp/rep" --separator % --seq 32 --quiet --vocab "$vocab" > "$tmp/out" 2>&1 &&
     "$moec" train "$models/gpt2-dense-tiny.moe" --data "$tmp/rep" --set d=32 --set layers=1 --batch 4 --seq 32 \
         --threads 2 --steps 100 --set lr=1e-2 --set eval_every=100 --set eval_steps=2 --out "$tmp/rep-run" --quiet \
         > "$tmp/out" 2>&1
