@@ -18,6 +18,7 @@ if HAVE_LLVM
 check_PROGRAMS += tests/cuda/test_shim
 TESTS += tests/cuda/test_shim
 tests_cuda_test_shim_SOURCES = tests/cuda/test_shim.c
-tests_cuda_test_shim_CPPFLAGS = $(AM_CPPFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
-tests_cuda_test_shim_LDADD = libmoec_cuda.a $(CODEGEN_LIBS) $(LIBS)
+tests_cuda_test_shim_CPPFLAGS = $(AM_CPPFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"' \
+	-DMODELS_DIR='"$(abs_top_srcdir)/models"'
+tests_cuda_test_shim_LDADD = $(moec_LDADD)
 endif
