@@ -58,7 +58,7 @@ static void print_float(FILE *out, double v)
 }
 
 /* The element offset of an index: "256LL*i0 + r + 3LL", gathered through moec_gather. */
-static void print_index(FILE *out, const kprint *c, const ir_kindex *ix, int64_t limit)
+static void print_index(FILE *out, const ir_kindex *ix, int64_t limit)
 {
     if (ix->gather >= 0 && limit >= 0) fputs("moec_gather(", out);
     bool first = true;
@@ -76,7 +76,6 @@ static void print_index(FILE *out, const kprint *c, const ir_kindex *ix, int64_t
     }
     if (ix->base || first) fprintf(out, "%s%" PRId64 "LL", first ? "" : " + ", ix->base);
     if (ix->gather >= 0 && limit >= 0) fprintf(out, ", %" PRId64 "LL)", limit);
-    (void)c;
 }
 
 static const char *cmp_operator(ir_cmp cmp)
@@ -155,7 +154,7 @@ static void print_statement(FILE *out, kprint *c, int id, int depth)
     switch (in->kind) {
     case IR_KI_LOAD:
         fprintf(out, "const %s v%d = %s%d[", ctype(in->dtype), id, "arg", c->param[in->buf]);
-        print_index(out, c, &in->index, c->p->bufs[in->buf].numel);
+        print_index(out, &in->index, c->p->bufs[in->buf].numel);
         fputs("];\n", out);
         return;
     case IR_KI_CONST:
@@ -171,7 +170,7 @@ static void print_statement(FILE *out, kprint *c, int id, int depth)
         c->need |= NEED_PHILOX;
         fprintf(out, "const float v%d = moec_philox_%s(%" PRIu64 "ULL, moec_step(v%d), %" PRIu32 "u, ", id,
                 in->attr == IR_RANDOM_NORMAL ? "normal" : "uniform", in->seed, in->src[0], in->stream);
-        print_index(out, c, &in->index, -1);
+        print_index(out, &in->index, -1);
         fputs(");\n", out);
         return;
     case IR_KI_ALU:
@@ -186,7 +185,7 @@ static void print_statement(FILE *out, kprint *c, int id, int depth)
     case IR_KI_STORE:
         if (c->rows && in->pass == IR_KPASS_POINT) fputs("if (lane == 0) ", out);
         fprintf(out, "arg%d[", c->param[in->buf]);
-        print_index(out, c, &in->index, c->p->bufs[in->buf].numel);
+        print_index(out, &in->index, c->p->bufs[in->buf].numel);
         fprintf(out, "] = v%d;\n", in->src[0]);
         return;
     default: MOEC_UNREACHABLE();
@@ -232,8 +231,10 @@ static void print_pass(FILE *out, kprint *c, int pass, int first, int end, int d
 static void print_coordinates(FILE *out, const ir_kloop *k, int depth)
 {
     if (k->rank == 0) return;
-    indent(out, depth);
-    fputs(k->rank > 1 ? "long long q = p;\n" : "", out);
+    if (k->rank > 1) {
+        indent(out, depth);
+        fputs("long long q = p;\n", out);
+    }
     for (int a = k->rank - 1; a >= 1; a--) {
         indent(out, depth);
         fprintf(out, "const long long %s = q %% %" PRId64 "LL;\n", axis_name(a), k->dim[a]);
@@ -244,31 +245,31 @@ static void print_coordinates(FILE *out, const ir_kloop *k, int depth)
     fprintf(out, "const long long i0 = %s;\n", k->rank > 1 ? "q" : "p");
 }
 
-/* The function after its name: parameters and body. -1 when a buffer's
- * dtype has no CUDA type here. */
+/* The function after its name: parameters and body. 0; -1 out of memory;
+ * -2 when a buffer's dtype is neither f32 nor i32. */
 static int print_function(FILE *out, kprint *c)
 {
     const ir_launch *l = c->l;
     const ir_kloop *k = c->k;
-    int bufs[2 * IR_MAX_INPUTS + 64], n = 0;
-    int *args = bufs;
-    int cap = l->n_reads + l->n_writes;
-    if (cap > (int)(sizeof bufs / sizeof *bufs)) {
-        args = malloc((size_t)cap * sizeof *args);
-        if (!args) return -1;
+    int *args = malloc((size_t)(l->n_reads + l->n_writes + 1) * sizeof *args);
+    int *stage = malloc((size_t)(k->n_ins ? k->n_ins : 1) * sizeof *stage);
+    if (!args || !stage) {
+        free(args);
+        free(stage);
+        return -1;
     }
-    n = cg_cuda_kernel_args(l, args);
+    int n = cg_cuda_kernel_args(l, args);
     fputc('(', out);
     int rc = 0;
     for (int j = 0; j < n; j++) {
         const ir_kbuf *b = &c->p->bufs[args[j]];
-        if (b->dtype != IR_F32 && b->dtype != IR_I32) rc = -1;
+        if (b->dtype != IR_F32 && b->dtype != IR_I32) rc = -2;
         bool written = false;
         for (int w = 0; w < l->n_writes; w++) written |= l->writes[w] == args[j];
         fprintf(out, "%s%s%s *arg%d", j ? ", " : "", written ? "" : "const ", ctype(b->dtype), j);
         c->param[args[j]] = j;
     }
-    if (args != bufs) free(args);
+    free(args);
     fputs(")\n{\n", out);
     int64_t points = ir_kloop_points(k);
     int depth = 2;
@@ -286,8 +287,6 @@ static int print_function(FILE *out, kprint *c)
                 points);
     }
     print_coordinates(out, k, depth);
-    int *stage = malloc((size_t)(k->n_ins ? k->n_ins : 1) * sizeof *stage);
-    if (!stage) return -1;
     ir_kloop_stages(k, stage);
     for (int s = 0; s <= k->n_passes; s++) {
         for (int i = 0; i < k->n_ins; i++)
@@ -311,9 +310,11 @@ static void print_base_helpers(FILE *out)
     fputs("#ifndef MOEC_CUDA_BASE\n"
           "#define MOEC_CUDA_BASE\n"
           "/* moec's CUDA C helpers (doc/kernels.md, \"CUDA C\"). No header is included:\n"
-          " * NVRTC declares the math functions and intrinsics used here. */\n"
+          " * NVRTC declares the math functions and intrinsics used here. */\n", out);
+    fprintf(out, "#define MOEC_BLOCK %d   /* threads per block, every kernel (plan.txt) */\n", CG_CUDA_BLOCK);
+    fputs(
           "#ifdef __cplusplus\n"
-          "#define MOEC_KERNEL extern \"C\" __global__ void __launch_bounds__(256)\n"
+          "#define MOEC_KERNEL extern \"C\" __global__ void __launch_bounds__(MOEC_BLOCK)\n"
           "#else\n"
           "#define MOEC_KERNEL __global__ void\n"
           "#endif\n"
@@ -500,7 +501,8 @@ static char *identifier(const char *name)
     return s;
 }
 
-/* One launch's function text and helpers. NULL when out of memory. */
+/* One launch's function text and helpers; NULL when out of memory. *bad:
+ * print_function's result. */
 static char *function_text(const ir_kprogram *p, const ir_launch *l, int *param, unsigned *need, int *bad)
 {
     char *text = NULL;
@@ -508,7 +510,7 @@ static char *function_text(const ir_kprogram *p, const ir_launch *l, int *param,
     FILE *f = open_memstream(&text, &len);
     if (!f) return NULL;
     kprint c = { .p = p, .l = l, .k = &l->loop, .param = param, .rows = l->loop.reduce > 0 };
-    *bad = print_function(f, &c) < 0;
+    *bad = print_function(f, &c);
     *need = c.need;
     if (fclose(f) != 0) {
         free(text);
@@ -593,7 +595,7 @@ int cg_cuda_print_program(const ir_kprogram *p, cg_cuda_program *out, moec_diag 
         if (l->kind != IR_LAUNCH_LOOP) continue;
         int bad = 0;
         fn[i] = function_text(p, l, param, &need[i], &bad);
-        if (!fn[i]) {
+        if (!fn[i] || bad == -1) {
             rc = moec_error(d, "out of memory printing CUDA C");
             break;
         }

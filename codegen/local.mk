@@ -29,7 +29,7 @@ endif
 # everywhere) and, where configure found the toolkit, NVRTC (doc/kernels.md, "CUDA C").
 noinst_LIBRARIES += libmoec_cuda.a
 libmoec_cuda_a_SOURCES = codegen/cuda_print.h codegen/cuda_print.c
+libmoec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
 if HAVE_CUDA
 libmoec_cuda_a_SOURCES += codegen/nvrtc.h codegen/nvrtc.c
-libmoec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
 endif

@@ -2,8 +2,9 @@
 #define MOEC_CUDA_BASE
 /* moec's CUDA C helpers (doc/kernels.md, "CUDA C"). No header is included:
  * NVRTC declares the math functions and intrinsics used here. */
+#define MOEC_BLOCK 256   /* threads per block, every kernel (plan.txt) */
 #ifdef __cplusplus
-#define MOEC_KERNEL extern "C" __global__ void __launch_bounds__(256)
+#define MOEC_KERNEL extern "C" __global__ void __launch_bounds__(MOEC_BLOCK)
 #else
 #define MOEC_KERNEL __global__ void
 #endif
