@@ -3,8 +3,9 @@
 # (models/*.moe: tiny ones at their size, full-size ones at --batch 2 --seq 16)
 # printed by `moec emit --target cuda` compiles with NVRTC for sm_80 and
 # sm_90. Fast: all the .cu files are one translation unit together (the
-# helpers have include guards; each kernel's name is prefixed by its model's),
-# compiled once per architecture; the PTX must hold one kernel per .cu file. Skipped where configure found no CUDA toolkit.
+# helpers have include guards; each kernel's name is prefixed by its model's;
+# a function the same as another but for its name is left out), compiled once
+# per architecture; the PTX must hold one kernel per function kept. Skipped where configure found no CUDA toolkit.
 moec="${top_builddir:-.}/moec"
 compile="${top_builddir:-.}/tests/cuda/nvrtc_compile"
 . "${top_srcdir:-.}/tests/tap.sh"
@@ -14,7 +15,6 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-cuda-test-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 total=0
-: >"$tmp/all.cu"
 for model in "${top_srcdir:-.}"/models/*.moe; do
     name=$(basename "$model" .moe)
     case $name in *-tiny) size="" ;; *) size="--batch 2 --seq 16" ;; esac
@@ -23,19 +23,26 @@ for model in "${top_srcdir:-.}"/models/*.moe; do
     rc=$?
     ok $rc "$name: emit --target cuda $size"
     [ $rc = 0 ] || { sed 's/^/# /' "$tmp/log"; continue; }
-    count=$(find "$tmp/$name" -name '*.cu' | wc -l)
-    total=$((total + count))
-    # The model's name before each kernel's, so that the models' kernels live side by side.
-    prefix=$(echo "$name" | tr -c 'a-zA-Z0-9_\n' '_')
-    cat "$tmp/$name"/*.cu | sed "s/^MOEC_KERNEL /MOEC_KERNEL ${prefix}__/" >>"$tmp/all.cu"
+    total=$((total + $(find "$tmp/$name" -name '*.cu' | wc -l)))
 done
+# One translation unit: each kernel once (a function the same as another
+# model's but for its name compiles the same), its name prefixed by its
+# model's so that the models' kernels live side by side.
+awk 'function flush() { if (file != "" && !(body in seen)) { seen[body] = 1; n++; printf "%s", text } }
+     FNR == 1 { flush(); file = FILENAME; text = ""; body = ""; in_fn = 0
+                m = FILENAME; sub(/\/[^\/]*$/, "", m); sub(/.*\//, "", m); gsub(/[^A-Za-z0-9_]/, "_", m) }
+     /^MOEC_KERNEL / { in_fn = 1; line = $0; sub(/^MOEC_KERNEL [A-Za-z0-9_]*/, "MOEC_KERNEL f", line); body = line "\n"
+                       sub(/^MOEC_KERNEL /, "MOEC_KERNEL " m "__"); text = text $0 "\n"; next }
+     { text = text $0 "\n"; if (in_fn) body = body $0 "\n" }
+     END { flush(); print n > "/dev/stderr" }' "$tmp"/*/*.cu >"$tmp/all.cu" 2>"$tmp/unique"
+unique=$(cat "$tmp/unique")
 # Both architectures at once (two processes), each over every model's kernels.
 for arch in sm_80 sm_90; do "$compile" $arch "$tmp/all.cu" >"$tmp/$arch.out" 2>&1 & done
 wait
 for arch in sm_80 sm_90; do
-    grep -q "^$total kernels" "$tmp/$arch.out"
+    grep -q "^$unique kernels" "$tmp/$arch.out"
     rc=$?
-    ok $rc "the $total kernels of the catalogue compile with NVRTC for $arch"
+    ok $rc "the $total kernels of the catalogue ($unique different functions) compile with NVRTC for $arch"
     [ $rc = 0 ] || sed 's/^/# /' "$tmp/$arch.out" | head -40
 done
 # One kernel alone, as a file of DIR: a complete translation unit, also
