@@ -289,9 +289,17 @@ static int print_function(FILE *out, kprint *c)
     print_coordinates(out, k, depth);
     ir_kloop_stages(k, stage);
     for (int s = 0; s <= k->n_passes; s++) {
-        for (int i = 0; i < k->n_ins; i++)
-            if (k->ins[i].pass == IR_KPASS_POINT && stage[i] == s) print_statement(out, c, i, depth);
+        bool point_store = false;
+        for (int i = 0; i < k->n_ins; i++) {
+            if (k->ins[i].pass != IR_KPASS_POINT || stage[i] != s) continue;
+            print_statement(out, c, i, depth);
+            point_store |= k->ins[i].kind == IR_KI_STORE;
+        }
         if (s == k->n_passes) break;
+        if (point_store) {
+            indent(out, depth);
+            fputs("__syncwarp();   /* lane 0's stores, seen by every lane */\n", out);
+        }
         int first = 0;
         while (first < k->n_ins && k->ins[first].pass != s) first++;
         int end = k->n_ins;
