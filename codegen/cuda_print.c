@@ -78,19 +78,6 @@ static void print_index(FILE *out, const ir_kindex *ix, int64_t limit)
     if (ix->gather >= 0 && limit >= 0) fprintf(out, ", %" PRId64 "LL)", limit);
 }
 
-static const char *cmp_operator(ir_cmp cmp)
-{
-    switch (cmp) {
-    case IR_CMP_LT: return "<";
-    case IR_CMP_LE: return "<=";
-    case IR_CMP_GT: return ">";
-    case IR_CMP_GE: return ">=";
-    case IR_CMP_EQ: return "==";
-    case IR_CMP_NE: return "!=";
-    default: MOEC_UNREACHABLE();
-    }
-}
-
 /* The right-hand side of an ALU instruction, as ir/kinterp.c computes it. */
 static void print_alu(FILE *out, kprint *c, const ir_kinstr *in)
 {
@@ -121,7 +108,7 @@ static void print_alu(FILE *out, kprint *c, const ir_kinstr *in)
         }
     case IR_KIND_BINARY:
         if (in->op == IR_CMP) {
-            fprintf(out, "v%d %s v%d ? %s", s[0], cmp_operator((ir_cmp)in->attr), s[1],
+            fprintf(out, "v%d %s v%d ? %s", s[0], ir_cmp_c_operator((ir_cmp)in->attr), s[1],
                     in->dtype == IR_I32 ? "1 : 0" : "1.0f : 0.0f");
         } else if (in->op == IR_MAX) {
             fprintf(out, "v%d >= v%d ? v%d : v%d", s[0], s[1], s[0], s[1]);

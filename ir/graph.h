@@ -193,6 +193,8 @@ bool ir_dtype_is_float(ir_dtype d);
 bool ir_dtype_computed(ir_dtype d);
 /* "lt", "normal", "tokens"; "?" for a value out of range. */
 const char *ir_cmp_name(ir_cmp c);
+/* The C (and CUDA C) operator of a comparison: "<", "<=", ... */
+const char *ir_cmp_c_operator(ir_cmp c);
 const char *ir_random_dist_name(ir_random_dist d);
 const char *ir_input_slot_name(ir_input_slot s);
 

@@ -61,19 +61,6 @@ static const char *c_operator(ir_op op)
     }
 }
 
-static const char *cmp_operator(ir_cmp c)
-{
-    switch (c) {
-    case IR_CMP_LT: return "<";
-    case IR_CMP_LE: return "<=";
-    case IR_CMP_GT: return ">";
-    case IR_CMP_GE: return ">=";
-    case IR_CMP_EQ: return "==";
-    case IR_CMP_NE: return "!=";
-    default: MOEC_UNREACHABLE();
-    }
-}
-
 /* The right-hand side of an ALU instruction. */
 static void print_alu(FILE *out, const ir_kinstr *in)
 {
@@ -84,7 +71,7 @@ static void print_alu(FILE *out, const ir_kinstr *in)
     else if (in->op == IR_NEG) fprintf(out, "-v%d", s[0]);
     else if (in->op == IR_RSQRT) fprintf(out, "1.0f / sqrtf(v%d)", s[0]);
     else if (in->op == IR_MAX) fprintf(out, "v%d >= v%d ? v%d : v%d", s[0], s[1], s[0], s[1]);
-    else if (in->op == IR_CMP) fprintf(out, "v%d %s v%d ? 1.0f : 0.0f", s[0], cmp_operator((ir_cmp)in->attr), s[1]);
+    else if (in->op == IR_CMP) fprintf(out, "v%d %s v%d ? 1.0f : 0.0f", s[0], ir_cmp_c_operator((ir_cmp)in->attr), s[1]);
     else if (in->op == IR_WHERE) fprintf(out, "v%d != 0 ? v%d : v%d", s[0], s[1], s[2]);
     else if (in->op == IR_CAST) fprintf(out, "(%s)v%d", ir_dtype_c_type((ir_dtype)in->attr), s[0]);
     else fprintf(out, "%s(v%d)", ir_op_name(in->op), s[0]);

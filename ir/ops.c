@@ -139,6 +139,19 @@ static const char *const dist_names[IR_RANDOM_DIST_COUNT] = {
 _Static_assert(IR_RANDOM_DIST_COUNT == 2, "one name per distribution above");
 
 const char *ir_cmp_name(ir_cmp c) { return (unsigned)c < IR_CMP_COUNT ? cmp_names[c] : "?"; }
+
+const char *ir_cmp_c_operator(ir_cmp c)
+{
+    switch (c) {
+    case IR_CMP_LT: return "<";
+    case IR_CMP_LE: return "<=";
+    case IR_CMP_GT: return ">";
+    case IR_CMP_GE: return ">=";
+    case IR_CMP_EQ: return "==";
+    case IR_CMP_NE: return "!=";
+    default: MOEC_UNREACHABLE();
+    }
+}
 const char *ir_random_dist_name(ir_random_dist d) { return (unsigned)d < IR_RANDOM_DIST_COUNT ? dist_names[d] : "?"; }
 const char *ir_input_slot_name(ir_input_slot s)
 {
