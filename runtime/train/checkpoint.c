@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,19 @@ static int write_state(const char *path, const rt_ckpt_state *st, moec_diag *dia
     return rc;
 }
 
+/* Removes checkpoint-step-N without ever leaving it half deleted: it is
+ * first renamed to its temporary name (atomic), which prune() also clears if
+ * a kill stops the removal. */
+static int discard_checkpoint(const char *run_dir, int64_t step, moec_diag *diag)
+{
+    char path[PATH_MAX_LEN], gone[PATH_MAX_LEN];
+    snprintf(path, sizeof path, "%s/checkpoint-step-%" PRId64, run_dir, step);
+    snprintf(gone, sizeof gone, "%s/.checkpoint-step-%" PRId64 ".tmp", run_dir, step);
+    if (remove_dir(gone, diag) < 0) return -1;
+    if (rename(path, gone) < 0) return moec_error(diag, "cannot rename '%s': %s", path, strerror(errno));
+    return remove_dir(gone, diag);
+}
+
 /* Removes every checkpoint but the newest `keep`, and stale temporary directories. */
 static int prune(const char *run_dir, int64_t keep, moec_diag *diag)
 {
@@ -144,8 +158,7 @@ static int prune(const char *run_dir, int64_t keep, moec_diag *diag)
         size_t newer = 0;
         for (size_t j = 0; j < n; j++) newer += steps[j] > steps[i];
         if ((int64_t)newer < keep) continue;
-        snprintf(path, sizeof path, "%s/checkpoint-step-%" PRId64, run_dir, steps[i]);
-        rc = remove_dir(path, diag);
+        rc = discard_checkpoint(run_dir, steps[i], diag);
     }
     free(steps);
     return rc;
@@ -170,9 +183,16 @@ int rt_ckpt_write(const char *run_dir, const rt_ckpt_state *st, const rt_weights
     snprintf(f, sizeof f, "%s/state.json", tmp);
     if (rc == 0) rc = write_state(f, st, diag);
     if (rc == 0) rc = sync_dir(tmp, diag);
-    if (rc == 0) rc = remove_dir(dst, diag);    /* a resumed run writing step N again */
-    if (rc == 0 && rename(tmp, dst) < 0) rc = moec_error(diag, "cannot rename '%s': %s", tmp, strerror(errno));
+    /* A resumed run may write step N again: the complete new directory and
+     * the old one swap names in one step, so checkpoint-step-N is whole at
+     * every moment; the old one, now under the temporary name, goes after. */
+    bool exists = access(dst, F_OK) == 0;
+    if (rc == 0 && exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_EXCHANGE) < 0)
+        rc = moec_error(diag, "cannot replace '%s': %s", dst, strerror(errno));
+    if (rc == 0 && !exists && rename(tmp, dst) < 0)
+        rc = moec_error(diag, "cannot rename '%s': %s", tmp, strerror(errno));
     if (rc == 0) rc = sync_dir(run_dir, diag);
+    if (rc == 0 && exists) rc = remove_dir(tmp, diag);   /* the replaced checkpoint */
     if (rc != 0) {
         remove_dir(tmp, NULL);
         return -1;
