@@ -29,12 +29,13 @@ typedef struct bench_args {
     uint64_t steps, threads;    /* timed steps; threads 0: every core */
     uint64_t top;               /* --top N: the N launches that took longest */
     bool json, no_cache, no_fuse;
+    ir_moe_form moe;            /* --moe dense|sparse: the dense oracle times every expert on every token */
 } bench_args;
 
 static void usage(void)
 {
     fprintf(stderr, "usage: moec bench MODEL.moe [--set k=v]... --batch B --seq T [--steps N] [--threads N] "
-                    "[--backend cpu] [--top N] [--no-cache] [--no-fuse] [--json]\n");
+                    "[--backend cpu] [--top N] [--no-cache] [--no-fuse] [--moe dense|sparse] [--json]\n");
 }
 
 /* --backend: the CPU only, for now. 0, or -1 after saying why. */
@@ -61,6 +62,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if ((v = rt_cli_option_value(argc, argv, i, "--threads"))) return rt_cli_parse_u64("--threads", v, &a->threads);
     if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return check_backend(v);
     if ((v = rt_cli_option_value(argc, argv, i, "--top"))) return rt_cli_parse_u64("--top", v, &a->top);
+    if ((v = rt_cli_option_value(argc, argv, i, "--moe"))) return rt_cli_parse_moe(v, &a->moe);
     if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
     if (!strcmp(argv[*i], "--no-cache")) return a->no_cache = true, 0;
     if (!strcmp(argv[*i], "--no-fuse")) return a->no_fuse = true, 0;
@@ -350,7 +352,7 @@ int rt_cmd_bench(int argc, char **argv)
     if (rt_cli_size_sets(&a.m, a.batch, a.seq) < 0) return 2;
     rt_pipeline_options opt = { .model = a.m.model, .sets = a.m.sets, .n_sets = a.m.n_sets,
                                 .max_errors = a.m.max_errors, .batch = (int64_t)a.batch, .seq = (int64_t)a.seq,
-                                .no_fuse = a.no_fuse, .step = RT_STEP_TRAIN };
+                                .no_fuse = a.no_fuse, .step = RT_STEP_TRAIN, .moe = a.moe };
     rt_cpu_step_options co = { .threads = (int)a.threads, .no_cache = a.no_cache };
     rt_cpu_step s;
     int status = rt_cpu_step_build(&s, &opt, &co) == 0 && bench(&s, &a) == 0 ? 0 : 1;

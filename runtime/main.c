@@ -40,7 +40,7 @@ static const command COMMANDS[] = {
     {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},
     {"report", "RUN... -o DIR", "tables and plots: loss curves, expert use per domain", NULL,
      "reports arrive with the training runtime"},
-    {"bench", "MODEL.moe [--set k=v]... --batch B --seq T [--steps N] [--threads N] [--backend cpu] [--json]",
+    {"bench", "MODEL.moe [--set k=v]... --batch B --seq T [--steps N] [--threads N] [--backend cpu] [--moe dense|sparse] [--json]",
      "time the training step: per kernel class (GFLOP/s, GB/s), compile time, kernel cache", rt_cmd_bench, NULL},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };
