@@ -26,6 +26,8 @@ moec_LDADD += libmoec_cuda.a libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmo
 
 # Training metrics from a step's kept values (runtime/train/metrics.h).
 libmoec_runtime_a_SOURCES += runtime/train/metrics.c runtime/train/metrics.h
+# The weight divergence between experts, written with the metrics of an evaluation.
+libmoec_runtime_a_SOURCES += runtime/train/divergence.c runtime/train/divergence.h
 
 # The data pipeline (tokenizer, shards, `moec data`) keeps its own list.
 include runtime/data/local.mk

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "runtime/train/batches.h"
+#include "runtime/train/divergence.h"
 #include "runtime/train/metrics.h"
 
 double rt_train_now(void)
@@ -89,6 +90,31 @@ static bool collapsed(run_state *r, const ir_lowered *l, double *const *frac_sum
     return any;
 }
 
+/* router/layer_{L}_weight_divergence of every MoE layer into the eval line,
+ * from the current weights (L as the other router names, from the metrics). */
+static int write_divergence(run_state *r, json_t *line)
+{
+    const rt_train_setup *s = r->s;
+    int n = rt_divergence_layers(s->model);
+    if (n == 0) return 0;
+    if (rt_engine_download(s->engine) < 0) return -1;
+    rt_layer_use *u = malloc(sizeof *u);   /* large: the fractions of FE_MAX_EXPERTS experts */
+    if (!u) return moec_error(s->diag, "out of memory");
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n && i < rt_metrics_n_layers(r->eval_metrics); i++) {
+        double d;
+        rt_metrics_layer_use(r->eval_metrics, i, -1, u);   /* u->layer is set even when no row counted */
+        rc = rt_divergence_layer(s->model, &s->engine->params, i, &d, s->diag);
+        if (rc < 0 || (u->experts < 2)) continue;
+        char key[64];
+        snprintf(key, sizeof key, "router/layer_%d_weight_divergence", u->layer);
+        json_t *v = isfinite(d) ? json_real(d) : json_null();
+        if (!v || json_object_set_new(line, key, v) < 0) rc = moec_error(s->diag, "out of memory");
+    }
+    free(u);
+    return rc;
+}
+
 /* Runs eval_steps batches of the eval split after `done` steps and logs the
  * line. *stop is set when the collapse detector stops the run. 0 or -1. */
 static int evaluate(run_state *r, int64_t done, bool *stop)
@@ -136,6 +162,7 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
         json_object_set_new(line, "eval/z_loss", json_real(sum.z_loss / (double)n));
         json_object_set_new(line, "eval/perplexity", json_real(exp(lm)));
         rc = rt_metrics_write(r->eval_metrics, "eval", line);
+        if (rc == 0) rc = write_divergence(r, line);
         if (rc == 0) rc = rt_metrics_log_append(&r->log, line, s->diag);
         json_decref(r->last_eval);
         r->last_eval = line;

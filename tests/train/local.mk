@@ -2,10 +2,11 @@
 # made in the test: learning, the run directory, resume, interruption,
 # kill -9, the non-finite guard, collapse, bad input and gradient
 # accumulation (corpus.sh sets up).
-TESTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh tests/train/accum.sh
+TESTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh tests/train/accum.sh \
+	tests/train/divergence.sh
 dist_check_SCRIPTS += tests/train/learn.sh tests/train/resume.sh tests/train/failures.sh \
-	tests/train/accum.sh
-EXTRA_DIST += tests/train/corpus.sh
+	tests/train/accum.sh tests/train/divergence.sh
+EXTRA_DIST += tests/train/corpus.sh tests/train/divergence_ref.py
 
 # The batches of a hand-made split: targets inside each block, none for the
 # last position of a sequence as long as its block.

@@ -15,3 +15,11 @@ tests_train_test_metrics_step_SOURCES = tests/train/test_metrics_step.c
 tests_train_test_metrics_step_LDADD = libmoec_runtime.a $(CODEGEN_LIBS) libmoec_cpu.a libmoec_runtime.a libmoec_ir.a \
 	libmoec_frontend.a libmoec_support.a $(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) \
 	-lpthread $(LIBS) -lm
+
+# The weight divergence between experts (runtime/train/divergence.h) on hand
+# cases; divergence.sh checks what a run writes against a Python reference.
+check_PROGRAMS += tests/train/test_divergence
+TESTS += tests/train/test_divergence
+tests_train_test_divergence_SOURCES = tests/train/test_divergence.c
+tests_train_test_divergence_LDADD = libmoec_runtime.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
+	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LIBS) -lm
