@@ -9,7 +9,8 @@
  * DUMP's lines. With CHECK_SEQS > 0 it also runs the first CHECK_SEQS
  * sequences of DUMP through the reference interpreter (ir/interp.h, float64,
  * the evaluation graph of the run's model built independently from
- * config.json, one sequence at a time) and compares each token's top-1
+ * config.json, one sequence at a time, at the run's last step as the
+ * analysis runs it) and compares each token's top-1
  * expert (SCOPE.assign slot 0) with the compiled step's; a difference is
  * tolerated only where the interpreter's probabilities of the two experts
  * are within 1e-4 (a near tie float32 may break the other way).
@@ -107,7 +108,7 @@ static long long check_interp(const char *run, const dump_row *rows, long long n
         }
         b.domain[0] = code;
         rt_step_result r;
-        if (rt_engine_eval_batch(&e, &b, 0, &r) < 0) {
+        if (rt_engine_eval_batch(&e, &b, json_integer_value(json_object_get(cfg, "steps")), &r) < 0) {
             bad = -1;
             break;
         }
