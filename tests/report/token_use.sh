@@ -35,7 +35,8 @@ awk 'BEGIN { srand(3); split("the cat sat on the mat|a dog ran in the park|birds
     "$moec" data prose="$tmp/prose.txt" -o "$tmp/nocode" --separator % --seq 128 --quiet
 ok $? "data with a code domain (blocks of 128 tokens), and data without"
 small="--set d=32 --set layers=2 --set moe_from=0 --batch 4 --seq 64 --threads 2"
-# shellcheck disable=SC2086 -- $small is a list of words
+# $small is a list of words
+# shellcheck disable=SC2086
 "$moec" train "$models/gpt2-moe-tiny.moe" --data "$tmp/data" $small --steps 3 --set eval_every=3 --set eval_steps=1 \
     --out "$tmp/run" --quiet > "$tmp/out" 2>&1
 ok $? "a tiny MoE model with two MoE layers trains 3 steps"
