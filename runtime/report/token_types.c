@@ -31,7 +31,11 @@
  * lines) only emit tokens that cover no byte or the same bytes, so the
  * lexer needs no notion of lines except inside strings. Bytes >= 0x80 are
  * taken as identifier characters: UTF-8 letters, which \w matches (other
- * non-ASCII characters outside strings and comments are rare in code). */
+ * non-ASCII characters outside strings and comments are rare in code). A
+ * lone CR (not before LF) is an error byte; tokenize, at the start of a
+ * line outside brackets, takes it as a blank line and the rest of the line
+ * as part of that NL, and lets a comment there run past it: old Mac line
+ * ends, which the lexer does not follow. */
 
 static const char *const TYPE_NAMES[RP_TT_COUNT] = {
     "keyword", "name", "number", "string", "operator", "comment", "other",

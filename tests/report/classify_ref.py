@@ -53,7 +53,10 @@ def categories(text):
     for ln in lines:
         line_start.append(at)
         at += len(ln) + 1
-    decoded = [ln.decode('utf-8') for ln in lines]
+    try:
+        decoded = [ln.decode('utf-8') for ln in lines]
+    except UnicodeDecodeError:
+        return None
 
     def offset(row, col):
         return line_start[row - 1] + len(decoded[row - 1][:col].encode('utf-8'))
