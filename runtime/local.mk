@@ -43,3 +43,4 @@ include runtime/sample/local.mk
 
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk
+libmoec_runtime_a_SOURCES += runtime/report/token_types.c runtime/report/token_types.h

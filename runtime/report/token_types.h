@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "support/diag.h"
 
@@ -56,5 +57,15 @@ typedef struct rp_token_use {
  * filled, or -1 after reporting through diag naming the run. */
 int rp_token_use_compute(const char *run_dir, int64_t max_tokens, int threads, rp_token_use *out, moec_diag *diag);
 void rp_token_use_free(rp_token_use *u);
+
+/* rp_token_use_compute that also writes, when dump is not NULL, one line per
+ * analysed token, "SEQ POS ID TYPE E_0 .. E_{layers-1}" (the sequence fed
+ * to the step, the position in it, the token id, its rp_token_type, its
+ * top-1 expert in each MoE layer), after a first line "# T=.. S=.. code=.."
+ * (the sequence length, the data's block length and the code domain's
+ * index: each block gave floor(S / T) sequences), so that tests can check
+ * the analysis against independent references (tests/report/). */
+int rp_token_use_compute_dump(const char *run_dir, int64_t max_tokens, int threads, FILE *dump, rp_token_use *out,
+                              moec_diag *diag);
 
 #endif

@@ -11,7 +11,8 @@ if ! command -v python3 > /dev/null; then
     echo "1..0 # SKIP no python3 for the reference"; exit 0
 fi
 sets="--set d=32 --set layers=2 --set moe_from=0"
-# shellcheck disable=SC2086 -- $sets and $small are lists of words
+# $sets and $small are lists of words
+# shellcheck disable=SC2086
 "$moec" init "$models/gpt2-dense-tiny.moe" --set d=32 --set layers=2 --seed 1 -o "$tmp/dense.safetensors" > "$tmp/out" 2>&1 &&
     "$moec" init "$models/gpt2-moe-tiny.moe" $sets --seed 2 --upcycle "$tmp/dense.safetensors" \
         -o "$tmp/moe.safetensors" > "$tmp/out" 2>&1
