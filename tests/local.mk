@@ -25,4 +25,5 @@ include tests/cli/local.mk
 include tests/train/local.mk
 include tests/train/test_metrics.mk
 include tests/sample/local.mk
+include tests/report/local.mk
 include tests/cuda/local.mk

@@ -261,10 +261,10 @@ static void section_runs(rp_doc *doc, const rp_report_input *in, const int *orde
             for (int j = i; j < in->n; j++) m += in->runs[j].config_id == i;
             multi += m >= 2;
         }
-    rp_doc_para(doc, "%d run%s in %d configuration%s (runs whose config.json agree on everything but the seed); "
-                "%d configuration%s with two or more seeds get a summary row (mean ± 95%% confidence interval, "
-                "Student t) in every table.",
-                in->n, in->n == 1 ? "" : "s", configs, configs == 1 ? "" : "s", multi, multi == 1 ? "" : "s");
+    rp_doc_para(doc, "%d run%s in %d configuration%s (runs whose config.json agree on everything but the seed). "
+                "Each configuration of two or more runs (%d here) has a summary row after its runs in every table: "
+                "the mean ± the half width of its 95%% confidence interval (Student t, n − 1 degrees of freedom).",
+                in->n, in->n == 1 ? "" : "s", configs, configs == 1 ? "" : "s", multi);
     if (in->baseline >= 0)
         rp_doc_para(doc, "Baseline: %s (%s). Differences are (run − baseline) / baseline of the language-model "
                     "loss eval/lm_loss, in percent.", in->runs[in->baseline].name, in->baseline_why);

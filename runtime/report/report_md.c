@@ -25,6 +25,17 @@ static void put_text(const char *s, FILE *out)
     }
 }
 
+/* A column of numbers (every body cell starts like one, or is n/a or
+ * empty) is right-aligned; any other column left-aligned. */
+static bool numeric_column(const rp_block *b, int c)
+{
+    for (int r = 1; r < b->rows; r++) {
+        const char *s = rp_doc_cell_at(b, r, c);
+        if (*s && strcmp(s, "n/a") != 0 && !strchr("0123456789+-", *s)) return false;
+    }
+    return true;
+}
+
 int rp_doc_write_md(const rp_doc *doc, FILE *out)
 {
     for (int i = 0; i < doc->n; i++) {
@@ -59,7 +70,7 @@ int rp_doc_write_md(const rp_doc *doc, FILE *out)
                 fputc('\n', out);
                 if (r == 0) {
                     fputc('|', out);
-                    for (int c = 0; c < b->cols; c++) fputs(c == 0 ? " --- |" : " ---: |", out);
+                    for (int c = 0; c < b->cols; c++) fputs(numeric_column(b, c) ? " ---: |" : " --- |", out);
                     fputc('\n', out);
                 }
             }
