@@ -182,16 +182,22 @@ int rt_cmd_report(int argc, char **argv)
     if (!a.no_token_types)
         for (int i = 0; i < n; i++) {
             if (!runs[i].moe || runs[i].n_evals == 0) continue;
+            /* The analysis reports through its own sink; its errors become
+             * one warning here, since a report without it is still useful. */
             moec_diag quiet;
             if (moec_diag_collect(&quiet, 0) != 0) {
                 moec_error(&diag, "out of memory");
                 goto out;
             }
+            quiet.prefix = "";
             int t = rp_token_use_compute(runs[i].dir, TOKEN_TYPE_TOKENS, 0, &uses[i], &quiet);
             if (t == 0) tt[i] = &uses[i];
-            else if (t < 0)
-                moec_warning_at(&diag, (moec_loc){0}, "%s: no expert use by token type: %s", runs[i].dir,
-                                moec_diag_text(&quiet));
+            else if (t < 0) {
+                const char *why = moec_diag_text(&quiet);
+                if (!*why) why = "the analysis failed";
+                int len = (int)strcspn(why, "\n");
+                moec_warning_at(&diag, (moec_loc){0}, "%s: no expert use by token type: %.*s", runs[i].dir, len, why);
+            }
             moec_diag_free(&quiet);
         }
     if (rp_plotter_init(&plots, a.out, !a.no_plots, &diag) != 0) goto out;

@@ -198,8 +198,7 @@ static void runs_table(rp_doc *doc, const rp_run *runs, const int *rows, int n, 
     for (int i = 0; i < n;) {
         int j = i;
         while (j < n && runs[rows[j]].config_id == runs[rows[i]].config_id) j++;
-        char cname[CELL];
-        rp_config_name(runs[runs[rows[i]].config_id].name, cname, sizeof cname);
+        const char *cname = runs[rows[i]].config_name;
         for (int k = i; k < j; k++) {
             const rp_run *r = &runs[rows[k]];
             rp_doc_row(doc, false);

@@ -19,7 +19,8 @@ static void put_text(const char *s, FILE *out)
 {
     for (const char *p = s; *p; p++) {
         bool inner_underscore = *p == '_' && p > s && word_char(p[-1]) && word_char(p[1]);
-        if (strchr("\\`*_[]<>|#", *p) && !inner_underscore) fputc('\\', out);
+        bool heading = *p == '#' && p == s;   /* a '#' is markup only where a line starts */
+        if ((strchr("\\`*_[]<>|", *p) && !inner_underscore) || heading) fputc('\\', out);
         if (*p == '\n') fputc(' ', out);
         else fputc(*p, out);
     }

@@ -42,7 +42,8 @@ typedef struct rp_run {
     rp_layer *layers;         /* MoE layers of the router metrics, by index */
     int n_layers;
     int final_eval, best_eval;/* indices into evals (best: the lowest eval/loss); -1 when none */
-    int config_id;            /* the configuration (rp_group_runs) */
+    int config_id;            /* the configuration (rp_group_runs): the index of its first run */
+    char config_name[RP_MAX_NAME + 16]; /* the configuration's name (rp_group_runs) */
 } rp_run;
 
 /* Loads the run directory `dir`. Returns 0, or -1 after reporting
@@ -67,8 +68,10 @@ const char *rp_stopped_reason(const rp_run *r);
 int64_t rp_seed(const rp_run *r, bool *has);
 
 /* Runs whose config.json agree on everything but the seed form one
- * configuration (doc/report.md, "Seeds"): sets each run's config_id to the
- * index of the first run of its configuration. */
+ * configuration (doc/report.md, "Configurations and seeds"): sets each run's
+ * config_id to the index of the first run of its configuration, and
+ * config_name to the configuration's name (rp_config_name of its first run;
+ * " #2", " #3" ... added when an earlier configuration has that name). */
 void rp_group_runs(rp_run *runs, int n);
 /* The configuration's name: the run name without a trailing -s<digits>,
  * written into buf. */

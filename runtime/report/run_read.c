@@ -348,6 +348,22 @@ void rp_group_runs(rp_run *runs, int n)
     if (keys)
         for (int i = 0; i < n; i++) json_decref(keys[i]);
     free(keys);
+    for (int i = 0; i < n; i++) {
+        if (runs[i].config_id != i) {
+            memcpy(runs[i].config_name, runs[runs[i].config_id].config_name, sizeof runs[i].config_name);
+            continue;
+        }
+        char base[RP_MAX_NAME + 1];
+        rp_config_name(runs[i].name, base, sizeof base);
+        snprintf(runs[i].config_name, sizeof runs[i].config_name, "%s", base);
+        for (int k = 2;; k++) {
+            bool taken = false;
+            for (int j = 0; j < i && !taken; j++)
+                taken = runs[j].config_id == j && !strcmp(runs[j].config_name, runs[i].config_name);
+            if (!taken) break;
+            snprintf(runs[i].config_name, sizeof runs[i].config_name, "%s #%d", base, k);
+        }
+    }
 }
 
 void rp_config_name(const char *run_name, char *buf, size_t size)

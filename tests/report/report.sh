@@ -50,6 +50,13 @@ ok $? "report.md's configuration row has that mean ± CI"
 ok $? "--baseline RUN among the runs"
 grep -q "^| moe-s1 | .* | -7.14 | -3.70 |$" "$tmp/base/report.md"; ok $? "differences against moe-s2: -7.14% final, -3.70% best"
 
+# ---- a second configuration whose name is taken gets " #2" ----
+mkdir -p "$tmp/moe-s9" && cp "$runs/moe-s1/metrics.jsonl" "$tmp/moe-s9/" &&
+    sed 's/"steps=20"/"steps=20", "lr=0.01"/' "$runs/moe-s1/config.json" >"$tmp/moe-s9/config.json"
+"$moec" report "$runs/moe-s1" "$runs/moe-s2" "$tmp/moe-s9" -o "$tmp/two" --no-plots --no-token-types >/dev/null 2>&1 &&
+    grep -q "^| moe-s9 | moe #2 | " "$tmp/two/report.md" && grep -q "^| \*\*moe (mean ± 95% CI, n=2)\*\* |" "$tmp/two/report.md"
+ok $? "runs differing in a --set are two configurations; the second 'moe' is named 'moe #2'"
+
 # ---- bad input: exit 1 and the run's name ----
 "$moec" report "$tmp/nowhere" -o "$tmp/bad" >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && grep -q "^moec report: $tmp/nowhere: No such file or directory" "$tmp/err"
