@@ -1,11 +1,12 @@
 # runtime/report/local.mk -- `moec report`: run directories read, grouped by
 # configuration, summarised as report.md, report.html, gnuplot plots and
 # results.json (doc/report.md).
-libmoec_runtime_a_SOURCES += \
+REPORT_TEST_SOURCES = \
 	runtime/report/run.h runtime/report/run_read.c \
 	runtime/report/stats.h runtime/report/stats.c \
 	runtime/report/doc.h runtime/report/doc.c \
-	runtime/report/report_md.c runtime/report/report_html.c \
+	runtime/report/report_md.c runtime/report/report_html.c
+libmoec_runtime_a_SOURCES += $(REPORT_TEST_SOURCES) \
 	runtime/report/gnuplot.h runtime/report/gnuplot.c \
 	runtime/report/plots.h runtime/report/plots.c \
 	runtime/report/build.h runtime/report/build.c \

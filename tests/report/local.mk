@@ -10,3 +10,12 @@ EXTRA_DIST += tests/report/golden/report.md tests/report/golden/results.json \
 	tests/report/runs/dense/config.json tests/report/runs/dense/metrics.jsonl tests/report/runs/dense/run_summary.json \
 	tests/report/runs/half/config.json tests/report/runs/half/metrics.jsonl \
 	tests/report/runs/fresh/config.json tests/report/runs/fresh/metrics.jsonl
+
+# The library pieces: t table, interval, names, grouping, damaged metrics,
+# escaping (built with ASan+UBSan when configure found them).
+check_PROGRAMS += tests/report/test_report
+TESTS += tests/report/test_report
+tests_report_test_report_SOURCES = tests/report/test_report.c $(REPORT_TEST_SOURCES)
+tests_report_test_report_CFLAGS = $(AM_CFLAGS) -g $(SANITIZE_CFLAGS)
+tests_report_test_report_LDFLAGS = $(SANITIZE_CFLAGS)
+tests_report_test_report_LDADD = libmoec_support.a $(JANSSON_LIBS) -lm
