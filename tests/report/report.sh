@@ -50,6 +50,13 @@ ok $? "report.md's configuration row has that mean ± CI"
 ok $? "--baseline RUN among the runs"
 grep -q "^| moe-s1 | .* | -7.14 | -3.70 |$" "$tmp/base/report.md"; ok $? "differences against moe-s2: -7.14% final, -3.70% best"
 
+# ---- --baseline another run directory: it is listed first ----
+"$moec" report "$runs/moe-s1" -o "$tmp/other" --baseline "$runs/dense" --no-plots --no-token-types >/dev/null 2>&1 &&
+    grep -q "^Baseline: dense (--baseline)" "$tmp/other/report.md" &&
+    [ "$(grep -n '^| dense | dense |' "$tmp/other/report.md" | cut -d: -f1)" -lt \
+      "$(grep -n '^| moe-s1 | moe |' "$tmp/other/report.md" | cut -d: -f1)" ]
+ok $? "--baseline RUN not among the runs is loaded and listed first"
+
 # ---- a second configuration whose name is taken gets " #2" ----
 mkdir -p "$tmp/moe-s9" && cp "$runs/moe-s1/metrics.jsonl" "$tmp/moe-s9/" &&
     sed 's/"steps=20"/"steps=20", "lr=0.01"/' "$runs/moe-s1/config.json" >"$tmp/moe-s9/config.json"

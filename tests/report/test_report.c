@@ -3,7 +3,9 @@
  * interval on hand numbers; configuration names; the fixtures grouped into
  * configurations; every prefix of a metrics.jsonl (a run killed at any byte)
  * and random byte damage loaded without a crash, a cut-short last line
- * reported as such; Markdown and HTML escaping. */
+ * reported as such; Markdown and HTML escaping; the expert use by token
+ * type drawn from a hand-made count (the analysis itself,
+ * runtime/report/token_types.c, is not linked: this file names the types). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/report/build.h"
 #include "runtime/report/doc.h"
+#include "runtime/report/results.h"
 #include "runtime/report/run.h"
 #include "runtime/report/stats.h"
 #include "tests/tap.h"
 
 static bool near(double a, double b, double tol) { return fabs(a - b) <= tol; }
+
+/* The names runtime/report/token_types.h promises, for build.c and plots.c. */
+const char *rp_token_type_name(rp_token_type t)
+{
+    static const char *const names[RP_TT_COUNT] = {"keyword", "name", "number", "string", "operator", "comment", "other"};
+    return (unsigned)t < RP_TT_COUNT ? names[t] : "?";
+}
 
 static void t_table(void)
 {
@@ -187,7 +198,7 @@ static void escaping(void)
     fclose(m);
     fclose(h);
     tap_ok(rm == 0 && md && strstr(md, "\\#a_b \\*c\\* \\|d\\| \\<e\\> \\_f eval/lm_loss\n") != NULL,
-           "Markdown escapes markup and keeps an underscore inside a word: %s", md ? md : "");
+           "Markdown escapes markup and keeps an underscore inside a word");
     tap_ok(md && strstr(md, "| x\\|y | <&>\"' |") == NULL && strstr(md, "| x\\|y | \\<&\\>\"' |") != NULL,
            "a table cell's | and < > are escaped");
     tap_ok(rh == 0 && html && strstr(html, "<th>&lt;&amp;&gt;&quot;&#39;</th>") && strstr(html, "&lt;e&gt;"),
@@ -195,6 +206,63 @@ static void escaping(void)
     free(md);
     free(html);
     rp_doc_free(&doc);
+}
+
+/* A token-type count by hand through the report: one MoE layer (index 1),
+ * two experts. */
+static void token_types(void)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/report/runs/moe-s1", srcdir());
+    rp_run run;
+    moec_diag d;
+    moec_diag_collect(&d, 0);
+    if (rp_run_load(&run, dir, &d) != 0) {
+        tap_ok(false, "moe-s1 loads: %s", moec_diag_text(&d));
+        moec_diag_free(&d);
+        return;
+    }
+    rp_group_runs(&run, 1);
+    int layer_index[1] = {1}, layer_experts[1] = {2};
+    /* [layer][type][expert]: keyword, name, number, string, operator, comment, other */
+    double count[RP_TT_COUNT * 2] = {7, 3, 1, 1, 0, 0, 4, 0, 1, 3, 0, 2, 5, 5};
+    rp_token_use u = {.layers = 1, .experts = 2, .layer_index = layer_index, .layer_experts = layer_experts,
+                      .count = count, .tokens = 32};
+    const rp_token_use *tt[1] = {&u};
+    char out[] = "/tmp/moec-test-report-out-XXXXXX";
+    rp_plotter p;
+    rp_doc doc = {0};
+    bool made = mkdtemp(out) && rp_plotter_init(&p, out, false, &d) == 0;
+    rp_report_input in = {.runs = &run, .n = 1, .baseline = -1, .baseline_why = "none", .tt = tt};
+    made = made && rp_build_report(&doc, &in, &p, &d) == 0;
+    char *md = NULL;
+    size_t ml = 0;
+    FILE *m = open_memstream(&md, &ml);
+    made = made && m && rp_doc_write_md(&doc, m) == 0;
+    if (m) fclose(m);
+    tap_ok(made && md && strstr(md, "## Expert use by token type (code)\n"), "a run with a token-type count gets the section");
+    tap_ok(md && strstr(md, "### moe-s1, layer 1 (32 code tokens)\n\n| token type | tokens | expert 0 % | expert 1 % |\n"),
+           "a table per MoE layer: token type, tokens, %% per expert");
+    tap_ok(md && strstr(md, "| keyword | 10 | 70.0 | 30.0 |\n| name | 2 | 50.0 | 50.0 |\n| number | 0 | n/a | n/a |\n"
+                            "| string | 4 | 100.0 | 0.0 |\n| operator | 4 | 25.0 | 75.0 |\n| comment | 2 | 0.0 | 100.0 |\n"
+                            "| other | 10 | 50.0 | 50.0 |\n"),
+           "cells are %% of the type's tokens (7 of 10 keywords to expert 0: 70.0; a type without tokens: n/a)");
+    char dat[4200];
+    snprintf(dat, sizeof dat, "%s/plots/token_types_1_moe-s1_L1.dat", out);
+    struct stat st;
+    tap_ok(stat(dat, &st) == 0 && st.st_size > 0, "the heat map's data file is written (no gnuplot asked)");
+    char results[4200];
+    snprintf(results, sizeof results, "%s/results.json", out);
+    int order[1] = {0};
+    tap_ok(rp_write_results(results, &run, order, 1, &d) == 0 && stat(results, &st) == 0, "results.json is written");
+    free(md);
+    rp_doc_free(&doc);
+    rp_plotter_free(&p);
+    rp_run_free(&run);
+    moec_diag_free(&d);
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    if (system(cmd) != 0) tap_diag("could not remove %s", out);
 }
 
 int main(void)
@@ -205,5 +273,6 @@ int main(void)
     grouping();
     damaged_metrics();
     escaping();
+    token_types();
     return tap_done();
 }
