@@ -18,6 +18,7 @@ int rt_cmd_bench(int argc, char **argv);
 int rt_cmd_emit(int argc, char **argv);
 int rt_cmd_train(int argc, char **argv);
 int rt_cmd_sample(int argc, char **argv);
+int rt_cmd_report(int argc, char **argv);
 
 /* The GPT-2 vocabulary of `moec data`, `tokenize` and `sample`: --vocab PATH
  * (opt, may be NULL), else $MOEC_VOCAB, else ./data/gpt2 (doc/data.md,

@@ -13,7 +13,8 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_bench.c \
 	runtime/cmd_emit.c \
 	runtime/cmd_sample.c \
-	runtime/cmd_train.c
+	runtime/cmd_train.c \
+	runtime/cmd_report.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
@@ -41,6 +42,8 @@ include runtime/weights/local.mk
 # The sampling rule and generation (`moec sample`).
 include runtime/sample/local.mk
 
+# `moec report`: tables and plots from run directories.
+include runtime/report/local.mk
+
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk
-libmoec_runtime_a_SOURCES += runtime/report/token_types.c runtime/report/token_types.h

@@ -38,8 +38,9 @@ static const command COMMANDS[] = {
     {"data", "NAME=PATH... -o DIR [--eval-fraction F] [--seq T] [--balance] [--seed S]",
      "tokenize text into token shards, per domain", rt_cmd_data, NULL},
     {"tokenize", "FILE|--text TEXT", "print GPT-2 token ids and their text", rt_cmd_tokenize, NULL},
-    {"report", "RUN... -o DIR", "tables and plots: loss curves, expert use per domain", NULL,
-     "reports arrive with the training runtime"},
+    {"report", "RUN... -o DIR [--baseline RUN] [--results FILE]",
+     "tables and plots of run directories: loss, per-domain loss, routing, expert use; seeds as mean ± 95% CI",
+     rt_cmd_report, NULL},
     {"bench", "MODEL.moe [--set k=v]... --batch B --seq T [--steps N] [--threads N] [--backend cpu] [--moe dense|sparse] [--json]",
      "time the training step: per kernel class (GFLOP/s, GB/s), compile time, kernel cache", rt_cmd_bench, NULL},
 };

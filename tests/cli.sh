@@ -11,8 +11,8 @@ done
 grep -q "^cpu backend:" version.out; ok $? "--version names the cpu backend"
 grep -q "^cuda backend:" version.out; ok $? "--version names the cuda backend"
 "$moec" frobnicate > /dev/null 2>&1; [ $? = 2 ]; ok $? "an unknown command exits 2"
-"$moec" report x > /dev/null 2> notyet.out; [ $? = 2 ]; ok $? "a command not built yet exits 2"
-grep -q "not available yet" notyet.out; ok $? "and says it is not available yet"
+"$moec" report x > /dev/null 2> usage.out; [ $? = 2 ]; ok $? "report without -o DIR is a usage error (exit 2)"
+grep -q "^usage: moec report RUN" usage.out; ok $? "and prints its usage"
 "$moec" check > /dev/null 2>&1; [ $? = 2 ]; ok $? "check without a file is a usage error"
-rm -f help.out version.out notyet.out
+rm -f help.out version.out usage.out
 tap_done

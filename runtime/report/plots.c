@@ -1,0 +1,353 @@
+/* runtime/report/plots.c -- the data and gnuplot script of each of the
+ * report's plots (plots.h). Data files are whitespace-separated columns
+ * with names in double quotes ("?" for a missing value); several series in
+ * one file are gnuplot "index" blocks separated by two blank lines. The
+ * heat maps centre a blue-white-red palette on the uniform share, so white
+ * means "as much as an even split" and the title says the value. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/report/plots.h"
+
+enum { QUOTED = 512, SAFE = 128 };
+
+/* A memory stream for a data file or a script body. */
+typedef struct buf {
+    char *text;
+    size_t len;
+    FILE *f;
+} buf;
+
+static int buf_open(buf *b, moec_diag *d)
+{
+    memset(b, 0, sizeof *b);
+    if (!(b->f = open_memstream(&b->text, &b->len))) return moec_error(d, "out of memory");
+    return 0;
+}
+
+static int buf_close(buf *b, moec_diag *d)
+{
+    int rc = fclose(b->f);
+    b->f = NULL;
+    if (rc != 0 || !b->text) return moec_error(d, "out of memory");
+    return 0;
+}
+
+static void buf_free(buf *b)
+{
+    if (b->f) fclose(b->f);
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+/* Draws NAME from the two buffers (closing them). */
+static int draw(rp_plotter *p, const char *name, buf *data, buf *script, int w, int h, char png[RP_PNG_PATH])
+{
+    int rc = -1;
+    if (buf_close(data, p->d) == 0 && buf_close(script, p->d) == 0)
+        rc = rp_plot(p, name, data->text, data->len, script->text, w, h);
+    buf_free(data);
+    buf_free(script);
+    if (rc == 1) snprintf(png, RP_PNG_PATH, "plots/%s.png", name);
+    return rc;
+}
+
+static void put_value(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, " %.9g", v);
+    else fputs(" ?", f);
+}
+
+/* A quoted, sanitised run name for a data file. */
+static void put_name(FILE *f, const char *name)
+{
+    char s[SAFE];
+    rp_gp_safe_name(name, s, sizeof s);
+    fprintf(f, "\"%s\"", s);
+}
+
+/* A file name part for run r: its number and its sanitised name. */
+static void run_file(char *out, size_t size, const char *what, int run_no, const rp_run *r, int layer)
+{
+    char s[SAFE];
+    rp_gp_safe_name(r->name, s, sizeof s);
+    if (layer >= 0) snprintf(out, size, "%s_%d_%s_L%d", what, run_no, s, layer);
+    else snprintf(out, size, "%s_%d_%s", what, run_no, s);
+}
+
+static char *key_of(char *k, size_t size, const char *fmt, int a, int b)
+{
+    snprintf(k, size, fmt, a, b);
+    return k;
+}
+
+/* Series plot: one index block per series; `titles` in order. */
+int rp_plot_loss_curves(rp_plotter *p, const rp_run *runs, const int *order, int n, char png[RP_PNG_PATH])
+{
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) return -1;
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    fputs("set title 'Evaluation loss (eval/lm_loss) against the step'\nset xlabel 'step'\n"
+          "set ylabel 'eval/lm_loss (nats per token)'\nset key outside right\nset grid\nplot", script.f);
+    int series = 0;
+    for (int i = 0; i < n; i++) {
+        const rp_run *r = &runs[order[i]];
+        int points = 0;
+        for (size_t e = 0; e < r->n_evals; e++) points += isfinite(rp_num(r->evals[e], "eval/lm_loss"));
+        if (!points) continue;
+        fprintf(data.f, "# %s: step eval/lm_loss\n", r->name);
+        for (size_t e = 0; e < r->n_evals; e++) {
+            double v = rp_num(r->evals[e], "eval/lm_loss");
+            if (!isfinite(v)) continue;
+            fprintf(data.f, "%.0f", rp_num(r->evals[e], "step"));
+            put_value(data.f, v);
+            fputc('\n', data.f);
+        }
+        fputs("\n\n", data.f);
+        char q[QUOTED];
+        rp_gp_quote(r->name, q, sizeof q);
+        fprintf(script.f, "%s 'loss_curves.dat' index %d using 1:2 with linespoints pt 7 ps 0.6 title '%s'",
+                series ? ", \\\n    " : " ", series, q);
+        series++;
+    }
+    fputc('\n', script.f);
+    if (!series) {
+        buf_free(&data);
+        buf_free(&script);
+        return 0;
+    }
+    return draw(p, "loss_curves", &data, &script, 900, 540, png);
+}
+
+int rp_plot_domain_best(rp_plotter *p, const rp_run *runs, const int *order, int n, char *const *domains,
+                        int n_domains, char png[RP_PNG_PATH])
+{
+    if (n_domains == 0) return 0;
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) return -1;
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    fputs("run", data.f);
+    for (int k = 0; k < n_domains; k++) {
+        fputc(' ', data.f);
+        put_name(data.f, domains[k]);
+    }
+    fputc('\n', data.f);
+    int rows = 0;
+    for (int i = 0; i < n; i++) {
+        const rp_run *r = &runs[order[i]];
+        if (r->n_evals == 0) continue;
+        put_name(data.f, r->name);
+        for (int k = 0; k < n_domains; k++) {
+            char key[RP_MAX_NAME + 16];
+            snprintf(key, sizeof key, "eval/loss_%s", domains[k]);
+            put_value(data.f, rp_min_over_evals(r, key));
+        }
+        fputc('\n', data.f);
+        rows++;
+    }
+    if (!rows) {
+        buf_free(&data);
+        buf_free(&script);
+        return 0;
+    }
+    fprintf(script.f, "set title 'Best evaluation loss per domain (lowest eval/loss_{domain} of each run)'\n"
+                      "set ylabel 'eval loss (nats per token)'\nset style data histogram\n"
+                      "set style histogram cluster gap 1\nset style fill solid 0.8 border -1\nset boxwidth 0.9\n"
+                      "set key outside right\nset grid ytics\nset yrange [0:*]\nset xtics rotate by -30\n"
+                      "plot for [c=2:%d] 'domain_best.dat' using c:xtic(1) title columnheader(c)\n",
+            n_domains + 1);
+    return draw(p, "domain_best", &data, &script, 900, 540, png);
+}
+
+int rp_plot_entropy(rp_plotter *p, const rp_run *runs, const int *order, int n, char png[RP_PNG_PATH])
+{
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) return -1;
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    fputs("set title 'Router distribution entropy / ln E over training (1 = every expert used evenly)'\n"
+          "set xlabel 'step'\nset ylabel 'dist_entropy / ln E'\nset key outside right\nset grid\n"
+          "set yrange [0:1.05]\nplot", script.f);
+    int series = 0;
+    for (int i = 0; i < n; i++) {
+        const rp_run *r = &runs[order[i]];
+        for (int l = 0; l < r->n_layers; l++) {
+            char key[64];
+            key_of(key, sizeof key, "router/layer_%d_dist_entropy", r->layers[l].index, 0);
+            int points = 0;
+            for (size_t e = 0; e < r->n_evals; e++) points += isfinite(rp_num(r->evals[e], key));
+            if (!points) continue;
+            fprintf(data.f, "# %s layer %d: step %s\n", r->name, r->layers[l].index, key);
+            for (size_t e = 0; e < r->n_evals; e++) {
+                double v = rp_num(r->evals[e], key);
+                if (!isfinite(v)) continue;
+                fprintf(data.f, "%.0f", rp_num(r->evals[e], "step"));
+                put_value(data.f, v);
+                fputc('\n', data.f);
+            }
+            fputs("\n\n", data.f);
+            char q[QUOTED];
+            rp_gp_quote(r->name, q, sizeof q);
+            fprintf(script.f, "%s 'entropy.dat' index %d using 1:2 with linespoints pt 7 ps 0.6 title '%s layer %d'",
+                    series ? ", \\\n    " : " ", series, q, r->layers[l].index);
+            series++;
+        }
+    }
+    fputc('\n', script.f);
+    if (!series) {
+        buf_free(&data);
+        buf_free(&script);
+        return 0;
+    }
+    return draw(p, "entropy", &data, &script, 900, 540, png);
+}
+
+/* A heat map's common script: the palette centred on `uniform` over
+ * [0, top], tics from the labels, cell values printed. */
+static void heatmap_script(FILE *s, const char *file, const char *title, const char *cblabel, double uniform,
+                           double top, int cols, char *const *ylabels, int rows, const char *xlabel,
+                           const char *value_fmt)
+{
+    fprintf(s, "set title '%s'\nset cblabel '%s'\nset xlabel '%s'\nunset key\nset cbrange [0:%.9g]\n"
+               "set palette defined (0 '#2166ac', %.9g '#f7f7f7', %.9g '#b2182b')\n"
+               "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset xtics 1\nset ytics (",
+            title, cblabel, xlabel, top, uniform, top, cols - 1, rows - 1);
+    for (int y = 0; y < rows; y++) {
+        char q[QUOTED];
+        rp_gp_quote(ylabels[y], q, sizeof q);
+        fprintf(s, "%s'%s' %d", y ? ", " : "", q, y);
+    }
+    fprintf(s, ")\nset tics scale 0\n"
+               "plot '%s' using 1:2:3 with image, '' using 1:2:(sprintf('%s', $3)) with labels\n",
+            file, value_fmt);
+}
+
+int rp_plot_expert_domain(rp_plotter *p, const rp_run *r, int run_no, const rp_layer *layer, char png[RP_PNG_PATH])
+{
+    if (r->final_eval < 0 || layer->experts < 1) return 0;
+    const json_t *fin = r->evals[r->final_eval];
+    int rows = r->n_domains + 1, E = layer->experts, L = layer->index;
+    char **labels = calloc((size_t)rows, sizeof *labels);
+    if (!labels) return moec_error(p->d, "out of memory");
+    labels[0] = "all";
+    for (int k = 0; k < r->n_domains; k++) labels[k + 1] = r->domains[k];
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) {
+        free(labels);
+        return -1;
+    }
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        free(labels);
+        return -1;
+    }
+    double top = 2.0 / E;
+    fprintf(data.f, "# %s layer %d, final evaluation (step %.0f): expert domain fraction (row 0: all tokens)\n",
+            r->name, L, rp_num(fin, "step"));
+    for (int y = 0; y < rows; y++) {
+        for (int e = 0; e < E; e++) {
+            char key[RP_MAX_NAME + 64];
+            int n = snprintf(key, sizeof key, "router/layer_%d_expert_%d_frac", L, e);
+            if (y > 0 && n > 0 && (size_t)n < sizeof key) snprintf(key + n, sizeof key - (size_t)n, "_%s", labels[y]);
+            double v = rp_num(fin, key);
+            if (isfinite(v) && v > top) top = v;
+            fprintf(data.f, "%d %d", e, y);
+            put_value(data.f, v);
+            fputc('\n', data.f);
+        }
+        fputc('\n', data.f);
+    }
+    char name[RP_PNG_PATH / 2], title[QUOTED + 128], q[QUOTED], file[RP_PNG_PATH / 2 + 8];
+    run_file(name, sizeof name, "expert_domain", run_no, r, L);
+    snprintf(file, sizeof file, "%s.dat", name);
+    rp_gp_quote(r->name, q, sizeof q);
+    char cblabel[96];
+    snprintf(title, sizeof title, "%s, layer %d: expert fraction per domain (step %.0f)", q, L, rp_num(fin, "step"));
+    snprintf(cblabel, sizeof cblabel, "fraction (white = uniform 1/E = %.3f)", 1.0 / E);
+    heatmap_script(script.f, file, title, cblabel, 1.0 / E, top, E, labels, rows, "expert", "%.3f");
+    free(labels);
+    return draw(p, name, &data, &script, 640 + 70 * E, 220 + 50 * rows, png);
+}
+
+int rp_plot_trajectory(rp_plotter *p, const rp_run *r, int run_no, const rp_layer *layer, char png[RP_PNG_PATH])
+{
+    if (r->n_evals == 0 || layer->experts < 1) return 0;
+    int E = layer->experts, L = layer->index;
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) return -1;
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    fprintf(data.f, "# %s layer %d: step, then each expert's fraction f_e\n", r->name, L);
+    for (size_t i = 0; i < r->n_evals; i++) {
+        fprintf(data.f, "%.0f", rp_num(r->evals[i], "step"));
+        for (int e = 0; e < E; e++) {
+            char key[64];
+            put_value(data.f, rp_num(r->evals[i], key_of(key, sizeof key, "router/layer_%d_expert_%d_frac", L, e)));
+        }
+        fputc('\n', data.f);
+    }
+    char name[RP_PNG_PATH / 2], q[QUOTED];
+    run_file(name, sizeof name, "expert_trajectory", run_no, r, L);
+    rp_gp_quote(r->name, q, sizeof q);
+    fprintf(script.f, "set title '%s: layer %d expert fractions over training (dashed: uniform 1/E = %.3f)'\n"
+                      "set xlabel 'step'\nset ylabel 'fraction of assignments f_e'\nset key outside right\nset grid\n"
+                      "set yrange [0:*]\n"
+                      "plot for [e=0:%d] '%s.dat' using 1:(column(e+2)) with linespoints pt 7 ps 0.6 "
+                      "title sprintf('expert %%d', e), \\\n    %.9g with lines dt 2 lc rgb 'black' title 'uniform 1/E'\n",
+            q, L, 1.0 / E, E - 1, name, 1.0 / E);
+    return draw(p, name, &data, &script, 900, 500, png);
+}
+
+int rp_plot_token_types(rp_plotter *p, const rp_run *r, int run_no, const rp_token_use *u, int li,
+                        char png[RP_PNG_PATH])
+{
+    int E = u->layer_experts[li], L = u->layer_index[li];
+    if (E < 1 || E > u->experts) return 0;
+    char *labels[RP_TT_COUNT];
+    for (int t = 0; t < RP_TT_COUNT; t++) labels[t] = (char *)rp_token_type_name((rp_token_type)t);
+    buf data, script;
+    if (buf_open(&data, p->d) != 0) return -1;
+    if (buf_open(&script, p->d) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    fprintf(data.f, "# %s layer %d: expert, token type, %% of the type's code tokens whose top-1 expert it is\n",
+            r->name, L);
+    double top = 200.0 / E;
+    for (int t = 0; t < RP_TT_COUNT; t++) {
+        const double *row = u->count + ((size_t)li * RP_TT_COUNT + (size_t)t) * (size_t)u->experts;
+        double sum = 0;
+        for (int e = 0; e < E; e++) sum += row[e];
+        for (int e = 0; e < E; e++) {
+            double v = sum > 0 ? 100.0 * row[e] / sum : NAN;
+            if (isfinite(v) && v > top) top = v;
+            fprintf(data.f, "%d %d", e, t);
+            put_value(data.f, v);
+            fputc('\n', data.f);
+        }
+        fputc('\n', data.f);
+    }
+    char name[RP_PNG_PATH / 2], title[QUOTED + 128], q[QUOTED], file[RP_PNG_PATH / 2 + 8];
+    run_file(name, sizeof name, "token_types", run_no, r, L);
+    snprintf(file, sizeof file, "%s.dat", name);
+    rp_gp_quote(r->name, q, sizeof q);
+    char cblabel[96];
+    snprintf(title, sizeof title, "%s, layer %d: %% of each code token type per top-1 expert", q, L);
+    snprintf(cblabel, sizeof cblabel, "%% of the type (white = uniform 100/E = %.1f)", 100.0 / E);
+    heatmap_script(script.f, file, title, cblabel, 100.0 / E, top, E, labels, RP_TT_COUNT, "expert", "%.1f");
+    return draw(p, name, &data, &script, 640 + 70 * E, 220 + 50 * RP_TT_COUNT, png);
+}
