@@ -52,9 +52,16 @@ ex_init() {
     esac
     [ "$EX_SEEDS" -le 20 ] || ex_die "--seeds at most 20"
     [ -x "$MOEC" ] || ex_die "no moec at $MOEC: build it first (scripts/setup, or make)"
+    # Everything below runs from the tree's root, so that a run records its
+    # model as models/NAME.moe; DIR and the paths of the environment are
+    # made absolute first.
+    mkdir -p "$EX_OUT" || ex_die "cannot make $EX_OUT"
+    EX_OUT=$(cd "$EX_OUT" && pwd)
+    MOEC=$(cd "$(dirname "$MOEC")" && pwd)/$(basename "$MOEC")
+    MOEC_DATA=$(cd "$MOEC_DATA" 2>/dev/null && pwd) || ex_die "no data folder $MOEC_DATA (scripts/setup-data)"
+    cd "$EX_ROOT" || ex_die "cannot enter $EX_ROOT"
     EX_SIZE=full
     [ "$EX_QUICK" = 1 ] && EX_SIZE=quick
-    mkdir -p "$EX_OUT" || ex_die "cannot make $EX_OUT"
     stamp="study $EX_NAME size $EX_SIZE seeds $EX_SEEDS"
     if [ -f "$EX_OUT/study.txt" ]; then
         [ "$(cat "$EX_OUT/study.txt")" = "$stamp" ] ||
@@ -96,7 +103,7 @@ ex_train() {
         rm -rf "$dir"
         echo "  $run: $model $*"
         # shellcheck disable=SC2086
-        "$MOEC" train "$EX_ROOT/models/$model" --out "$dir" $threads --quiet "$@" && status=0 || status=$?
+        "$MOEC" train "models/$model" --out "$dir" $threads --quiet "$@" && status=0 || status=$?
     fi
     if [ "$status" != 0 ]; then
         grep -q '"stopped_reason": *"collapse"' "$dir/run_summary.json" 2>/dev/null ||
@@ -138,9 +145,12 @@ ex_report() {
          "(and report.md), results: $EX_OUT/results.json"
 }
 
-# ex_print_table FILE: the first table of a report.md, the runs' results.
+# ex_print_table FILE: the tables of a report.md's sections "Evaluation
+# loss" and "Evaluation loss per domain", with their headings.
 ex_print_table() {
-    awk '/^\|/ { print; seen = 1; next } seen { exit }' "$1"
+    awk '/^## / { show = ($0 == "## Evaluation loss" || $0 == "## Evaluation loss per domain")
+                  if (show) print (done++ ? "\n" : "") substr($0, 4); next }
+         show && /^\|/ { print }' "$1"
 }
 
 # ex_first NAME: the first run of configuration NAME (NAME, or NAME-s1).

@@ -27,3 +27,4 @@ include tests/train/test_metrics.mk
 include tests/sample/local.mk
 include tests/report/local.mk
 include tests/cuda/local.mk
+include tests/experiments/local.mk

@@ -28,8 +28,8 @@ static json_t *run_result(const rp_run *r)
     bool has;
     int64_t seed = rp_seed(r, &has);
     bad |= json_object_set_new(o, "seed", has ? json_integer(seed) : json_null());
-    bad |= json_object_set_new(o, "final_eval_loss", number_or_null(rp_final(r, "eval/loss")));
-    bad |= json_object_set_new(o, "best_eval_loss", number_or_null(rp_best(r, "eval/loss")));
+    bad |= json_object_set_new(o, "final_eval_loss", number_or_null(rp_final(r, "eval/lm_loss")));
+    bad |= json_object_set_new(o, "best_eval_loss", number_or_null(rp_best(r, "eval/lm_loss")));
     json_t *dom = json_object();
     bad |= json_object_set_new(o, "eval_loss_by_domain", dom);
     for (int k = 0; dom && k < r->n_domains; k++) {
