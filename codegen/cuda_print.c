@@ -300,7 +300,7 @@ static int print_function(FILE *out, kprint *c)
 
 /* ---- the helpers ---- */
 
-static void print_base_helpers(FILE *out)
+void cg_cuda_print_base_helpers(FILE *out)
 {
     fputs("#ifndef MOEC_CUDA_BASE\n"
           "#define MOEC_CUDA_BASE\n"
@@ -404,7 +404,7 @@ static void print_tanh(FILE *out)
     fputs("    return x == 0.0f ? x : fmaf(q * s, x, x);\n}\n#endif /* MOEC_CUDA_TANH */\n", out);
 }
 
-static void print_philox(FILE *out)
+void cg_cuda_print_philox(FILE *out)
 {
     fputs("#ifndef MOEC_CUDA_PHILOX\n#define MOEC_CUDA_PHILOX\n"
           "/* Philox4x32-10 and its draws, as ir/philox.c: counter (element, stream,\n"
@@ -544,10 +544,10 @@ static char *unit_text(const ir_kprogram *p, const cg_cuda_kernel *kern, const c
     }
     fputs(" * A complete NVRTC translation unit (options: codegen/nvrtc.c); grid, block\n"
           " * and arguments of each launch in plan.txt. */\n", f);
-    print_base_helpers(f);
+    cg_cuda_print_base_helpers(f);
     if (need & NEED_EXP) print_exp(f);
     if (need & NEED_TANH) print_tanh(f);
-    if (need & NEED_PHILOX) print_philox(f);
+    if (need & NEED_PHILOX) cg_cuda_print_philox(f);
     fprintf(f, "\n/* ");
     print_lines(f, p, l0);
     fprintf(f, " */\nMOEC_KERNEL %s%s", kern->symbol, function);

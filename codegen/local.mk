@@ -28,7 +28,7 @@ endif
 # The CUDA C printer (no CUDA dependency: `moec emit --target cuda` prints
 # everywhere) and, where configure found the toolkit, NVRTC (doc/kernels.md, "CUDA C").
 noinst_LIBRARIES += libmoec_cuda.a
-libmoec_cuda_a_SOURCES = codegen/cuda_print.h codegen/cuda_print.c
+libmoec_cuda_a_SOURCES = codegen/cuda_print.h codegen/cuda_print.c codegen/cuda_templates.h codegen/cuda_templates.c
 libmoec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
 if HAVE_CUDA
 libmoec_cuda_a_SOURCES += codegen/nvrtc.h codegen/nvrtc.c

@@ -22,3 +22,12 @@ tests_cuda_test_shim_CPPFLAGS = $(AM_CPPFLAGS) -DSHIM_H='"$(abs_top_srcdir)/test
 	-DMODELS_DIR='"$(abs_top_srcdir)/models"'
 tests_cuda_test_shim_LDADD = $(moec_LDADD)
 endif
+
+# The CUDA templates (codegen/cuda_templates.h): NVRTC for sm_80 and sm_90
+# where the toolkit was found, and each template run behind the shim against
+# the CPU backend, bit for bit.
+check_PROGRAMS += tests/cuda/test_templates
+TESTS += tests/cuda/test_templates
+tests_cuda_test_templates_SOURCES = tests/cuda/test_templates.c
+tests_cuda_test_templates_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
+tests_cuda_test_templates_LDADD = $(moec_LDADD)
