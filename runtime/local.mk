@@ -13,7 +13,9 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_bench.c \
 	runtime/cmd_emit.c \
 	runtime/cmd_sample.c \
-	runtime/cmd_train.c
+	runtime/cmd_train.c \
+	runtime/cuda/driver.h runtime/cuda/driver.c \
+	runtime/cuda/backend.h runtime/cuda/backend.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c

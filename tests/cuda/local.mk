@@ -2,8 +2,8 @@
 # every catalogue model compiles with NVRTC for sm_80 and sm_90 (where the
 # toolkit was found), a golden of `moec emit --target cuda`, and the printed
 # code run on the CPU through a shim against the reference evaluator.
-TESTS += tests/cuda/compile.sh tests/cuda/golden.sh
-dist_check_SCRIPTS += tests/cuda/compile.sh tests/cuda/golden.sh
+TESTS += tests/cuda/compile.sh tests/cuda/golden.sh tests/cuda/no_driver.sh
+dist_check_SCRIPTS += tests/cuda/compile.sh tests/cuda/golden.sh tests/cuda/no_driver.sh
 EXTRA_DIST += tests/cuda/golden
 if HAVE_CUDA
 check_PROGRAMS += tests/cuda/nvrtc_compile
