@@ -196,7 +196,8 @@ static int emit_cuda(const emit_args *a, rt_pipeline *p)
 #ifdef HAVE_CUDA
         char *ptx = NULL;
         if (rc == 0 && a->ptx) {
-            rc = cg_nvrtc_compile(cp.kernels[i].source, cp.kernels[i].symbol, a->arch, &ptx, d);
+            cg_nvrtc_from from;   /* through the disk cache: a second emit compiles nothing */
+            rc = cg_nvrtc_compile_cached(cp.kernels[i].source, cp.kernels[i].symbol, a->arch, NULL, &ptx, &from, d);
             if (rc == 0) rc = write_text(a->dir, cp.kernels[i].symbol, ".ptx", ptx, d);
             free(ptx);
         }

@@ -50,10 +50,22 @@ done
 one=$(find "$tmp/gpt2-moe-tiny" -name 'tanh_*.cu' | head -n 1)
 [ -n "$one" ] && "$compile" sm_90 "$one" >"$tmp/out" 2>&1 && grep -q "^1 kernels" "$tmp/out"
 ok $? "one .cu file compiles alone (${one##*/})"
-"$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
+XDG_CACHE_HOME="$tmp/cache" "$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx \
+    -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
     [ "$(find "$tmp/ptx" -name '*.ptx' | wc -l)" = "$(find "$tmp/ptx" -name '*.cu' | wc -l)" ] &&
     grep -q "^.target sm_80" "$tmp"/ptx/*.ptx
 ok $? "emit --ptx --arch sm_80 writes one .ptx per .cu"
+# The PTX went through the disk cache: one entry per kernel, and a second
+# emit reads them back (the same files) without rewriting any.
+n_ptx=$(find "$tmp/ptx" -name '*.ptx' | wc -l)
+[ "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' | wc -l)" = "$n_ptx" ]
+ok $? "emit --ptx stored one cache entry per kernel ($n_ptx)"
+touch -d '2000-01-01' "$tmp"/cache/moec/cuda-*.ptx
+XDG_CACHE_HOME="$tmp/cache" "$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx \
+    -o "$tmp/ptx2" >"$tmp/log" 2>&1 && diff -r "$tmp/ptx" "$tmp/ptx2" >/dev/null &&
+    [ -z "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' -newer "$tmp/ptx2/plan.txt")" ] &&
+    [ -z "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' -newermt '2000-01-02')" ]
+ok $? "a second emit --ptx hits the cache: the same files, no entry rewritten"
 printf 'extern "C" __global__ void broken(float *x) { x[0] = undefined_thing; }\n' >"$tmp/bad.cu"
 "$compile" sm_90 "$tmp/bad.cu" >"$tmp/out" 2>&1
 [ $? = 1 ] && grep -q "bad.cu does not compile for sm_90" "$tmp/out" && grep -q "undefined_thing" "$tmp/out"

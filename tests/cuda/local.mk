@@ -8,7 +8,11 @@ EXTRA_DIST += tests/cuda/golden
 if HAVE_CUDA
 check_PROGRAMS += tests/cuda/nvrtc_compile
 tests_cuda_nvrtc_compile_SOURCES = tests/cuda/nvrtc_compile.c
-tests_cuda_nvrtc_compile_LDADD = libmoec_cuda.a libmoec_ir.a libmoec_support.a $(NVRTC_LIBS) -lm
+check_PROGRAMS += tests/cuda/test_nvrtc_cache
+TESTS += tests/cuda/test_nvrtc_cache
+tests_cuda_test_nvrtc_cache_SOURCES = tests/cuda/test_nvrtc_cache.c
+tests_cuda_test_nvrtc_cache_LDADD = libmoec_cuda.a libmoec_cache.a libmoec_ir.a libmoec_support.a $(NVRTC_LIBS) $(CRYPTO_LIBS) -lm
+tests_cuda_nvrtc_compile_LDADD = libmoec_cuda.a libmoec_cache.a libmoec_ir.a libmoec_support.a $(NVRTC_LIBS) $(CRYPTO_LIBS) -lm
 endif
 
 # The printed code run on the CPU behind a CUDA shim (needs the reference
