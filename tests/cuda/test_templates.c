@@ -15,7 +15,9 @@
  *   Philox: ir_philox_draw's words, ir_philox_uniform and _normal's draws.
  * The grid is capped at 3 blocks so that every grid-stride loop strides.
  * C++ compiler: $MOEC_TEST_CXX or c++ (skipped without one). MOEC_TEST_SEED=S
- * reruns a seed. */
+ * reruns a seed. With MOEC_TEST_DEVICE=1 (`make check-cuda`) the same checks
+ * run on the GPU instead of the shim (uncapped grids; the normal draws
+ * within one ulp, CUDA's log and cos), skipped where the driver does not open. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -32,6 +34,7 @@
 #include "tests/tap.h"
 #ifdef HAVE_CUDA
 #include "codegen/nvrtc.h"
+#include "runtime/cuda/driver.h"
 #endif
 
 #ifndef SHIM_H
@@ -87,9 +90,41 @@ static void *fill(int64_t n, fill_kind kind, int64_t limit)
     return v;
 }
 
-/* Runs kernel `name` with args on grid x block threads in the shim. */
-static bool run(const char *name, void **args, int64_t grid, int64_t block)
+/* The GPU of a device run (MOEC_TEST_DEVICE=1, `make check-cuda`), else NULL:
+ * the templates then run on it instead of the shim. */
+static rt_cuda *dev;
+static rt_cuda_module *dev_mod;
+
+/* Runs kernel moec_NAME on the GPU: every buffer (size[i] bytes at args[i];
+ * a NULL one passed as a null pointer) copied there, the launch, every
+ * buffer copied back; size[i] < 0: args[i] points at a long long scalar. */
+static bool run_device(const char *name, void **args, const long long *size, int n, int64_t grid, int64_t block)
 {
+    moec_diag d;
+    moec_diag_init(&d, stderr, 5);
+    rt_cuda_ptr ptr[16] = { 0 };
+    void *params[16];
+    char sym[64];
+    snprintf(sym, sizeof sym, "moec_%s", name);
+    bool ok = n <= 16;
+    for (int i = 0; ok && i < n; i++) {
+        params[i] = size[i] < 0 ? args[i] : &ptr[i];
+        if (size[i] < 0 || !args[i]) continue;
+        ok = rt_cuda_alloc(dev, (size_t)size[i], &ptr[i], &d) == 0 && rt_cuda_upload(dev, ptr[i], args[i], (size_t)size[i], &d) == 0;
+    }
+    ok = ok && rt_cuda_launch(dev, dev_mod, sym, (uint64_t)grid, (uint64_t)block, params, &d) == 0 && rt_cuda_sync(dev, &d) == 0;
+    for (int i = 0; ok && i < n; i++)
+        if (size[i] > 0 && args[i]) ok = rt_cuda_download(dev, args[i], ptr[i], (size_t)size[i], &d) == 0;
+    for (int i = 0; i < n && i < 16; i++) rt_cuda_free(dev, ptr[i]);
+    moec_diag_free(&d);
+    return ok;
+}
+
+/* Runs kernel `name` with args on grid x block threads: in the shim (the
+ * grid capped), or on the GPU of a device run. */
+static bool run(const char *name, void **args, const long long *size, int n, int64_t grid, int64_t block)
+{
+    if (dev) return run_device(name, args, size, n, grid, block);
     char sym[64];
     snprintf(sym, sizeof sym, "moec_call_%s", name);
     void (*fn)(void **);
@@ -139,14 +174,19 @@ static void check_template(const ir_graph *g, int op, void *const *in, rt_pool *
     bool mapped = cg_cuda_template_call(&l->tmpl, &c, &why) == 0;
     if (tap_ok(ref && mapped, "%s: the CPU ran it and a template covers it%s%s", what, mapped ? "" : ": ", why)) {
         void *args[8];
-        long long sc[4];
+        long long sc[4], size[8];
         memset(got, 0xA5, 4 * (size_t)count);   /* not zeros: every element must be written */
-        for (int i = 0; i < c.n_bufs; i++) args[i] = c.bufs[i] == l->tmpl.out ? got : in[c.bufs[i]];
+        for (int i = 0; i < c.n_bufs; i++) {
+            bool out = c.bufs[i] == l->tmpl.out;
+            args[i] = out ? got : in[c.bufs[i]];
+            size[i] = 4 * (out ? count : ir_shape_numel(&l->tmpl.in_shape[c.bufs[i]]));
+        }
         for (int i = 0; i < c.n_scalars; i++) {
             sc[i] = c.scalars[i];
             args[c.n_bufs + i] = &sc[i];
+            size[c.n_bufs + i] = -1;
         }
-        bool ran = run(c.symbol + 5, args, c.grid, c.block);
+        bool ran = run(c.symbol + 5, args, size, c.n_bufs + c.n_scalars, c.grid, c.block);
         tap_ok(ran && memcmp(want, got, 4 * (size_t)count) == 0, "%s: %s (grid %lld, block %lld) as the CPU, bit for bit", what,
                c.symbol, (long long)c.grid, (long long)c.block);
     }
@@ -267,7 +307,8 @@ static void check_dispatch(bool capped)
     memset(exp_, 0x5A, 4 * (size_t)r);
     long long sc[5] = { a, e, k, r, r };
     void *args[12] = { ex, keep, counts, start, pos, tok, exp_, &sc[0], &sc[1], &sc[2], &sc[3], &sc[4] };
-    bool ran = run("moe_dispatch", args, 1, 256);
+    long long size[12] = { 4 * a, keep ? 4 * a : 0, 4 * e, 4 * e, 4 * a, 4 * r, 4 * r, -1, -1, -1, -1, -1 };
+    bool ran = run("moe_dispatch", args, size, 12, 1, 256);
     bool same = ran && !memcmp(counts, w_counts, 4 * (size_t)e) && !memcmp(start, w_start, 4 * (size_t)e) &&
                 !memcmp(pos, w_pos, 4 * (size_t)a) && !memcmp(tok, w_tok, 4 * (size_t)r) && !memcmp(exp_, w_exp, 4 * (size_t)r);
     tap_ok(same, "moe_dispatch: %lld tokens x %lld slots over %lld experts%s%.0lld: counts, scan, stable rows, row ids as the formula",
@@ -298,7 +339,8 @@ static void check_combine(void)
     memset(got, 0xA5, sizeof *got * (size_t)(n * d));
     long long sc[4] = { n, k, d, r };
     void *args[8] = { y, rows, w, got, &sc[0], &sc[1], &sc[2], &sc[3] };
-    bool ran = run("moe_combine", args, (n * d + 255) / 256, 256);
+    long long size[8] = { 4 * r * d, 4 * n * k, 4 * n * k, 4 * n * d, -1, -1, -1, -1 };
+    bool ran = run("moe_combine", args, size, 8, (n * d + 255) / 256, 256);
     tap_ok(ran && !memcmp(want, got, sizeof *got * (size_t)(n * d)),
            "moe_combine: %lld tokens x %lld slots of %lld rows (and the zero row), width %lld, bit for bit", (long long)n,
            (long long)k, (long long)r, (long long)d);
@@ -322,17 +364,29 @@ static void check_philox(void)
     }
     long long sc[6] = { n, s, step, stream, first, 0 }, one = 1;
     void *a1[6] = { words, &sc[0], &sc[1], &sc[2], &sc[3], &sc[4] };
-    bool ok = run("philox_words", a1, (n + 255) / 256, 256);
+    long long s1[6] = { 16 * n, -1, -1, -1, -1, -1 }, s2[7] = { 4 * n, -1, -1, -1, -1, -1, -1 };
+    bool ok = run("philox_words", a1, s1, 6, (n + 255) / 256, 256);
     tap_ok(ok && !memcmp(words, want, 16 * (size_t)n), "philox_words: %lld blocks of 4 words (seed %llx, step %lld, stream %lld, "
            "from element %lld) as ir_philox_draw", (long long)n, (unsigned long long)s, step, stream, first);
     void *a2[7] = { u, &sc[0], &sc[1], &sc[2], &sc[3], &sc[4], &sc[5] };
-    ok = run("philox_fill", a2, (n + 255) / 256, 256);
+    ok = run("philox_fill", a2, s2, 7, (n + 255) / 256, 256);
     tap_ok(ok && !memcmp(u, wu, 4 * (size_t)n), "philox_fill uniform: %lld draws as ir_philox_uniform", (long long)n);
     a2[0] = z;
     a2[6] = &one;
-    ok = run("philox_fill", a2, (n + 255) / 256, 256);
-    tap_ok(ok && !memcmp(z, wz, 4 * (size_t)n), "philox_fill normal: %lld draws as ir_philox_normal (the host's log, cos)",
-           (long long)n);
+    ok = run("philox_fill", a2, s2, 7, (n + 255) / 256, 256);
+    /* On a GPU log and cos are CUDA's: the float draw may differ by one ulp. */
+    int64_t differ = 0, far = 0;
+    for (int64_t i = 0; ok && i < n; i++) {
+        int32_t a, b;
+        memcpy(&a, &z[i], 4);
+        memcpy(&b, &wz[i], 4);
+        differ += a != b;
+        far += a - b > 1 || b - a > 1;
+    }
+    if (dev) tap_diag("philox_fill normal: %lld of %lld draws differ from the CPU's (by one ulp at most: %s)", (long long)differ,
+                      (long long)n, far ? "no" : "yes");
+    tap_ok(ok && (dev ? far == 0 : differ == 0), "philox_fill normal: %lld draws as ir_philox_normal (%s)", (long long)n,
+           dev ? "within one ulp: CUDA's log, cos" : "bit for bit: the host's log, cos");
     free(words), free(want), free(u), free(z), free(wu), free(wz);
 }
 
@@ -359,11 +413,77 @@ static bool build(const char *src_text, const char *cxx, const char *dir)
     return tap_ok(lib && launch, "the shim library loads");
 }
 
+/* Every template on fresh random inputs (the shim, or the GPU). */
+static void run_checks(rt_pool *pool)
+{
+    tap_diag("seed %llu (MOEC_TEST_SEED reruns it)", (unsigned long long)seed);
+    for (int i = 0; i < 4; i++) {
+        int64_t k = pick(1, CG_CUDA_TOPK_WARP_MAX);
+        check_topk(pool, pick(1, 40), pick(k, 90), k, i % 2 ? F_TIES : F_RANDOM);
+    }
+    check_topk(pool, 3, 1, 1, F_RANDOM);
+    for (int i = 0; i < 3; i++) {   /* expert choice: C of the tokens, several tiles */
+        int64_t len = pick(9, 600);
+        check_topk(pool, pick(1, 6), len, pick(9, len), i % 2 ? F_TIES : F_RANDOM);
+    }
+    for (int i = 0; i < 2; i++) check_cumsum(pool, i);
+    check_scatter_add(pool);
+    check_put(pool);
+    check_dispatch(false);
+    check_dispatch(true);
+    check_combine();
+    check_philox();
+}
+
+#ifdef HAVE_CUDA
+/* MOEC_TEST_DEVICE=1: the templates on the GPU (`make check-cuda`), compiled
+ * for its architecture; skipped, saying why, where there is none. */
+static int device_run(const char *src)
+{
+    moec_diag d;
+    char said[1024] = "";
+    FILE *f = fmemopen(said, sizeof said, "w");
+    moec_diag_init(&d, f, 5);
+    int rc = rt_cuda_open(&dev, 0, &d);
+    fclose(f);
+    if (rc < 0) {
+        said[strcspn(said, "\n")] = '\0';
+        printf("1..0 # SKIP no GPU here: %s\n", said);
+        moec_diag_free(&d);
+        return 0;
+    }
+    moec_diag_free(&d);
+    moec_diag_init(&d, stderr, 5);
+    tap_diag("on %s (%s)", rt_cuda_name(dev), rt_cuda_arch(dev));
+    char *ptx = NULL;
+    cg_nvrtc_from from;
+    bool ok = tap_ok(cg_nvrtc_compile_cached(src, "templates", rt_cuda_arch(dev), NULL, &ptx, &from, &d) == 0,
+                     "the templates compile with NVRTC for %s", rt_cuda_arch(dev));
+    ok = ok && tap_ok(rt_cuda_module_load(dev, ptx, "the templates", &dev_mod, &d) == 0, "the driver loads their PTX");
+    rt_pool *pool = ok ? rt_pool_new(1, &d) : NULL;
+    if (pool) run_checks(pool);
+    rt_pool_free(pool);
+    rt_cuda_module_unload(dev, dev_mod);
+    rt_cuda_close(dev);
+    free(ptx);
+    moec_diag_free(&d);
+    return tap_done();
+}
+#endif
+
 int main(void)
 {
     const char *env_seed = getenv("MOEC_TEST_SEED");
     seed = env_seed && *env_seed ? strtoull(env_seed, NULL, 10) : (uint64_t)time(NULL);
     char *src = cg_cuda_templates_source();
+#ifdef HAVE_CUDA
+    const char *device = getenv("MOEC_TEST_DEVICE");
+    if (src && device && !strcmp(device, "1")) {
+        int rc = device_run(src);
+        free(src);
+        return rc;
+    }
+#endif
     if (!tap_ok(src != NULL, "the templates' translation unit")) return tap_done();
 #ifdef HAVE_CUDA
     const char *kernels[] = { "moec_topk_warp", "moec_topk_block", "moec_cumsum_f32", "moec_cumsum_i32", "moec_scatter_add",
@@ -395,27 +515,11 @@ int main(void)
     if (system(probe) != 0) {
         tap_diag("SKIP the shim runs: no C++ compiler (%s)", cxx);
     } else if (tap_ok(mkdtemp(dir) != NULL, "a temporary folder") && build(src, cxx, dir)) {
-        tap_diag("seed %llu (MOEC_TEST_SEED reruns it)", (unsigned long long)seed);
         moec_diag d;
         moec_diag_init(&d, stderr, 5);
         rt_pool *pool = rt_pool_new(1, &d);
         if (!pool) return 1;
-        for (int i = 0; i < 4; i++) {
-            int64_t k = pick(1, CG_CUDA_TOPK_WARP_MAX);
-            check_topk(pool, pick(1, 40), pick(k, 90), k, i % 2 ? F_TIES : F_RANDOM);
-        }
-        check_topk(pool, 3, 1, 1, F_RANDOM);
-        for (int i = 0; i < 3; i++) {   /* expert choice: C of the tokens, several tiles */
-            int64_t len = pick(9, 600);
-            check_topk(pool, pick(1, 6), len, pick(9, len), i % 2 ? F_TIES : F_RANDOM);
-        }
-        for (int i = 0; i < 2; i++) check_cumsum(pool, i);
-        check_scatter_add(pool);
-        check_put(pool);
-        check_dispatch(false);
-        check_dispatch(true);
-        check_combine();
-        check_philox();
+        run_checks(pool);
         rt_pool_free(pool);
         moec_diag_free(&d);
         dlclose(lib);
