@@ -232,7 +232,11 @@ static void check_program(const kt_prog *t, const char *what, const char *cxx, u
 static bool check_model(const char *cxx, uint64_t seed)
 {
     fe_override sets[] = { { "layers", "1" }, { "moe_from", "0" }, { "experts", "2" }, { "vocab", "256" } };
-    rt_pipeline_options opt = { .model = MODELS_DIR "/gpt2-moe-tiny.moe", .sets = sets, .n_sets = 4, .batch = 2,
+    /* MOEC_TEST_MODELS: the models folder where the build's is not (scripts/gpu-check). */
+    const char *models = getenv("MOEC_TEST_MODELS");
+    char model[4096];
+    snprintf(model, sizeof model, "%s/gpt2-moe-tiny.moe", models && *models ? models : MODELS_DIR);
+    rt_pipeline_options opt = { .model = model, .sets = sets, .n_sets = 4, .batch = 2,
                                 .seq = 8, .step = RT_STEP_TRAIN };
     int n;
     const rt_pass *passes = rt_passes(&n);
