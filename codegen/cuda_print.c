@@ -13,6 +13,8 @@
 
 #include "codegen/cuda_print.h"
 
+#include "codegen/cuda_templates.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -660,7 +662,8 @@ void cg_cuda_print_plan(FILE *out, const ir_kprogram *p, const cg_cuda_program *
             p->source_name ? p->source_name : "a model", p->n_launches);
     fputs("# loop: KERNEL.cu's function <<<grid, block>>>(arg0, arg1, ...), each arg a buffer bN(name);\n"
           "# gemm: a cuBLAS call, C = alpha A B + beta C (rs/cs: row and column strides, bs: batch strides);\n"
-          "# template: a template call of the CUDA runtime (not printed yet). Buffers at the end.\n", out);
+          "# template: a kernel of templates.cu (codegen/cuda_templates.h) <<<grid, block>>>(buffers, then\n"
+          "# scalars, each a long long). Buffers at the end.\n", out);
     for (int i = 0; i < p->n_launches; i++) {
         const ir_launch *l = &p->launches[i];
         fprintf(out, "k%d ", i);
@@ -687,10 +690,19 @@ void cg_cuda_print_plan(FILE *out, const ir_kprogram *p, const cg_cuda_program *
             print_mat(out, p, "C", &g->c);
         } else {
             const ir_ktemplate *t = &l->tmpl;
-            fprintf(out, "template %s %s out b%d(%s) in", l->name, ir_op_name(t->node.op), t->out,
-                    p->bufs[t->out].name);
-            for (int j = 0; j < IR_MAX_INPUTS && t->in[j] >= 0; j++)
-                fprintf(out, " b%d(%s)", t->in[j], p->bufs[t->in[j]].name);
+            cg_cuda_tcall c;
+            const char *why = "";
+            if (cg_cuda_template_call(t, &c, &why) == 0) {
+                fprintf(out, "template %s %s grid %" PRId64 " block %" PRId64 " (%s) args", c.symbol, l->name, c.grid,
+                        c.block, ir_op_name(t->node.op));
+                for (int j = 0; j < c.n_bufs; j++) fprintf(out, " b%d(%s)", c.bufs[j], p->bufs[c.bufs[j]].name);
+                for (int j = 0; j < c.n_scalars; j++) fprintf(out, " %lld", c.scalars[j]);
+            } else {
+                fprintf(out, "template %s %s (no CUDA template) out b%d(%s) in", l->name, why, t->out,
+                        p->bufs[t->out].name);
+                for (int j = 0; j < IR_MAX_INPUTS && t->in[j] >= 0; j++)
+                    fprintf(out, " b%d(%s)", t->in[j], p->bufs[t->in[j]].name);
+            }
         }
         fputs("  from ", out);
         print_lines(out, p, l);

@@ -13,7 +13,8 @@
 #include "ir/ops.h"
 
 static const char TEMPLATES[] =
-    "\n/* ---- the templates (codegen/cuda_templates.h) ---- */\n"
+    "\n#ifndef MOEC_CUDA_TEMPLATES\n#define MOEC_CUDA_TEMPLATES\n"
+    "/* ---- the templates (codegen/cuda_templates.h) ---- */\n"
     "#define MOEC_TOPK_WARP_MAX 8\n"
     "#define MOEC_WARPS (MOEC_BLOCK / 32)\n"
     "/* a ranks before b when larger, or a number against a NaN (runtime/cpu/templates.c). */\n"
@@ -246,7 +247,8 @@ static const char TEMPLATES[] =
     "        out[i] = normal ? moec_philox_normal(s, t, (unsigned)stream, el)\n"
     "                        : moec_philox_uniform(s, t, (unsigned)stream, el);\n"
     "    }\n"
-    "}\n";
+    "}\n"
+    "#endif /* MOEC_CUDA_TEMPLATES */\n";
 
 char *cg_cuda_templates_source(void)
 {

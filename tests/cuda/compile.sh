@@ -23,7 +23,7 @@ for model in "${top_srcdir:-.}"/models/*.moe; do
     rc=$?
     ok $rc "$name: emit --target cuda $size"
     [ $rc = 0 ] || { sed 's/^/# /' "$tmp/log"; continue; }
-    total=$((total + $(find "$tmp/$name" -name '*.cu' | wc -l)))
+    total=$((total + $(find "$tmp/$name" -name '*.cu' ! -name templates.cu | wc -l)))
 done
 # One translation unit: each kernel once (a function the same as another
 # model's but for its name compiles the same), its name prefixed by its
@@ -34,7 +34,7 @@ awk 'function flush() { if (file != "" && !(body in seen)) { seen[body] = 1; n++
      /^MOEC_KERNEL / { in_fn = 1; line = $0; sub(/^MOEC_KERNEL [A-Za-z0-9_]*/, "MOEC_KERNEL f", line); body = line "\n"
                        sub(/^MOEC_KERNEL /, "MOEC_KERNEL " m "__"); text = text $0 "\n"; next }
      { text = text $0 "\n"; if (in_fn) body = body $0 "\n" }
-     END { flush(); print n > "/dev/stderr" }' "$tmp"/*/*.cu >"$tmp/all.cu" 2>"$tmp/unique"
+     END { flush(); print n > "/dev/stderr" }' $(ls "$tmp"/*/*.cu | grep -v '/templates\.cu$') >"$tmp/all.cu" 2>"$tmp/unique"
 unique=$(cat "$tmp/unique")
 # Both architectures at once (two processes), each over every model's kernels.
 for arch in sm_80 sm_90; do "$compile" $arch "$tmp/all.cu" >"$tmp/$arch.out" 2>&1 & done
@@ -50,6 +50,10 @@ done
 one=$(find "$tmp/gpt2-moe-tiny" -name 'tanh_*.cu' | head -n 1)
 [ -n "$one" ] && "$compile" sm_90 "$one" >"$tmp/out" 2>&1 && grep -q "^1 kernels" "$tmp/out"
 ok $? "one .cu file compiles alone (${one##*/})"
+# The templates (templates.cu, the same in every folder whose program has
+# template launches: left out above) compile alone: ten kernels.
+"$compile" sm_80 "$tmp/gpt2-moe-tiny/templates.cu" >"$tmp/out" 2>&1 && grep -q "^10 kernels" "$tmp/out"
+ok $? "templates.cu compiles alone: its ten kernels"
 XDG_CACHE_HOME="$tmp/cache" "$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx \
     -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
     [ "$(find "$tmp/ptx" -name '*.ptx' | wc -l)" = "$(find "$tmp/ptx" -name '*.cu' | wc -l)" ] &&
