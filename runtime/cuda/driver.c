@@ -94,6 +94,7 @@ struct rt_cuda {
     char arch[16];
     char name[256];
     char last_kernel[128];   /* the kernel launched last: what a fault at sync names */
+    int driver_version;      /* 12080 for CUDA 12.8 */
 };
 
 struct rt_cuda_module {
@@ -183,7 +184,7 @@ int rt_cuda_open(rt_cuda **out, int ordinal, moec_diag *d)
         rt_cuda_close(c);
         return -1;
     }
-    c->cu.DriverGetVersion(&version);
+    if (c->cu.DriverGetVersion(&version) == CUDA_SUCCESS) c->driver_version = version;
     snprintf(c->arch, sizeof c->arch, "sm_%d%d", major, minor);
     *out = c;
     return 0;
@@ -191,6 +192,7 @@ int rt_cuda_open(rt_cuda **out, int ordinal, moec_diag *d)
 
 const char *rt_cuda_arch(const rt_cuda *c) { return c->arch; }
 const char *rt_cuda_name(const rt_cuda *c) { return c->name; }
+int rt_cuda_driver_version(const rt_cuda *c) { return c->driver_version; }
 
 int rt_cuda_alloc(rt_cuda *c, size_t bytes, rt_cuda_ptr *p, moec_diag *d)
 {

@@ -34,6 +34,9 @@ void rt_cuda_close(rt_cuda *c);
 /* "sm_90": the device's compute capability; its name ("NVIDIA H100 80GB HBM3"). */
 const char *rt_cuda_arch(const rt_cuda *c);
 const char *rt_cuda_name(const rt_cuda *c);
+/* The CUDA version the driver supports, as 1000 major + 10 minor (12080):
+ * PTX from a newer NVRTC than that does not load. 0 when unknown. */
+int rt_cuda_driver_version(const rt_cuda *c);
 
 /* Device memory: bytes > 0; an out-of-memory names the size. */
 int rt_cuda_alloc(rt_cuda *c, size_t bytes, rt_cuda_ptr *p, moec_diag *d);

@@ -454,7 +454,9 @@ static int device_run(const char *src)
     }
     moec_diag_free(&d);
     moec_diag_init(&d, stderr, 5);
-    tap_diag("on %s (%s)", rt_cuda_name(dev), rt_cuda_arch(dev));
+    char nv[64];
+    tap_diag("on %s (%s), a driver for CUDA %d.%d, %s", rt_cuda_name(dev), rt_cuda_arch(dev),
+             rt_cuda_driver_version(dev) / 1000, rt_cuda_driver_version(dev) % 1000 / 10, cg_nvrtc_version(nv, sizeof nv));
     char *ptx = NULL;
     cg_nvrtc_from from;
     bool ok = tap_ok(cg_nvrtc_compile_cached(src, "templates", rt_cuda_arch(dev), NULL, &ptx, &from, &d) == 0,
