@@ -1,7 +1,9 @@
-# tests/cuda/local.mk -- the CUDA C printer without a GPU: every kernel of
+# tests/cuda/local.mk -- the CUDA backend without a GPU: every kernel of
 # every catalogue model compiles with NVRTC for sm_80 and sm_90 (where the
-# toolkit was found), a golden of `moec emit --target cuda`, and the printed
-# code run on the CPU through a shim against the reference evaluator.
+# toolkit was found), a golden of `moec emit --target cuda`, the printed
+# code and the templates run on the CPU through a shim against the
+# reference, the NVRTC disk cache, `--backend cuda` without a driver; and
+# `make check-cuda`, the same programs on a GPU where there is one.
 TESTS += tests/cuda/compile.sh tests/cuda/golden.sh tests/cuda/no_driver.sh
 dist_check_SCRIPTS += tests/cuda/compile.sh tests/cuda/golden.sh tests/cuda/no_driver.sh
 EXTRA_DIST += tests/cuda/golden
