@@ -11,7 +11,9 @@
  *
  * so a flipped byte anywhere or a short file fails a check. Writes go to
  * a temporary file in the same folder, fsync'd, then renamed over the
- * entry: a reader sees the old entry, the new one or none. */
+ * entry: a reader sees the old entry, the new one or none. Entries of
+ * each kind of program have their own names: "cpu-<key>.o" (LLVM objects,
+ * codegen/cpu.c), "cuda-<key>.ptx" (PTX, codegen/nvrtc.c). */
 #include "codegen/cache.h"
 
 #include <errno.h>
@@ -58,11 +60,16 @@ static int entry_sum(const uint8_t *header, const void *data, size_t len, uint8_
     return ok ? 0 : -1;
 }
 
-void cg_cache_path(const char *dir, const uint8_t key[CG_KEY_BYTES], char *buf, size_t size)
+void cg_cache_path_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], char *buf, size_t size)
 {
     char hex[2 * CG_KEY_BYTES + 1];
     for (int i = 0; i < CG_KEY_BYTES; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
-    snprintf(buf, size, "%s/cpu-%s.o", dir, hex);
+    snprintf(buf, size, "%s/%s-%s.%s", dir, kind, hex, strcmp(kind, "cuda") ? "o" : "ptx");
+}
+
+void cg_cache_path(const char *dir, const uint8_t key[CG_KEY_BYTES], char *buf, size_t size)
+{
+    cg_cache_path_of(dir, "cpu", key, buf, size);
 }
 
 static void put_le(uint8_t *at, uint64_t v, int bytes)
@@ -123,8 +130,14 @@ static const char *check_entry(const uint8_t *f, size_t n, const uint8_t key[CG_
 cg_cache_status cg_cache_load(const char *dir, const uint8_t key[CG_KEY_BYTES], void **data, size_t *len, char *why,
                               size_t why_size)
 {
+    return cg_cache_load_of(dir, "cpu", key, data, len, why, why_size);
+}
+
+cg_cache_status cg_cache_load_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], void **data,
+                                 size_t *len, char *why, size_t why_size)
+{
     char path[4096];
-    cg_cache_path(dir, key, path, sizeof path);
+    cg_cache_path_of(dir, kind, key, path, sizeof path);
     uint8_t *f;
     size_t n;
     errno = 0;
@@ -198,10 +211,16 @@ static void sync_dir(const char *dir)
 int cg_cache_store(const char *dir, const uint8_t key[CG_KEY_BYTES], const void *data, size_t len, char *why,
                    size_t why_size)
 {
+    return cg_cache_store_of(dir, "cpu", key, data, len, why, why_size);
+}
+
+int cg_cache_store_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], const void *data, size_t len,
+                      char *why, size_t why_size)
+{
     char path[4096], tmp[4096];
-    cg_cache_path(dir, key, path, sizeof path);
+    cg_cache_path_of(dir, kind, key, path, sizeof path);
     if (make_dirs(dir) < 0) return snprintf(why, why_size, "cannot create %s: %s", dir, strerror(errno)), -1;
-    snprintf(tmp, sizeof tmp, "%s/.tmp-cpu-XXXXXX", dir);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", dir, kind);
     int fd = mkstemp(tmp);
     if (fd < 0) return snprintf(why, why_size, "cannot write in %s: %s", dir, strerror(errno)), -1;
     uint8_t h[HEADER_BYTES];

@@ -3,7 +3,8 @@
  * key, written atomically (temporary file, fsync, rename) with a header
  * (magic, format version, key, length, SHA-256) so that a truncated or
  * corrupt entry is detected and never loaded. doc/kernels.md, "The kernel
- * cache". Knows nothing of LLVM: it stores bytes under a key. */
+ * cache". Knows nothing of LLVM or NVRTC: it stores bytes under a key.
+ * Its own library (libmoec_cache.a), linked by both backends. */
 #ifndef MOEC_CODEGEN_CACHE_H
 #define MOEC_CODEGEN_CACHE_H
 
@@ -38,5 +39,15 @@ int cg_cache_store(const char *dir, const uint8_t key[CG_KEY_BYTES], const void 
 
 /* The entry's file name for key in dir ("DIR/cpu-<64 hex digits>.o"). */
 void cg_cache_path(const char *dir, const uint8_t key[CG_KEY_BYTES], char *buf, size_t size);
+
+/* The same for entries of another kind of program: "cuda" entries are
+ * "DIR/cuda-<64 hex digits>.ptx" (NVRTC's PTX, codegen/nvrtc.h); "cpu" is
+ * the functions above. The kind is part of the file name only: keys must
+ * already differ between kinds (each hashes what it compiled and how). */
+void cg_cache_path_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], char *buf, size_t size);
+cg_cache_status cg_cache_load_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], void **data,
+                                 size_t *len, char *why, size_t why_size);
+int cg_cache_store_of(const char *dir, const char *kind, const uint8_t key[CG_KEY_BYTES], const void *data, size_t len,
+                      char *why, size_t why_size);
 
 #endif

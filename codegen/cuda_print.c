@@ -13,6 +13,8 @@
 
 #include "codegen/cuda_print.h"
 
+#include "codegen/cuda_templates.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -300,7 +302,7 @@ static int print_function(FILE *out, kprint *c)
 
 /* ---- the helpers ---- */
 
-static void print_base_helpers(FILE *out)
+void cg_cuda_print_base_helpers(FILE *out)
 {
     fputs("#ifndef MOEC_CUDA_BASE\n"
           "#define MOEC_CUDA_BASE\n"
@@ -404,7 +406,7 @@ static void print_tanh(FILE *out)
     fputs("    return x == 0.0f ? x : fmaf(q * s, x, x);\n}\n#endif /* MOEC_CUDA_TANH */\n", out);
 }
 
-static void print_philox(FILE *out)
+void cg_cuda_print_philox(FILE *out)
 {
     fputs("#ifndef MOEC_CUDA_PHILOX\n#define MOEC_CUDA_PHILOX\n"
           "/* Philox4x32-10 and its draws, as ir/philox.c: counter (element, stream,\n"
@@ -544,10 +546,10 @@ static char *unit_text(const ir_kprogram *p, const cg_cuda_kernel *kern, const c
     }
     fputs(" * A complete NVRTC translation unit (options: codegen/nvrtc.c); grid, block\n"
           " * and arguments of each launch in plan.txt. */\n", f);
-    print_base_helpers(f);
+    cg_cuda_print_base_helpers(f);
     if (need & NEED_EXP) print_exp(f);
     if (need & NEED_TANH) print_tanh(f);
-    if (need & NEED_PHILOX) print_philox(f);
+    if (need & NEED_PHILOX) cg_cuda_print_philox(f);
     fprintf(f, "\n/* ");
     print_lines(f, p, l0);
     fprintf(f, " */\nMOEC_KERNEL %s%s", kern->symbol, function);
@@ -660,7 +662,8 @@ void cg_cuda_print_plan(FILE *out, const ir_kprogram *p, const cg_cuda_program *
             p->source_name ? p->source_name : "a model", p->n_launches);
     fputs("# loop: KERNEL.cu's function <<<grid, block>>>(arg0, arg1, ...), each arg a buffer bN(name);\n"
           "# gemm: a cuBLAS call, C = alpha A B + beta C (rs/cs: row and column strides, bs: batch strides);\n"
-          "# template: a template call of the CUDA runtime (not printed yet). Buffers at the end.\n", out);
+          "# template: a kernel of templates.cu (codegen/cuda_templates.h) <<<grid, block>>>(buffers, then\n"
+          "# scalars, each a long long). Buffers at the end.\n", out);
     for (int i = 0; i < p->n_launches; i++) {
         const ir_launch *l = &p->launches[i];
         fprintf(out, "k%d ", i);
@@ -687,10 +690,19 @@ void cg_cuda_print_plan(FILE *out, const ir_kprogram *p, const cg_cuda_program *
             print_mat(out, p, "C", &g->c);
         } else {
             const ir_ktemplate *t = &l->tmpl;
-            fprintf(out, "template %s %s out b%d(%s) in", l->name, ir_op_name(t->node.op), t->out,
-                    p->bufs[t->out].name);
-            for (int j = 0; j < IR_MAX_INPUTS && t->in[j] >= 0; j++)
-                fprintf(out, " b%d(%s)", t->in[j], p->bufs[t->in[j]].name);
+            cg_cuda_tcall c;
+            const char *why = "";
+            if (cg_cuda_template_call(t, &c, &why) == 0) {
+                fprintf(out, "template %s %s grid %" PRId64 " block %" PRId64 " (%s) args", c.symbol, l->name, c.grid,
+                        c.block, ir_op_name(t->node.op));
+                for (int j = 0; j < c.n_bufs; j++) fprintf(out, " b%d(%s)", c.bufs[j], p->bufs[c.bufs[j]].name);
+                for (int j = 0; j < c.n_scalars; j++) fprintf(out, " %lld", c.scalars[j]);
+            } else {
+                fprintf(out, "template %s %s (no CUDA template) out b%d(%s) in", l->name, why, t->out,
+                        p->bufs[t->out].name);
+                for (int j = 0; j < IR_MAX_INPUTS && t->in[j] >= 0; j++)
+                    fprintf(out, " b%d(%s)", t->in[j], p->bufs[t->in[j]].name);
+            }
         }
         fputs("  from ", out);
         print_lines(out, p, l);

@@ -70,4 +70,11 @@ int cg_cuda_kernel_args(const ir_launch *l, int *bufs);
  * or template as the named call the runtime makes; then the buffers. */
 void cg_cuda_print_plan(FILE *out, const ir_kprogram *p, const cg_cuda_program *cp);
 
+/* The helpers every translation unit starts with (MOEC_KERNEL, MOEC_INF, i32
+ * arithmetic, warp sums), and Philox4x32-10 with its uniform and normal
+ * draws (moec_philox, moec_philox_uniform, moec_philox_normal), each under
+ * its include guard: the templates (codegen/cuda_templates.h) print the same. */
+void cg_cuda_print_base_helpers(FILE *out);
+void cg_cuda_print_philox(FILE *out);
+
 #endif

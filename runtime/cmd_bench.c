@@ -16,6 +16,7 @@
 #include "runtime/cli_args.h"
 #include "runtime/commands.h"
 #include "runtime/cpu_step.h"
+#include "runtime/cuda/backend.h"
 #include "runtime/launch_cost.h"
 
 /* The tokens' Philox key: fixed, so every run draws the same batches
@@ -29,6 +30,7 @@ typedef struct bench_args {
     uint64_t steps, threads;    /* timed steps; threads 0: every core */
     uint64_t top;               /* --top N: the N launches that took longest */
     bool json, no_cache, no_fuse;
+    bool cuda;                  /* --backend cuda: refused with what the machine has (runtime/cuda/backend.h) */
     ir_moe_form moe;            /* --moe dense|sparse: the dense oracle times every expert on every token */
 } bench_args;
 
@@ -38,15 +40,14 @@ static void usage(void)
                     "[--backend cpu] [--top N] [--no-cache] [--no-fuse] [--moe dense|sparse] [--json]\n");
 }
 
-/* --backend: the CPU only, for now. 0, or -1 after saying why. */
-static int check_backend(const char *v)
+/* --backend: the CPU only, for now (cuda is refused after parsing). 0, or -1 after saying why. */
+static int check_backend(bench_args *a, const char *v)
 {
     if (!strcmp(v, "cpu")) return 0;
+    if (!strcmp(v, "cuda")) return a->cuda = true, 0;
     if (!strcmp(v, "interp"))
         fprintf(stderr, "moec: bench times compiled code; the interpreter ('interp') is a reference, not timed: "
                         "use --backend cpu\n");
-    else if (!strcmp(v, "cuda"))
-        fprintf(stderr, "moec: bench --backend cuda is not available yet; use --backend cpu\n");
     else fprintf(stderr, "moec: unknown backend '%s'; bench runs on 'cpu'\n", v);
     return -1;
 }
@@ -60,7 +61,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
     if ((v = rt_cli_option_value(argc, argv, i, "--seq"))) return rt_cli_parse_u64("--seq", v, &a->seq);
     if ((v = rt_cli_option_value(argc, argv, i, "--steps"))) return rt_cli_parse_u64("--steps", v, &a->steps);
     if ((v = rt_cli_option_value(argc, argv, i, "--threads"))) return rt_cli_parse_u64("--threads", v, &a->threads);
-    if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return check_backend(v);
+    if ((v = rt_cli_option_value(argc, argv, i, "--backend"))) return check_backend(a, v);
     if ((v = rt_cli_option_value(argc, argv, i, "--top"))) return rt_cli_parse_u64("--top", v, &a->top);
     if ((v = rt_cli_option_value(argc, argv, i, "--moe"))) return rt_cli_parse_moe(v, &a->moe);
     if (!strcmp(argv[*i], "--json")) return a->json = true, 0;
@@ -346,6 +347,7 @@ int rt_cmd_bench(int argc, char **argv)
 {
     bench_args a = {0};
     if (parse_args(argc, argv, &a) < 0) return usage(), 2;
+    if (a.cuda) return rt_cuda_backend_refuse("bench");
     if (!rt_cpu_step_available())
         return fprintf(stderr, "moec: bench needs the CPU backend, which this build lacks (no LLVM 14 at "
                                "configure time)\n"), 2;

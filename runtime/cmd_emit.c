@@ -24,6 +24,7 @@
 #include "support/atomic.h"
 
 #include "codegen/cuda_print.h"
+#include "codegen/cuda_templates.h"
 #ifdef HAVE_LLVM
 #include "codegen/cpu.h"
 #endif
@@ -183,7 +184,25 @@ static int write_text(const char *dir, const char *name, const char *ext, const 
     return moec_atomic_commit(&af, d);
 }
 
-/* --target cuda: the .cu files, plan.txt, and with --ptx the .ptx files. */
+/* NAME.cu, and with --ptx NAME.ptx (NVRTC through the disk cache: a second
+ * emit compiles nothing). */
+static int emit_unit(const emit_args *a, const char *name, const char *source, moec_diag *d)
+{
+    int rc = write_text(a->dir, name, ".cu", source, d);
+#ifdef HAVE_CUDA
+    char *ptx = NULL;
+    if (rc == 0 && a->ptx) {
+        cg_nvrtc_from from;
+        rc = cg_nvrtc_compile_cached(source, name, a->arch, NULL, &ptx, &from, d);
+        if (rc == 0) rc = write_text(a->dir, name, ".ptx", ptx, d);
+        free(ptx);
+    }
+#endif
+    return rc;
+}
+
+/* --target cuda: the .cu files (templates.cu when the program has template
+ * launches), plan.txt, and with --ptx the .ptx files. */
 static int emit_cuda(const emit_args *a, rt_pipeline *p)
 {
     moec_diag *d = &p->fe.diag;
@@ -191,16 +210,13 @@ static int emit_cuda(const emit_args *a, rt_pipeline *p)
     cg_cuda_program cp;
     if (make_dir(a->dir, d) < 0 || cg_cuda_print_program(&p->kernels, &cp, d) < 0) return -1;
     int rc = 0;
-    for (int i = 0; i < cp.n_kernels && rc == 0; i++) {
-        rc = write_text(a->dir, cp.kernels[i].symbol, ".cu", cp.kernels[i].source, d);
-#ifdef HAVE_CUDA
-        char *ptx = NULL;
-        if (rc == 0 && a->ptx) {
-            rc = cg_nvrtc_compile(cp.kernels[i].source, cp.kernels[i].symbol, a->arch, &ptx, d);
-            if (rc == 0) rc = write_text(a->dir, cp.kernels[i].symbol, ".ptx", ptx, d);
-            free(ptx);
-        }
-#endif
+    for (int i = 0; i < cp.n_kernels && rc == 0; i++) rc = emit_unit(a, cp.kernels[i].symbol, cp.kernels[i].source, d);
+    bool templates = false;
+    for (int i = 0; i < p->kernels.n_launches; i++) templates |= p->kernels.launches[i].kind == IR_LAUNCH_TEMPLATE;
+    if (rc == 0 && templates) {
+        char *src = cg_cuda_templates_source();
+        rc = src ? emit_unit(a, "templates", src, d) : moec_error(d, "out of memory printing the CUDA templates");
+        free(src);
     }
     char path[4096];
     if (rc == 0 && (size_t)snprintf(path, sizeof path, "%s/plan.txt", a->dir) >= sizeof path)

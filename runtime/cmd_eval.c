@@ -1,7 +1,7 @@
 /* runtime/cmd_eval.c -- `moec eval` and `moec grad`, compiled for the CPU
  * (the default when built with LLVM) or on the reference interpreter.
  *   moec eval MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin
- *             --batch B --seq T [--backend cpu|interp] [--threads N] [--precision f64|f32]
+ *             --batch B --seq T [--backend cpu|interp|cuda] [--threads N] [--precision f64|f32]
  *             [--moe dense|sparse] [--json]
  *   moec grad ... the same ... -o G.safetensors
  * eval: evaluation semantics (no dropout, no noise). grad: the total training
@@ -23,6 +23,7 @@
 #include "runtime/cli_args.h"
 #include "runtime/commands.h"
 #include "runtime/cpu_step.h"
+#include "runtime/cuda/backend.h"
 #include "runtime/data/shard.h"
 #include "runtime/weights/weights.h"
 
@@ -35,19 +36,21 @@ typedef struct eval_args {
     bool grad;                  /* `moec grad` */
     ir_moe_form moe;            /* --moe dense|sparse */
     bool interp;                /* --backend interp (the default without LLVM) */
+    bool cuda;                  /* --backend cuda: refused with what the machine has (runtime/cuda/backend.h) */
     uint64_t threads;           /* --threads N for the CPU backend; 0: every core */
 } eval_args;
 
 static void usage(bool grad)
 {
     fprintf(stderr, "usage: moec %s MODEL.moe [--set k=v]... --weights W.safetensors --data TOKENS.bin "
-                    "--batch B --seq T [--backend cpu|interp] [--threads N] [--precision f64|f32] [--moe dense|sparse] [--json]%s\n",
+                    "--batch B --seq T [--backend cpu|interp|cuda] [--threads N] [--precision f64|f32] [--moe dense|sparse] [--json]%s\n",
             grad ? "grad" : "eval", grad ? " -o G.safetensors" : "");
 }
 
 static int parse_choice(eval_args *a, const char *opt, const char *v)
 {
     if (!strcmp(opt, "--backend")) {
+        if (!strcmp(v, "cuda")) return a->cuda = true, 0;
         if (!strcmp(v, "interp") || (!strcmp(v, "cpu") && rt_cpu_step_available())) {
             a->interp = v[0] == 'i';
             return 0;
@@ -55,7 +58,7 @@ static int parse_choice(eval_args *a, const char *opt, const char *v)
         if (!strcmp(v, "cpu"))
             fprintf(stderr, "moec: --backend cpu is not built (configure found no LLVM 14); --backend interp is\n");
         else
-            fprintf(stderr, "moec: --backend '%s' is not available; cpu%s and interp are\n", v,
+            fprintf(stderr, "moec: --backend '%s' is not available; cpu%s, interp and cuda are\n", v,
                     rt_cpu_step_available() ? "" : " (not built)");
         return -1;
     }
@@ -88,6 +91,7 @@ static int parse_option(int argc, char **argv, int *i, void *ctx)
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     if (rt_cli_parse(argc, argv, &a->m, parse_option, a) < 0) return -1;
+    if (a->cuda) return 0;   /* refused before anything else is needed */
     const char *missing = !a->m.model ? "a model file" : !a->weights ? "--weights W.safetensors"
                         : !a->data ? "--data TOKENS.bin" : a->grad && !a->out ? "-o G.safetensors" : NULL;
     if (missing) return fprintf(stderr, "moec: %s needs %s\n", a->grad ? "grad" : "eval", missing), -1;
@@ -369,6 +373,7 @@ static int run(int argc, char **argv, bool grad)
 {
     eval_args a = {.grad = grad, .prec = IR_PREC_F64, .interp = !rt_cpu_step_available()};
     if (parse_args(argc, argv, &a) < 0) return usage(grad), 2;
+    if (a.cuda) return rt_cuda_backend_refuse(grad ? "grad" : "eval");
     if (rt_cli_size_sets(&a.m, a.batch, a.seq) < 0) return 2;
     rt_frontend fe;
     int status = rt_frontend_elaborate(&fe, a.m.model, a.m.sets, a.m.n_sets, a.m.max_errors);

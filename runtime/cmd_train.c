@@ -26,6 +26,7 @@
 #include "runtime/cli_args.h"
 #include "runtime/commands.h"
 #include "runtime/cpu_step.h"
+#include "runtime/cuda/backend.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/shard.h"
 #include "runtime/train/checkpoint.h"
@@ -443,15 +444,7 @@ int rt_cmd_train(int argc, char **argv)
 {
     train_args a = {0};
     if (parse_args(argc, argv, &a) < 0) return usage(), 2;
-    if (a.backend && !strcmp(a.backend, "cuda")) {
-#ifdef HAVE_CUDA
-        fprintf(stderr, "moec: --backend cuda: the CUDA backend does not train yet; use --backend cpu\n");
-#else
-        fprintf(stderr, "moec: --backend cuda: this moec is not built with CUDA (configure found no CUDA toolkit); "
-                        "use --backend cpu\n");
-#endif
-        return 2;
-    }
+    if (a.backend && !strcmp(a.backend, "cuda")) return rt_cuda_backend_refuse("train");
     run_input in;
     memset(&in, 0, sizeof in);
     int status = (a.resume ? resumed_input(&a, &in) : fresh_input(&a, &in)) < 0 ? 1 : train(&a, &in);

@@ -14,7 +14,9 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_emit.c \
 	runtime/cmd_sample.c \
 	runtime/cmd_train.c \
-	runtime/cmd_report.c
+	runtime/cmd_report.c \
+	runtime/cuda/driver.h runtime/cuda/driver.c \
+	runtime/cuda/backend.h runtime/cuda/backend.c
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
@@ -22,7 +24,7 @@ moec_LDADD = libmoec_runtime.a
 if HAVE_LLVM
 moec_LDADD += libmoec_codegen.a
 endif
-moec_LDADD += libmoec_cuda.a libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
+moec_LDADD += libmoec_cuda.a libmoec_cache.a libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
 	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) $(NVRTC_LIBS) -lpthread $(LIBS)
 
 # Training metrics from a step's kept values (runtime/train/metrics.h).

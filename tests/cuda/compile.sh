@@ -23,7 +23,7 @@ for model in "${top_srcdir:-.}"/models/*.moe; do
     rc=$?
     ok $rc "$name: emit --target cuda $size"
     [ $rc = 0 ] || { sed 's/^/# /' "$tmp/log"; continue; }
-    total=$((total + $(find "$tmp/$name" -name '*.cu' | wc -l)))
+    total=$((total + $(find "$tmp/$name" -name '*.cu' ! -name templates.cu | wc -l)))
 done
 # One translation unit: each kernel once (a function the same as another
 # model's but for its name compiles the same), its name prefixed by its
@@ -34,7 +34,7 @@ awk 'function flush() { if (file != "" && !(body in seen)) { seen[body] = 1; n++
      /^MOEC_KERNEL / { in_fn = 1; line = $0; sub(/^MOEC_KERNEL [A-Za-z0-9_]*/, "MOEC_KERNEL f", line); body = line "\n"
                        sub(/^MOEC_KERNEL /, "MOEC_KERNEL " m "__"); text = text $0 "\n"; next }
      { text = text $0 "\n"; if (in_fn) body = body $0 "\n" }
-     END { flush(); print n > "/dev/stderr" }' "$tmp"/*/*.cu >"$tmp/all.cu" 2>"$tmp/unique"
+     END { flush(); print n > "/dev/stderr" }' $(ls "$tmp"/*/*.cu | grep -v '/templates\.cu$') >"$tmp/all.cu" 2>"$tmp/unique"
 unique=$(cat "$tmp/unique")
 # Both architectures at once (two processes), each over every model's kernels.
 for arch in sm_80 sm_90; do "$compile" $arch "$tmp/all.cu" >"$tmp/$arch.out" 2>&1 & done
@@ -50,10 +50,26 @@ done
 one=$(find "$tmp/gpt2-moe-tiny" -name 'tanh_*.cu' | head -n 1)
 [ -n "$one" ] && "$compile" sm_90 "$one" >"$tmp/out" 2>&1 && grep -q "^1 kernels" "$tmp/out"
 ok $? "one .cu file compiles alone (${one##*/})"
-"$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
+# The templates (templates.cu, the same in every folder whose program has
+# template launches: left out above) compile alone: ten kernels.
+"$compile" sm_80 "$tmp/gpt2-moe-tiny/templates.cu" >"$tmp/out" 2>&1 && grep -q "^10 kernels" "$tmp/out"
+ok $? "templates.cu compiles alone: its ten kernels"
+XDG_CACHE_HOME="$tmp/cache" "$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx \
+    -o "$tmp/ptx" >"$tmp/log" 2>&1 &&
     [ "$(find "$tmp/ptx" -name '*.ptx' | wc -l)" = "$(find "$tmp/ptx" -name '*.cu' | wc -l)" ] &&
     grep -q "^.target sm_80" "$tmp"/ptx/*.ptx
 ok $? "emit --ptx --arch sm_80 writes one .ptx per .cu"
+# The PTX went through the disk cache: one entry per kernel, and a second
+# emit reads them back (the same files) without rewriting any.
+n_ptx=$(find "$tmp/ptx" -name '*.ptx' | wc -l)
+[ "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' | wc -l)" = "$n_ptx" ]
+ok $? "emit --ptx stored one cache entry per kernel ($n_ptx)"
+touch -d '2000-01-01' "$tmp"/cache/moec/cuda-*.ptx
+XDG_CACHE_HOME="$tmp/cache" "$moec" emit "${top_srcdir:-.}/models/gpt2-dense-tiny.moe" --target cuda --arch sm_80 --ptx \
+    -o "$tmp/ptx2" >"$tmp/log" 2>&1 && diff -r "$tmp/ptx" "$tmp/ptx2" >/dev/null &&
+    [ -z "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' -newer "$tmp/ptx2/plan.txt")" ] &&
+    [ -z "$(find "$tmp/cache/moec" -name 'cuda-*.ptx' -newermt '2000-01-02')" ]
+ok $? "a second emit --ptx hits the cache: the same files, no entry rewritten"
 printf 'extern "C" __global__ void broken(float *x) { x[0] = undefined_thing; }\n' >"$tmp/bad.cu"
 "$compile" sm_90 "$tmp/bad.cu" >"$tmp/out" 2>&1
 [ $? = 1 ] && grep -q "bad.cu does not compile for sm_90" "$tmp/out" && grep -q "undefined_thing" "$tmp/out"

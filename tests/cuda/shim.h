@@ -1,12 +1,15 @@
 /* tests/cuda/shim.h -- just enough of CUDA to run printed kernels
- * (codegen/cuda_print.h) on the CPU, compiled as host C++ in front of them
- * by tests/cuda/test_shim.c. __global__ functions become plain functions;
- * moec_shim_run calls one with gridDim 1 and blockDim 1 (an elementwise
- * kernel: one thread strides over every point) or blockDim 32 (a row
- * kernel: one warp, 32 POSIX threads, strides over every point), and the
- * warp primitives are emulated with a barrier: each lane posts its value,
- * all wait, each reads its partner's, all wait. __trap aborts. A test
- * helper only: the warp's slots are process-wide, one launch at a time. */
+ * (codegen/cuda_print.h) and the templates (codegen/cuda_templates.h) on
+ * the CPU, compiled as host C++ in front of them by tests/cuda/test_shim.c
+ * and tests/cuda/test_templates.c. __global__ functions become plain
+ * functions; moec_shim_launch runs one as a grid of blocks, the blocks one
+ * after another (as a GPU may), each block as blockDim.x POSIX threads that
+ * really run concurrently: __syncthreads is a barrier of the block's
+ * threads, and the warp primitives a barrier of the warp's (32 consecutive
+ * threads): each lane posts its value, all wait, each reads its partner's,
+ * all wait. __shared__ variables are function statics, one copy shared by
+ * the block's threads and reused by the next block, as on a GPU. __trap
+ * aborts. A test helper only: its state is process-wide, one launch at a time. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +19,9 @@
 #define __device__
 #define __forceinline__ inline
 #define __launch_bounds__(n)
+#define __shared__ static
+
+enum { MOEC_SHIM_MAX_BLOCK = 1024 };
 
 struct moec_dim3 {
     unsigned x, y, z;
@@ -23,8 +29,9 @@ struct moec_dim3 {
 static thread_local moec_dim3 threadIdx, blockIdx;
 static moec_dim3 blockDim, gridDim;
 
-static pthread_barrier_t moec_shim_barrier;
-static unsigned long long moec_shim_slot[32];
+static pthread_barrier_t moec_shim_block_barrier;
+static pthread_barrier_t moec_shim_warp_barrier[MOEC_SHIM_MAX_BLOCK / 32];
+static unsigned long long moec_shim_slot[MOEC_SHIM_MAX_BLOCK];
 
 static inline float __int_as_float(int i)
 {
@@ -35,22 +42,26 @@ static inline float __int_as_float(int i)
 
 [[noreturn]] static inline void __trap(void) { abort(); }
 
-static inline void __syncwarp(void) { pthread_barrier_wait(&moec_shim_barrier); }
+static inline void __syncthreads(void) { pthread_barrier_wait(&moec_shim_block_barrier); }
+static inline void __syncwarp(void) { pthread_barrier_wait(&moec_shim_warp_barrier[threadIdx.x / 32]); }
 
-/* Lane `src`'s v, or the caller's own when src is outside the warp. */
+/* Lane `src`'s v (a lane of the caller's warp), or the caller's own when src
+ * is outside the warp. */
 template <class T> static T moec_shim_exchange(T v, int src)
 {
+    const unsigned warp = threadIdx.x / 32, size = blockDim.x - warp * 32 < 32 ? blockDim.x - warp * 32 : 32;
     unsigned long long bits = 0;
     memcpy(&bits, &v, sizeof v);
     moec_shim_slot[threadIdx.x] = bits;
-    pthread_barrier_wait(&moec_shim_barrier);
+    pthread_barrier_wait(&moec_shim_warp_barrier[warp]);
     T r = v;
-    if (src >= 0 && src < 32) memcpy(&r, &moec_shim_slot[src], sizeof r);
-    pthread_barrier_wait(&moec_shim_barrier);
+    if (src >= 0 && (unsigned)src < size) memcpy(&r, &moec_shim_slot[warp * 32 + (unsigned)src], sizeof r);
+    pthread_barrier_wait(&moec_shim_warp_barrier[warp]);
     return r;
 }
 
-template <class T> static T __shfl_down_sync(unsigned, T v, int delta) { return moec_shim_exchange(v, (int)threadIdx.x + delta); }
+template <class T> static T __shfl_down_sync(unsigned, T v, int delta) { return moec_shim_exchange(v, (int)(threadIdx.x % 32) + delta); }
+template <class T> static T __shfl_xor_sync(unsigned, T v, int mask) { return moec_shim_exchange(v, (int)(threadIdx.x % 32) ^ mask); }
 template <class T> static T __shfl_sync(unsigned, T v, int src) { return moec_shim_exchange(v, src); }
 
 typedef void (*moec_shim_kernel)(void **args);
@@ -58,40 +69,46 @@ typedef void (*moec_shim_kernel)(void **args);
 struct moec_shim_lane {
     moec_shim_kernel fn;
     void **args;
-    unsigned lane;
+    unsigned lane, block;
 };
 
 static void *moec_shim_lane_main(void *p)
 {
     moec_shim_lane *l = (moec_shim_lane *)p;
     threadIdx = moec_dim3{ l->lane, 0, 0 };
-    blockIdx = moec_dim3{ 0, 0, 0 };
+    blockIdx = moec_dim3{ l->block, 0, 0 };
     l->fn(l->args);
     return NULL;
 }
 
-/* Runs fn(args) as one block of 1 or 32 threads; 0, or -1 when a thread
- * cannot be started. */
+/* Runs fn(args) on `grid` blocks of `block` threads (1..1024); 0, or -1 for
+ * a bad geometry. A thread that cannot be started aborts the test (the
+ * started ones would wait forever at a barrier). */
+extern "C" int moec_shim_launch(moec_shim_kernel fn, void **args, unsigned grid, unsigned block)
+{
+    if (grid < 1 || block < 1 || block > MOEC_SHIM_MAX_BLOCK) return -1;
+    static pthread_t th[MOEC_SHIM_MAX_BLOCK];
+    static moec_shim_lane lanes[MOEC_SHIM_MAX_BLOCK];
+    gridDim = moec_dim3{ grid, 1, 1 };
+    blockDim = moec_dim3{ block, 1, 1 };
+    unsigned warps = (block + 31) / 32;
+    pthread_barrier_init(&moec_shim_block_barrier, NULL, block);
+    for (unsigned w = 0; w < warps; w++)
+        pthread_barrier_init(&moec_shim_warp_barrier[w], NULL, block - w * 32 < 32 ? block - w * 32 : 32);
+    for (unsigned b = 0; b < grid; b++) {
+        for (unsigned i = 0; i < block; i++) {
+            lanes[i] = moec_shim_lane{ fn, args, i, b };
+            if (pthread_create(&th[i], NULL, moec_shim_lane_main, &lanes[i]) != 0) abort();
+        }
+        for (unsigned i = 0; i < block; i++) pthread_join(th[i], NULL);
+    }
+    for (unsigned w = 0; w < warps; w++) pthread_barrier_destroy(&moec_shim_warp_barrier[w]);
+    pthread_barrier_destroy(&moec_shim_block_barrier);
+    return 0;
+}
+
+/* Runs fn(args) as one block of 1 or 32 threads (the printed loop kernels). */
 extern "C" int moec_shim_run(moec_shim_kernel fn, void **args, int warp)
 {
-    unsigned n = warp ? 32 : 1;
-    gridDim = moec_dim3{ 1, 1, 1 };
-    blockDim = moec_dim3{ n, 1, 1 };
-    pthread_barrier_init(&moec_shim_barrier, NULL, n);
-    pthread_t th[32];
-    moec_shim_lane lanes[32];
-    int rc = 0;
-    unsigned started = 0;
-    for (unsigned i = 0; i < n; i++) {
-        lanes[i] = moec_shim_lane{ fn, args, i };
-        if (pthread_create(&th[i], NULL, moec_shim_lane_main, &lanes[i]) != 0) {
-            rc = -1;
-            break;
-        }
-        started++;
-    }
-    if (rc < 0) abort();   /* the started lanes would wait forever at the barrier */
-    for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&moec_shim_barrier);
-    return rc;
+    return moec_shim_launch(fn, args, 1, warp ? 32 : 1);
 }

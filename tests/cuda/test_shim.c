@@ -12,13 +12,22 @@
  * identical, bit for bit, since the host compiles the same operations in
  * the same order with the same libm (on a GPU only logf, erff and the normal
  * draw's log, cos are CUDA's). The C++ compiler is $MOEC_TEST_CXX, or c++;
- * without one the test is skipped. MOEC_TEST_SEED=S reruns a seed. */
+ * without one the test is skipped. MOEC_TEST_SEED=S reruns a seed.
+ * MOEC_TEST_DEVICE=1 (`make check-cuda`): the same programs on the GPU
+ * instead, compiled by NVRTC for it, every launch on the reference's inputs
+ * (check_program_device); skipped, saying why, where the driver does not open. */
+#include "config.h"
+
 #include <dlfcn.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "codegen/cuda_print.h"
 #include "runtime/pipeline.h"
+#ifdef HAVE_CUDA
+#include "codegen/nvrtc.h"
+#include "runtime/cuda/driver.h"
+#endif
 #include "tests/codegen/gen_kernels.h"
 #include "tests/codegen/kernels.h"
 
@@ -29,6 +38,88 @@
 enum { N_RANDOM = 60 };
 
 typedef int shim_run_fn(void (*fn)(void **), void **args, int warp);
+
+#ifdef HAVE_CUDA
+/* The GPU of a device run (MOEC_TEST_DEVICE=1, `make check-cuda`), else NULL. */
+static rt_cuda *dev;
+
+/* Whether a kernel calls a function whose CUDA version may round otherwise
+ * than the host's libm: logf, erff, or the normal draw's log and cos. */
+static bool uses_cuda_libm(const char *source)
+{
+    return strstr(source, "logf(") || strstr(source, "erff(") || strstr(source, "= moec_philox_normal(");
+}
+
+/* Every loop launch of t on the GPU, each on the reference's inputs (copied
+ * there before it runs), its outputs against the reference with 32 lanes:
+ * bit for bit, or within 1e-5 relative where CUDA's libm is used. A launch
+ * whose reference faults is not run (a __trap would end the context). */
+static void check_program_device(const kt_prog *t, const char *what, const cg_cuda_program *cp, uint64_t seed)
+{
+    moec_diag d;
+    moec_diag_init(&d, stderr, 5);
+    char *all = NULL, *ptx = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&all, &len);
+    for (int k = 0; f && k < cp->n_kernels; k++) fputs(cp->kernels[k].source, f);
+    if (f) fclose(f);
+    cg_nvrtc_from from;
+    rt_cuda_module *mod = NULL;
+    bool ok = tap_ok(all && cg_nvrtc_compile_cached(all, what, rt_cuda_arch(dev), NULL, &ptx, &from, &d) == 0,
+                     "%s: the %d kernels compile for %s", what, cp->n_kernels, rt_cuda_arch(dev));
+    ok = ok && tap_ok(rt_cuda_module_load(dev, ptx, what, &mod, &d) == 0, "%s: the driver loads them", what);
+    void **ref = ok ? kt_alloc(t, seed) : NULL, **got = ok ? kt_alloc(t, seed) : NULL;
+    rt_cuda_ptr *dp = calloc((size_t)t->p.n_bufs + 1, sizeof *dp);
+    for (int b = 0; ok && dp && b < t->p.n_bufs; b++) ok = rt_cuda_alloc(dev, (size_t)t->p.bufs[b].numel * 4, &dp[b], &d) == 0;
+    int exact = 0, close = 0, faults = 0;
+    for (int i = 0; ok && ref && got && dp && i < t->p.n_launches; i++) {
+        const ir_launch *l = &t->p.launches[i];
+        if (l->kind != IR_LAUNCH_LOOP) continue;
+        for (int j = 0; j < l->n_reads; j++)
+            ok &= rt_cuda_upload(dev, dp[l->reads[j]], ref[l->reads[j]], (size_t)t->p.bufs[l->reads[j]].numel * 4, &d) == 0;
+        for (int j = 0; j < l->n_writes; j++)
+            ok &= rt_cuda_upload(dev, dp[l->writes[j]], ref[l->writes[j]], (size_t)t->p.bufs[l->writes[j]].numel * 4, &d) == 0;
+        char msg[512] = "";
+        FILE *mf = fmemopen(msg, sizeof msg, "w");
+        moec_diag dr;
+        moec_diag_init(&dr, mf, 3);
+        int rc_ref = ir_kloop_run_ref(&t->p, l, ref, 0, ir_kloop_points(&l->loop), CG_CUDA_LANES, &dr);
+        fclose(mf);
+        if (rc_ref < 0) {
+            faults++;
+            continue;
+        }
+        int args[KT_MAX_ARGS * 2];
+        int n = cg_cuda_kernel_args(l, args);
+        void *params[KT_MAX_ARGS * 2];
+        for (int j = 0; j < n; j++) params[j] = &dp[args[j]];
+        cg_cuda_geometry g = cg_cuda_geometry_of(&l->loop);
+        const cg_cuda_kernel *k = &cp->kernels[cp->kernel_of[i]];
+        bool ran = rt_cuda_launch(dev, mod, k->symbol, (uint64_t)g.grid, (uint64_t)g.block, params, &d) == 0 &&
+                   rt_cuda_sync(dev, &d) == 0;
+        for (int w = 0; ran && w < l->n_writes; w++)
+            ran = rt_cuda_download(dev, got[l->writes[w]], dp[l->writes[w]], (size_t)t->p.bufs[l->writes[w]].numel * 4, &d) == 0;
+        bool libm = uses_cuda_libm(k->source), same = ran;
+        for (int w = 0; same && w < l->n_writes; w++)
+            same &= kt_close_buf(t, l->writes[w], got[l->writes[w]], ref[l->writes[w]], libm ? 1e-5 : 0, libm ? 1e-6 : 0);
+        exact += same && !libm;
+        close += same && libm;
+        tap_ok(same, "%s: %s on the GPU (grid %lld, block %lld) as the reference with %d lanes, %s", what, l->name,
+               (long long)g.grid, (long long)g.block, CG_CUDA_LANES, libm ? "within 1e-5 (CUDA's libm)" : "bit for bit");
+        if (!ran) ok = false;   /* a fault ends the context: nothing after it can run */
+    }
+    tap_diag("%s on %s: %d launches bit for bit, %d within 1e-5, %d not run (the reference faults)", what, rt_cuda_name(dev),
+             exact, close, faults);
+    for (int b = 0; dp && b < t->p.n_bufs; b++) rt_cuda_free(dev, dp[b]);
+    free(dp);
+    kt_free_bufs(t, ref);
+    kt_free_bufs(t, got);
+    rt_cuda_module_unload(dev, mod);
+    free(all);
+    free(ptx);
+    moec_diag_free(&d);
+}
+#endif
 
 /* The translation unit: the shim, every kernel, one wrapper per launch
  * (moec_launch_I(args) calls the kernel with its buffers). */
@@ -65,6 +156,13 @@ static void check_program(const kt_prog *t, const char *what, const char *cxx, u
     tap_ok(printed == 0, "%s: %d launches printed as CUDA C%s%s", what, t->p.n_launches, printed ? ": " : "", err);
     if (printed < 0) return;
     tap_diag("%s: %d launches, %d distinct kernels", what, t->p.n_launches, cp.n_kernels);
+#ifdef HAVE_CUDA
+    if (dev) {
+        check_program_device(t, what, &cp, seed);
+        cg_cuda_program_free(&cp);
+        return;
+    }
+#endif
     const char *tmpdir = getenv("TMPDIR");
     char dir[512], src[600], so[600], cmd[2048];
     snprintf(dir, sizeof dir, "%s/moec-shim-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -134,7 +232,11 @@ static void check_program(const kt_prog *t, const char *what, const char *cxx, u
 static bool check_model(const char *cxx, uint64_t seed)
 {
     fe_override sets[] = { { "layers", "1" }, { "moe_from", "0" }, { "experts", "2" }, { "vocab", "256" } };
-    rt_pipeline_options opt = { .model = MODELS_DIR "/gpt2-moe-tiny.moe", .sets = sets, .n_sets = 4, .batch = 2,
+    /* MOEC_TEST_MODELS: the models folder where the build's is not (scripts/gpu-check). */
+    const char *models = getenv("MOEC_TEST_MODELS");
+    char model[4096];
+    snprintf(model, sizeof model, "%s/gpt2-moe-tiny.moe", models && *models ? models : MODELS_DIR);
+    rt_pipeline_options opt = { .model = model, .sets = sets, .n_sets = 4, .batch = 2,
                                 .seq = 8, .step = RT_STEP_TRAIN };
     int n;
     const rt_pass *passes = rt_passes(&n);
@@ -158,12 +260,33 @@ static bool check_model(const char *cxx, uint64_t seed)
 
 int main(void)
 {
+    const char *device = getenv("MOEC_TEST_DEVICE");
+    bool on_device = device && !strcmp(device, "1");
+    if (on_device) {
+#ifdef HAVE_CUDA
+        char said[1024] = "";
+        FILE *f = fmemopen(said, sizeof said, "w");
+        moec_diag d;
+        moec_diag_init(&d, f, 5);
+        int rc = rt_cuda_open(&dev, 0, &d);
+        fclose(f);
+        moec_diag_free(&d);
+        if (rc < 0) {
+            said[strcspn(said, "\n")] = '\0';
+            printf("1..0 # SKIP no GPU here: %s\n", said);
+            return 0;
+        }
+#else
+        printf("1..0 # SKIP no CUDA toolkit at configure time (no NVRTC)\n");
+        return 0;
+#endif
+    }
     uint64_t seed = kt_seed((uint64_t)time(NULL));
     const char *cxx = getenv("MOEC_TEST_CXX");
     if (!cxx || !*cxx) cxx = "c++";
     char probe[512];
     snprintf(probe, sizeof probe, "%s --version >/dev/null 2>&1", cxx);
-    if (system(probe) != 0) {
+    if (!on_device && system(probe) != 0) {
         printf("1..0 # SKIP no C++ compiler (%s) to build the shim\n", cxx);
         return 0;
     }
@@ -183,5 +306,8 @@ int main(void)
     ir_kprogram_free(&t->p);
     free(t);
     check_model(cxx, seed);
+#ifdef HAVE_CUDA
+    rt_cuda_close(dev);
+#endif
     return tap_done();
 }
