@@ -71,13 +71,15 @@ static const ir_lowered *lowered(const rt_engine *e)
 }
 
 /* Collapse: a layer giving one expert more than the threshold of its assignments.
- * frac_sum[layer][e] summed over the batches; writes the worst into r->collapse_note. */
+ * frac_sum[layer][e] summed over the batches; writes the worst into r->collapse_note.
+ * A layer of one expert (a dense baseline written as an MoE) cannot collapse. */
 static bool collapsed(run_state *r, const ir_lowered *l, double *const *frac_sum, int64_t batches)
 {
     double thr = r->s->model->train.collapse_threshold;
     bool any = false;
     r->collapse_note[0] = '\0';
     for (int i = 0; i < l->n_moe; i++) {
+        if (l->moe[i].experts < 2) continue;
         int best = 0;
         for (int64_t e = 1; e < l->moe[i].experts; e++) best = frac_sum[i][e] > frac_sum[i][best] ? (int)e : best;
         double f = frac_sum[i][best] / (double)batches;
