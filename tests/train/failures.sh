@@ -22,6 +22,12 @@ grep -q '"stopped_reason": "non-finite"' "$tmp/nan/run_summary.json"; ok $? "sto
 grep -q "routing collapse at step" "$tmp/err" && grep -q "routing collapsed" "$tmp/err"; ok $? "warned, then stopped"
 grep -q '"stopped_reason": "collapse"' "$tmp/collapse/run_summary.json"; ok $? "stopped_reason collapse"
 [ "$(value step "$tmp/collapse/metrics.jsonl")" -lt 60 ]; ok $? "before the last step"
+# One expert takes every assignment by construction: a dense baseline, not a collapse.
+# shellcheck disable=SC2086
+"$moec" train "$model" --data "$tmp/data" $args --steps 10 --set lb_coef=0 --set noise_std=0 --set experts=1 \
+    --set eval_every=5 --set eval_steps=2 --set collapse_stop=true --set collapse_threshold=0.3 \
+    --set collapse_patience=1 --out "$tmp/one" 2>"$tmp/err" && ! grep -q "routing collapse" "$tmp/err"
+ok $? "a layer of one expert is no collapse"
 
 # Bad input: exit 1 and nothing created.
 refused() {   # NAME EXPECTED-MESSAGE ARGS...
