@@ -46,8 +46,10 @@ def split_texts(data, sep):
     return texts
 
 
-def categories(text):
-    """Per-byte categories of text (bytes) by tokenize, or None when it fails."""
+def categories(text, partial=False):
+    """Per-byte categories of text (bytes) by tokenize, or None when it fails.
+    partial: a text that ends inside a bracketed statement keeps the
+    categories of the tokens tokenize gave before it gave up."""
     lines = text.split(b'\n')
     line_start, at = [], 0          # byte offset of each line (1-based rows)
     for ln in lines:
@@ -73,7 +75,10 @@ def categories(text):
                 continue
             a, b = offset(*tok.start), offset(*tok.end)
             out[a:b] = bytes([cat]) * (b - a)
-    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+    except tokenize.TokenError as e:
+        if not (partial and 'statement' in str(e.args[0])):
+            return None
+    except (SyntaxError, UnicodeDecodeError):
         return None
     return out
 

@@ -27,12 +27,12 @@ VOCAB_DIR: GPT-2's encoder.json.
    equal COUNTS exactly.
 """
 import collections
-import io
 import json
-import keyword
+import os
 import sys
-import token
-import tokenize
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from classify_ref import categories  # noqa: E402  (tokenize's category of every byte)
 
 NAMES = ['keyword', 'name', 'number', 'string', 'operator', 'comment', 'other']
 OTHER = 6
@@ -61,43 +61,8 @@ OPEN = 64
 
 def byte_categories(text):
     """tokenize's category of every byte of text; None where it gave up."""
-    out = categories_after_brackets(b'(' * OPEN + text)
+    out = categories(b'(' * OPEN + text, partial=True)
     return out[OPEN:] if out is not None else None
-
-
-def categories_after_brackets(text):
-    out = bytearray([OTHER] * len(text))
-    lines = text.split(b'\n')
-    starts, at = [], 0
-    for ln in lines:
-        starts.append(at)
-        at += len(ln) + 1
-    try:
-        decoded = [ln.decode('utf-8') for ln in lines]
-    except UnicodeDecodeError:
-        return None
-
-    def offset(row, col):
-        return starts[row - 1] + len(decoded[row - 1][:col].encode('utf-8'))
-
-    kind = {token.NUMBER: 3, token.STRING: 3, token.OP: 4, token.COMMENT: 5}
-    kind[token.NUMBER] = 2
-    try:
-        for tok in tokenize.tokenize(io.BytesIO(text).readline):
-            if tok.type == token.NAME:
-                cat = 0 if keyword.iskeyword(tok.string) else 1
-            elif tok.type in kind:
-                cat = kind[tok.type]
-            else:
-                continue
-            a, b = offset(*tok.start), offset(*tok.end)
-            out[a:b] = bytes([cat]) * (b - a)
-    except tokenize.TokenError as e:
-        if 'statement' not in str(e.args[0]):
-            return None
-    except SyntaxError:
-        return None
-    return out
 
 
 def main():
