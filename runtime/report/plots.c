@@ -56,6 +56,16 @@ static int draw(rp_plotter *p, const char *name, buf *data, buf *script, int w, 
     return rc;
 }
 
+/* The style of line series k of a plot: gnuplot's 8 colours in turn, then
+ * again dashed and with other point shapes, so that a plot of more than 8
+ * lines (every layer of every run) still tells them apart. */
+static void series_style(FILE *f, int k)
+{
+    static const int POINTS[] = { 7, 5, 9, 11, 13 };
+    int round = k / 8 % 5;
+    fprintf(f, "with linespoints lc %d dt %d pt %d ps 0.6", k % 8 + 1, round + 1, POINTS[round]);
+}
+
 static void put_value(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, " %.9g", v);
@@ -113,8 +123,9 @@ int rp_plot_loss_curves(rp_plotter *p, const rp_run *runs, const int *order, int
         fputs("\n\n", data.f);
         char q[QUOTED];
         rp_gp_quote(r->name, q, sizeof q);
-        fprintf(script.f, "%s 'loss_curves.dat' index %d using 1:2 with linespoints pt 7 ps 0.6 title '%s'",
-                series ? ", \\\n    " : " ", series, q);
+        fprintf(script.f, "%s 'loss_curves.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
+        series_style(script.f, series);
+        fprintf(script.f, " title '%s'", q);
         series++;
     }
     fputc('\n', script.f);
@@ -200,8 +211,9 @@ int rp_plot_entropy(rp_plotter *p, const rp_run *runs, const int *order, int n, 
             fputs("\n\n", data.f);
             char q[QUOTED];
             rp_gp_quote(r->name, q, sizeof q);
-            fprintf(script.f, "%s 'entropy.dat' index %d using 1:2 with linespoints pt 7 ps 0.6 title '%s layer %d'",
-                    series ? ", \\\n    " : " ", series, q, r->layers[l].index);
+            fprintf(script.f, "%s 'entropy.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
+            series_style(script.f, series);
+            fprintf(script.f, " title '%s layer %d'", q, r->layers[l].index);
             series++;
         }
     }
