@@ -246,34 +246,32 @@ static void heatmap_script(FILE *s, const char *file, const char *title, const c
             file, value_fmt);
 }
 
-int rp_plot_expert_domain(rp_plotter *p, const rp_run *r, int run_no, const rp_layer *layer, char png[RP_PNG_PATH])
+/* What one heat map shows: rows x E cells (NAN: no value), row labels, the
+ * value of the uniform share (white) and how the numbers print. */
+typedef struct heatmap {
+    const double *cell;       /* [rows][E] */
+    int rows, E, layer;
+    char *const *labels;      /* [rows] */
+    const char *what;         /* the file name's kind: "expert_domain", "token_types" */
+    const char *header;       /* the data file's comment line */
+    const char *title, *cblabel, *fmt;
+    double uniform;           /* the white value; the scale runs to at least 2x it */
+} heatmap;
+
+/* Writes a heat map's data and script and draws it. */
+static int heatmap_plot(rp_plotter *p, const rp_run *r, int run_no, const heatmap *h, char png[RP_PNG_PATH])
 {
-    if (r->final_eval < 0 || layer->experts < 1) return 0;
-    const json_t *fin = r->evals[r->final_eval];
-    int rows = r->n_domains + 1, E = layer->experts, L = layer->index;
-    char **labels = calloc((size_t)rows, sizeof *labels);
-    if (!labels) return moec_error(p->d, "out of memory");
-    labels[0] = "all";
-    for (int k = 0; k < r->n_domains; k++) labels[k + 1] = r->domains[k];
     buf data, script;
-    if (buf_open(&data, p->d) != 0) {
-        free(labels);
-        return -1;
-    }
+    if (buf_open(&data, p->d) != 0) return -1;
     if (buf_open(&script, p->d) != 0) {
         buf_free(&data);
-        free(labels);
         return -1;
     }
-    double top = 2.0 / E;
-    fprintf(data.f, "# %s layer %d, final evaluation (step %.0f): expert domain fraction (row 0: all tokens)\n",
-            r->name, L, rp_num(fin, "step"));
-    for (int y = 0; y < rows; y++) {
-        for (int e = 0; e < E; e++) {
-            char key[RP_MAX_NAME + 64];
-            int n = snprintf(key, sizeof key, "router/layer_%d_expert_%d_frac", L, e);
-            if (y > 0 && n > 0 && (size_t)n < sizeof key) snprintf(key + n, sizeof key - (size_t)n, "_%s", labels[y]);
-            double v = rp_num(fin, key);
+    fprintf(data.f, "# %s\n", h->header);
+    double top = 2.0 * h->uniform;
+    for (int y = 0; y < h->rows; y++) {
+        for (int e = 0; e < h->E; e++) {
+            double v = h->cell[(size_t)y * (size_t)h->E + (size_t)e];
             if (isfinite(v) && v > top) top = v;
             fprintf(data.f, "%d %d", e, y);
             put_value(data.f, v);
@@ -281,16 +279,46 @@ int rp_plot_expert_domain(rp_plotter *p, const rp_run *r, int run_no, const rp_l
         }
         fputc('\n', data.f);
     }
-    char name[RP_PNG_PATH / 2], title[QUOTED + 128], q[QUOTED], file[RP_PNG_PATH / 2 + 8];
-    run_file(name, sizeof name, "expert_domain", run_no, r, L);
+    char name[RP_PNG_PATH / 2], file[RP_PNG_PATH / 2 + 8];
+    run_file(name, sizeof name, h->what, run_no, r, h->layer);
     snprintf(file, sizeof file, "%s.dat", name);
+    heatmap_script(script.f, file, h->title, h->cblabel, h->uniform, top, h->E, h->labels, h->rows, "expert", h->fmt);
+    return draw(p, name, &data, &script, 640 + 70 * h->E, 220 + 50 * h->rows, png);
+}
+
+int rp_plot_expert_domain(rp_plotter *p, const rp_run *r, int run_no, const rp_layer *layer, char png[RP_PNG_PATH])
+{
+    if (r->final_eval < 0 || layer->experts < 1) return 0;
+    const json_t *fin = r->evals[r->final_eval];
+    int rows = r->n_domains + 1, E = layer->experts, L = layer->index;
+    char **labels = calloc((size_t)rows, sizeof *labels);
+    double *cell = malloc((size_t)rows * (size_t)E * sizeof *cell);
+    if (!labels || !cell) {
+        free(labels);
+        free(cell);
+        return moec_error(p->d, "out of memory");
+    }
+    labels[0] = "all";
+    for (int k = 0; k < r->n_domains; k++) labels[k + 1] = r->domains[k];
+    for (int y = 0; y < rows; y++) {
+        for (int e = 0; e < E; e++) {
+            char key[RP_MAX_NAME + 64];
+            int n = snprintf(key, sizeof key, "router/layer_%d_expert_%d_frac", L, e);
+            if (y > 0 && n > 0 && (size_t)n < sizeof key) snprintf(key + n, sizeof key - (size_t)n, "_%s", labels[y]);
+            cell[(size_t)y * (size_t)E + (size_t)e] = rp_num(fin, key);
+        }
+    }
+    char header[RP_MAX_NAME + 128], title[QUOTED + 128], q[QUOTED], cblabel[96];
+    snprintf(header, sizeof header, "%s layer %d, final evaluation (step %.0f): expert domain fraction (row 0: all tokens)",
+             r->name, L, rp_num(fin, "step"));
     rp_gp_quote(r->name, q, sizeof q);
-    char cblabel[96];
     snprintf(title, sizeof title, "%s, layer %d: expert fraction per domain (step %.0f)", q, L, rp_num(fin, "step"));
     snprintf(cblabel, sizeof cblabel, "fraction (white = uniform 1/E = %.3f)", 1.0 / E);
-    heatmap_script(script.f, file, title, cblabel, 1.0 / E, top, E, labels, rows, "expert", "%.3f");
+    heatmap h = { cell, rows, E, L, labels, "expert_domain", header, title, cblabel, "%.3f", 1.0 / E };
+    int rc = heatmap_plot(p, r, run_no, &h, png);
     free(labels);
-    return draw(p, name, &data, &script, 640 + 70 * E, 220 + 50 * rows, png);
+    free(cell);
+    return rc;
 }
 
 int rp_plot_trajectory(rp_plotter *p, const rp_run *r, int run_no, const rp_layer *layer, char png[RP_PNG_PATH])
@@ -331,35 +359,22 @@ int rp_plot_token_types(rp_plotter *p, const rp_run *r, int run_no, const rp_tok
     if (E < 1 || E > u->experts) return 0;
     char *labels[RP_TT_COUNT];
     for (int t = 0; t < RP_TT_COUNT; t++) labels[t] = (char *)rp_token_type_name((rp_token_type)t);
-    buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
-    fprintf(data.f, "# %s layer %d: expert, token type, %% of the type's code tokens whose top-1 expert it is\n",
-            r->name, L);
-    double top = 200.0 / E;
+    double *cell = malloc((size_t)RP_TT_COUNT * (size_t)E * sizeof *cell);
+    if (!cell) return moec_error(p->d, "out of memory");
     for (int t = 0; t < RP_TT_COUNT; t++) {
         const double *row = u->count + ((size_t)li * RP_TT_COUNT + (size_t)t) * (size_t)u->experts;
         double sum = 0;
         for (int e = 0; e < E; e++) sum += row[e];
-        for (int e = 0; e < E; e++) {
-            double v = sum > 0 ? 100.0 * row[e] / sum : NAN;
-            if (isfinite(v) && v > top) top = v;
-            fprintf(data.f, "%d %d", e, t);
-            put_value(data.f, v);
-            fputc('\n', data.f);
-        }
-        fputc('\n', data.f);
+        for (int e = 0; e < E; e++) cell[(size_t)t * (size_t)E + (size_t)e] = sum > 0 ? 100.0 * row[e] / sum : NAN;
     }
-    char name[RP_PNG_PATH / 2], title[QUOTED + 128], q[QUOTED], file[RP_PNG_PATH / 2 + 8];
-    run_file(name, sizeof name, "token_types", run_no, r, L);
-    snprintf(file, sizeof file, "%s.dat", name);
+    char header[RP_MAX_NAME + 128], title[QUOTED + 128], q[QUOTED], cblabel[96];
+    snprintf(header, sizeof header, "%s layer %d: expert, token type, %% of the type's code tokens whose top-1 expert it is",
+             r->name, L);
     rp_gp_quote(r->name, q, sizeof q);
-    char cblabel[96];
     snprintf(title, sizeof title, "%s, layer %d: %% of each code token type per top-1 expert", q, L);
     snprintf(cblabel, sizeof cblabel, "%% of the type (white = uniform 100/E = %.1f)", 100.0 / E);
-    heatmap_script(script.f, file, title, cblabel, 100.0 / E, top, E, labels, RP_TT_COUNT, "expert", "%.1f");
-    return draw(p, name, &data, &script, 640 + 70 * E, 220 + 50 * RP_TT_COUNT, png);
+    heatmap h = { cell, RP_TT_COUNT, E, L, labels, "token_types", header, title, cblabel, "%.1f", 100.0 / E };
+    int rc = heatmap_plot(p, r, run_no, &h, png);
+    free(cell);
+    return rc;
 }
