@@ -72,6 +72,26 @@ static void put_value(FILE *f, double v)
     else fputs(" ?", f);
 }
 
+/* One line series: `key` of each evaluation of r against its step, as an
+ * index block of a data file under the comment "LABEL: step KEY". Returns
+ * the points written; 0 writes nothing (no evaluation has the number). */
+static int series_data(FILE *f, const rp_run *r, const char *key, const char *label)
+{
+    int points = 0;
+    for (size_t e = 0; e < r->n_evals; e++) points += isfinite(rp_num(r->evals[e], key));
+    if (!points) return 0;
+    fprintf(f, "# %s: step %s\n", label, key);
+    for (size_t e = 0; e < r->n_evals; e++) {
+        double v = rp_num(r->evals[e], key);
+        if (!isfinite(v)) continue;
+        fprintf(f, "%.0f", rp_num(r->evals[e], "step"));
+        put_value(f, v);
+        fputc('\n', f);
+    }
+    fputs("\n\n", f);
+    return points;
+}
+
 /* A quoted, sanitised run name for a data file. */
 static void put_name(FILE *f, const char *name)
 {
@@ -109,18 +129,7 @@ int rp_plot_loss_curves(rp_plotter *p, const rp_run *runs, const int *order, int
     int series = 0;
     for (int i = 0; i < n; i++) {
         const rp_run *r = &runs[order[i]];
-        int points = 0;
-        for (size_t e = 0; e < r->n_evals; e++) points += isfinite(rp_num(r->evals[e], "eval/lm_loss"));
-        if (!points) continue;
-        fprintf(data.f, "# %s: step eval/lm_loss\n", r->name);
-        for (size_t e = 0; e < r->n_evals; e++) {
-            double v = rp_num(r->evals[e], "eval/lm_loss");
-            if (!isfinite(v)) continue;
-            fprintf(data.f, "%.0f", rp_num(r->evals[e], "step"));
-            put_value(data.f, v);
-            fputc('\n', data.f);
-        }
-        fputs("\n\n", data.f);
+        if (!series_data(data.f, r, "eval/lm_loss", r->name)) continue;
         char q[QUOTED];
         rp_gp_quote(r->name, q, sizeof q);
         fprintf(script.f, "%s 'loss_curves.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
@@ -197,18 +206,9 @@ int rp_plot_entropy(rp_plotter *p, const rp_run *runs, const int *order, int n, 
         for (int l = 0; l < r->n_layers; l++) {
             char key[64];
             key_of(key, sizeof key, "router/layer_%d_dist_entropy", r->layers[l].index, 0);
-            int points = 0;
-            for (size_t e = 0; e < r->n_evals; e++) points += isfinite(rp_num(r->evals[e], key));
-            if (!points) continue;
-            fprintf(data.f, "# %s layer %d: step %s\n", r->name, r->layers[l].index, key);
-            for (size_t e = 0; e < r->n_evals; e++) {
-                double v = rp_num(r->evals[e], key);
-                if (!isfinite(v)) continue;
-                fprintf(data.f, "%.0f", rp_num(r->evals[e], "step"));
-                put_value(data.f, v);
-                fputc('\n', data.f);
-            }
-            fputs("\n\n", data.f);
+            char label[RP_MAX_NAME + 32];
+            snprintf(label, sizeof label, "%s layer %d", r->name, r->layers[l].index);
+            if (!series_data(data.f, r, key, label)) continue;
             char q[QUOTED];
             rp_gp_quote(r->name, q, sizeof q);
             fprintf(script.f, "%s 'entropy.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
