@@ -44,14 +44,33 @@ static void buf_free(buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Opens a plot's data and script buffers together: 0, or -1 after
+ * reporting with neither left open. */
+static int bufs_open(buf *data, buf *script, moec_diag *d)
+{
+    if (buf_open(data, d) != 0) return -1;
+    if (buf_open(script, d) != 0) {
+        buf_free(data);
+        return -1;
+    }
+    return 0;
+}
+
+/* Drops a plot with nothing to draw: 0. */
+static int bufs_discard(buf *data, buf *script)
+{
+    buf_free(data);
+    buf_free(script);
+    return 0;
+}
+
 /* Draws NAME from the two buffers (closing them). */
 static int draw(rp_plotter *p, const char *name, buf *data, buf *script, int w, int h, char png[RP_PNG_PATH])
 {
     int rc = -1;
     if (buf_close(data, p->d) == 0 && buf_close(script, p->d) == 0)
         rc = rp_plot(p, name, data->text, data->len, script->text, w, h);
-    buf_free(data);
-    buf_free(script);
+    bufs_discard(data, script);
     if (rc == 1) snprintf(png, RP_PNG_PATH, "plots/%s.png", name);
     return rc;
 }
@@ -64,6 +83,17 @@ static void series_style(FILE *f, int k)
     static const int POINTS[] = { 7, 5, 9, 11, 13 };
     int round = k / 8 % 5;
     fprintf(f, "with linespoints lc %d dt %d pt %d ps 0.6", k % 8 + 1, round + 1, POINTS[round]);
+}
+
+/* Series k's part of a plot command: index block k of the data file `dat`,
+ * its style, its title. */
+static void series_plot(FILE *script, const char *dat, int k, const char *title)
+{
+    char q[QUOTED];
+    rp_gp_quote(title, q, sizeof q);
+    fprintf(script, "%s '%s' index %d using 1:2 ", k ? ", \\\n    " : " ", dat, k);
+    series_style(script, k);
+    fprintf(script, " title '%s'", q);
 }
 
 static void put_value(FILE *f, double v)
@@ -119,30 +149,16 @@ static char *key_of(char *k, size_t size, const char *fmt, int a, int b)
 int rp_plot_loss_curves(rp_plotter *p, const rp_run *runs, const int *order, int n, char png[RP_PNG_PATH])
 {
     buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
+    if (bufs_open(&data, &script, p->d) != 0) return -1;
     fputs("set title 'Evaluation loss (eval/lm_loss) against the step'\nset xlabel 'step'\n"
           "set ylabel 'eval/lm_loss (nats per token)'\nset key outside right\nset grid\nplot", script.f);
     int series = 0;
     for (int i = 0; i < n; i++) {
         const rp_run *r = &runs[order[i]];
-        if (!series_data(data.f, r, "eval/lm_loss", r->name)) continue;
-        char q[QUOTED];
-        rp_gp_quote(r->name, q, sizeof q);
-        fprintf(script.f, "%s 'loss_curves.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
-        series_style(script.f, series);
-        fprintf(script.f, " title '%s'", q);
-        series++;
+        if (series_data(data.f, r, "eval/lm_loss", r->name)) series_plot(script.f, "loss_curves.dat", series++, r->name);
     }
     fputc('\n', script.f);
-    if (!series) {
-        buf_free(&data);
-        buf_free(&script);
-        return 0;
-    }
+    if (!series) return bufs_discard(&data, &script);
     return draw(p, "loss_curves", &data, &script, 900, 540, png);
 }
 
@@ -151,11 +167,7 @@ int rp_plot_domain_best(rp_plotter *p, const rp_run *runs, const int *order, int
 {
     if (n_domains == 0) return 0;
     buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
+    if (bufs_open(&data, &script, p->d) != 0) return -1;
     fputs("run", data.f);
     for (int k = 0; k < n_domains; k++) {
         fputc(' ', data.f);
@@ -175,11 +187,7 @@ int rp_plot_domain_best(rp_plotter *p, const rp_run *runs, const int *order, int
         fputc('\n', data.f);
         rows++;
     }
-    if (!rows) {
-        buf_free(&data);
-        buf_free(&script);
-        return 0;
-    }
+    if (!rows) return bufs_discard(&data, &script);
     fprintf(script.f, "set title 'Best evaluation loss per domain (lowest eval/loss_{domain} of each run)'\n"
                       "set ylabel 'eval loss (nats per token)'\nset style data histogram\n"
                       "set style histogram cluster gap 1\nset style fill solid 0.8 border -1\nset boxwidth 0.9\n"
@@ -192,11 +200,7 @@ int rp_plot_domain_best(rp_plotter *p, const rp_run *runs, const int *order, int
 int rp_plot_entropy(rp_plotter *p, const rp_run *runs, const int *order, int n, char png[RP_PNG_PATH])
 {
     buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
+    if (bufs_open(&data, &script, p->d) != 0) return -1;
     fputs("set title 'Router distribution entropy / ln E over training (1 = every expert used evenly)'\n"
           "set xlabel 'step'\nset ylabel 'dist_entropy / ln E'\nset key outside right\nset grid\n"
           "set yrange [0:1.05]\nplot", script.f);
@@ -208,21 +212,11 @@ int rp_plot_entropy(rp_plotter *p, const rp_run *runs, const int *order, int n, 
             key_of(key, sizeof key, "router/layer_%d_dist_entropy", r->layers[l].index, 0);
             char label[RP_MAX_NAME + 32];
             snprintf(label, sizeof label, "%s layer %d", r->name, r->layers[l].index);
-            if (!series_data(data.f, r, key, label)) continue;
-            char q[QUOTED];
-            rp_gp_quote(r->name, q, sizeof q);
-            fprintf(script.f, "%s 'entropy.dat' index %d using 1:2 ", series ? ", \\\n    " : " ", series);
-            series_style(script.f, series);
-            fprintf(script.f, " title '%s layer %d'", q, r->layers[l].index);
-            series++;
+            if (series_data(data.f, r, key, label)) series_plot(script.f, "entropy.dat", series++, label);
         }
     }
     fputc('\n', script.f);
-    if (!series) {
-        buf_free(&data);
-        buf_free(&script);
-        return 0;
-    }
+    if (!series) return bufs_discard(&data, &script);
     return draw(p, "entropy", &data, &script, 900, 540, png);
 }
 
@@ -262,11 +256,7 @@ typedef struct heatmap {
 static int heatmap_plot(rp_plotter *p, const rp_run *r, int run_no, const heatmap *h, char png[RP_PNG_PATH])
 {
     buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
+    if (bufs_open(&data, &script, p->d) != 0) return -1;
     fprintf(data.f, "# %s\n", h->header);
     double top = 2.0 * h->uniform;
     for (int y = 0; y < h->rows; y++) {
@@ -326,11 +316,7 @@ int rp_plot_trajectory(rp_plotter *p, const rp_run *r, int run_no, const rp_laye
     if (r->n_evals == 0 || layer->experts < 1) return 0;
     int E = layer->experts, L = layer->index;
     buf data, script;
-    if (buf_open(&data, p->d) != 0) return -1;
-    if (buf_open(&script, p->d) != 0) {
-        buf_free(&data);
-        return -1;
-    }
+    if (bufs_open(&data, &script, p->d) != 0) return -1;
     fprintf(data.f, "# %s layer %d: step, then each expert's fraction f_e\n", r->name, L);
     for (size_t i = 0; i < r->n_evals; i++) {
         fprintf(data.f, "%.0f", rp_num(r->evals[i], "step"));
