@@ -72,28 +72,11 @@ static void *to_buffer(const double *v, int64_t n, ir_dtype dtype)
     return out;
 }
 
-/* A program of one template launch computing node `op` of g: its operands
- * are input buffers 0.., its result the output buffer. */
-static void one_launch(ir_kprogram *p, const ir_graph *g, int op)
-{
-    const ir_node *n = &g->nodes[op];
-    ir_kprogram_init(p, "test.moe");
-    ir_launch *l = ir_launch_add(p, IR_LAUNCH_TEMPLATE, "template_test");
-    if (!l) exit(1);
-    l->tmpl.node = *n;
-    for (int i = 0; i < n->n_in; i++) {
-        const ir_node *x = &g->nodes[n->in[i]];
-        l->tmpl.in[i] = ir_kbuf_add(p, "in", x->dtype, ir_shape_numel(&x->shape), IR_BUF_INPUT, n->in[i]);
-        l->tmpl.in_shape[i] = x->shape;
-    }
-    l->tmpl.out = ir_kbuf_add(p, "out", n->dtype, ir_shape_numel(&n->shape), IR_BUF_OUTPUT, op);
-}
-
 /* Runs node op's template with operand values `in` on `pool`; the result as doubles, or NULL. */
 static double *run_template(const ir_graph *g, int op, const double *const *in, rt_pool *pool, moec_diag *sd)
 {
     ir_kprogram p;
-    one_launch(&p, g, op);
+    test_one_launch(&p, g, op);
     const ir_node *n = &g->nodes[op];
     rt_exec *ex = rt_exec_new(&p, pool, sd);
     double *out = NULL;
@@ -221,7 +204,7 @@ static void bad_index(ir_op op, int32_t bad, const char *name)
     int idx = leaf(&t, op == IR_PUT ? SH(4, 2) : SH(4), F_INDEX, 2);
     int op_id = op == IR_PUT ? ir_put(&t.g, x, idx, 5) : ir_scatter_add(&t.g, x, idx, 5);
     ir_kprogram p;
-    one_launch(&p, &t.g, op_id);
+    test_one_launch(&p, &t.g, op_id);
     moec_diag *sd = sink();
     rt_exec *ex = rt_exec_new(&p, NULL, sd);
     int32_t *ix = ex ? rt_exec_data(ex, 1) : NULL;
@@ -242,7 +225,7 @@ static void no_template(void)
     tgraph_init(&t, 600);
     int op = ir_unary(&t.g, IR_EXP, leaf(&t, SH(3), F_RANDOM, 0));
     ir_kprogram p;
-    one_launch(&p, &t.g, op);
+    test_one_launch(&p, &t.g, op);
     moec_diag *sd = sink();
     rt_exec *ex = rt_exec_new(&p, NULL, sd);
     tap_ok(!ex && strstr(sink_text(sd), "no CPU template for op exp"), "an op without a template is refused (%s)", sink_text(sd));

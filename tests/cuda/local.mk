@@ -32,7 +32,7 @@ tests_cuda_test_shim_LDADD = $(moec_LDADD)
 # the CPU backend, bit for bit.
 check_PROGRAMS += tests/cuda/test_templates
 TESTS += tests/cuda/test_templates
-tests_cuda_test_templates_SOURCES = tests/cuda/test_templates.c
+tests_cuda_test_templates_SOURCES = tests/cuda/test_templates.c tests/cpu/helpers.h
 tests_cuda_test_templates_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
 tests_cuda_test_templates_LDADD = $(moec_LDADD)
 

@@ -30,6 +30,7 @@
 #include "codegen/cuda_templates.h"
 #include "ir/philox.h"
 #include "runtime/cpu/exec.h"
+#include "tests/cpu/helpers.h"
 #include "tests/ir/helpers.h"
 #include "tests/tap.h"
 #ifdef HAVE_CUDA
@@ -135,30 +136,13 @@ static bool run(const char *name, void **args, const long long *size, int n, int
 
 /* ---- the kernel-IR templates against the CPU backend ---- */
 
-/* A program of one template launch of node `op` of g: operands input buffers
- * 0.., the result the last buffer. */
-static void one_launch(ir_kprogram *p, const ir_graph *g, int op)
-{
-    const ir_node *n = &g->nodes[op];
-    ir_kprogram_init(p, "test.moe");
-    ir_launch *l = ir_launch_add(p, IR_LAUNCH_TEMPLATE, "template_test");
-    if (!l) exit(1);
-    l->tmpl.node = *n;
-    for (int i = 0; i < n->n_in; i++) {
-        const ir_node *x = &g->nodes[n->in[i]];
-        l->tmpl.in[i] = ir_kbuf_add(p, "in", x->dtype, ir_shape_numel(&x->shape), IR_BUF_INPUT, n->in[i]);
-        l->tmpl.in_shape[i] = x->shape;
-    }
-    l->tmpl.out = ir_kbuf_add(p, "out", n->dtype, ir_shape_numel(&n->shape), IR_BUF_OUTPUT, op);
-}
-
 /* Node op of g on operand buffers in[] by the CPU backend and by the CUDA
  * template in the shim: the same bits? */
 static void check_template(const ir_graph *g, int op, void *const *in, rt_pool *pool, const char *what)
 {
     if (!tap_ok(op >= 0 && !g->failed, "%s: the graph builds", what)) return;
     ir_kprogram p;
-    one_launch(&p, g, op);
+    test_one_launch(&p, g, op);
     const ir_launch *l = &p.launches[0];
     const ir_node *n = &g->nodes[op];
     int64_t count = ir_shape_numel(&n->shape);
