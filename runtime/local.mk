@@ -3,6 +3,7 @@ noinst_LIBRARIES += libmoec_runtime.a
 libmoec_runtime_a_SOURCES = \
 	runtime/commands.h \
 	runtime/cli_args.c runtime/cli_args.h \
+	runtime/json_file.c runtime/json_file.h \
 	runtime/cmd_frontend.c \
 	runtime/pipeline.c runtime/pipeline.h runtime/passes.c \
 	runtime/cmd_data.c \

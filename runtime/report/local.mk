@@ -4,6 +4,7 @@
 # Everything but the token-type analysis, which runs the model (so the
 # report's own test links these with sanitizers and without the runtime).
 REPORT_TEST_SOURCES = \
+	runtime/json_file.h runtime/json_file.c \
 	runtime/report/run.h runtime/report/run_read.c \
 	runtime/report/stats.h runtime/report/stats.c \
 	runtime/report/doc.h runtime/report/doc.c \

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/json_file.h"
 #include "runtime/report/results.h"
-#include "support/atomic.h"
 
 static json_t *number_or_null(double v)
 {
@@ -75,18 +75,7 @@ int rp_write_results(const char *path, const rp_run *runs, const int *order, int
             bad |= !o || json_array_append_new(arr, o);
         }
     } else if (arr && !root) json_decref(arr);
-    char *text = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    int rc = bad ? moec_error(d, "%s: out of memory", path) : rt_json_write_file(path, root, true, d);
     json_decref(root);
-    if (!text) return moec_error(d, "%s: out of memory", path);
-    size_t len = strlen(text);
-    char *withnl = realloc(text, len + 2);
-    if (!withnl) {
-        free(text);
-        return moec_error(d, "%s: out of memory", path);
-    }
-    withnl[len] = '\n';
-    withnl[len + 1] = 0;
-    int rc = moec_atomic_write(path, withnl, len + 1, d);
-    free(withnl);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "runtime/json_file.h"
 #include "runtime/train/batches.h"
 #include "runtime/train/divergence.h"
 #include "runtime/train/metrics.h"
@@ -232,7 +233,7 @@ static int write_summary(run_state *r, stop_reason why, int64_t done, const char
     json_object_set_new(o, "backend", json_string(s->cfg->backend));
     char path[4096];
     snprintf(path, sizeof path, "%s/run_summary.json", s->run_dir);
-    int rc = rt_run_write_json(path, o, true, s->diag);
+    int rc = rt_json_write_file(path, o, true, s->diag);
     json_decref(o);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/json_file.h"
 #include "support/atomic.h"
 #include "support/file.h"
 
@@ -93,7 +94,7 @@ int rt_run_config_write(const char *dir, const rt_run_config *c, const fe_model 
     json_object_set_new(o, "params", params_json(m));
     char path[PATH_MAX_LEN];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    int rc = rt_run_write_json(path, o, true, diag);
+    int rc = rt_json_write_file(path, o, true, diag);
     json_decref(o);
     return rc;
 }
@@ -149,23 +150,6 @@ void rt_run_config_free(rt_run_config *c)
     memset(c, 0, sizeof *c);
 }
 
-int rt_run_write_json(const char *path, json_t *value, bool pretty, moec_diag *diag)
-{
-    char *text = json_dumps(value, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_REAL_PRECISION(17));
-    if (!text) return moec_error(diag, "out of memory writing %s", path);
-    size_t n = strlen(text);
-    char *line = realloc(text, n + 2);
-    if (!line) {
-        free(text);
-        return moec_error(diag, "out of memory writing %s", path);
-    }
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    int rc = moec_atomic_write(path, line, n + 1, diag);
-    free(line);
-    return rc;
-}
-
 int rt_run_write_model(const char *dir, const char *base, const rt_weights *w, const rt_run_config *c,
                        int64_t step, json_t *metrics, moec_diag *diag)
 {
@@ -184,7 +168,7 @@ int rt_run_write_model(const char *dir, const char *base, const rt_weights *w, c
     json_object_set_new(o, "config", json_string("config.json"));
     if (metrics) json_object_set(o, "metrics", metrics);
     snprintf(path, sizeof path, "%s/%s.json", dir, base);
-    int rc = rt_run_write_json(path, o, true, diag);
+    int rc = rt_json_write_file(path, o, true, diag);
     json_decref(o);
     return rc;
 }

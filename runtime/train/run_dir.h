@@ -48,8 +48,6 @@ int rt_run_config_write(const char *dir, const rt_run_config *c, const fe_model 
 int rt_run_config_read(const char *dir, rt_run_config *c, moec_diag *diag);
 void rt_run_config_free(rt_run_config *c);
 
-/* Writes any JSON value to path, atomically (indented when `pretty`). */
-int rt_run_write_json(const char *path, json_t *value, bool pretty, moec_diag *diag);
 
 /* dir/BASE.safetensors (metadata: model, step) and dir/BASE.json (sidecar:
  * step, model_file, sets, params count, and `metrics` when not NULL). */
