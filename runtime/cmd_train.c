@@ -8,7 +8,11 @@
  * data, its vocabulary and sequence length, --init's shapes, the run
  * directory), sets up the run and hands it to runtime/train/loop.c.
  * Exit 0 done, 1 bad input or a run stopped by a failure, 2 usage or not
- * built, 130 interrupted (a checkpoint was written). */
+ * built, 130 interrupted (a checkpoint was written).
+ * Started by `mpirun -np N`, each process is a rank of a data-parallel run
+ * (runtime/dist/comm.h, doc/distributed.md): every rank checks its inputs,
+ * rank 0 alone makes and writes the run directory, and the ranks agree
+ * that all of them are ready before the first step. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include "runtime/cuda/backend.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/shard.h"
+#include "runtime/dist/comm.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/engine.h"
 #include "runtime/train/loop.h"
@@ -189,7 +194,7 @@ static void default_out(const char *model, char *out, size_t n)
     snprintf(out, n, "runs/%.*s-%s", (int)len, base, stamp);
 }
 
-static int fresh_input(const train_args *a, run_input *in)
+static int fresh_input(const train_args *a, const rt_comm *comm, run_input *in)
 {
     moec_diag d;
     moec_diag_init(&d, stderr, 0);
@@ -210,14 +215,14 @@ static int fresh_input(const train_args *a, run_input *in)
     in->cfg = (rt_run_config){ .moec_version = PACKAGE_VERSION, .model_file = a->m.model,
                                .model_source = in->model_text, .sets = (const char **)sets, .n_sets = n,
                                .data = in->data_abs, .backend = backend_name(a),
-                               .threads = (int64_t)a->threads, .init = a->init };
+                               .threads = (int64_t)a->threads, .init = a->init, .world_size = comm->size };
     if (a->out) snprintf(in->out_dir, sizeof in->out_dir, "%s", a->out);
     else default_out(a->m.model, in->out_dir, sizeof in->out_dir);
     return split_sets(in);
 }
 
 /* --resume RUN: the recorded settings; whatever the command line gives again must agree. */
-static int resumed_input(const train_args *a, run_input *in)
+static int resumed_input(const train_args *a, const rt_comm *comm, run_input *in)
 {
     moec_diag d;
     moec_diag_init(&d, stderr, 0);
@@ -227,6 +232,13 @@ static int resumed_input(const train_args *a, run_input *in)
     if (rc < 0) return -1;
     snprintf(in->out_dir, sizeof in->out_dir, "%s", a->resume);
     const rt_run_config *c = &in->cfg;
+    if (c->world_size != comm->size) {
+        fprintf(stderr, "moec: %s was trained by %lld process%s (world_size in its config.json) and this resume has "
+                "%d; resume it with the same number (%s)\n", a->resume, (long long)c->world_size,
+                c->world_size == 1 ? "" : "es", comm->size,
+                c->world_size == 1 ? "one process, without mpirun" : "mpirun -np N with N = world_size");
+        return -1;
+    }
     const char *differs = NULL;
     if (a->m.model) {
         char *text = NULL;
@@ -364,16 +376,32 @@ static void catch_signals(void)
 
 /* ---- the command ---- */
 
-static int train(const train_args *a, run_input *in)
+/* The ranks agree that all of them got here with status 0; a rank that
+ * failed has reported why. Returns the status to go on with. */
+static int all_ready(rt_comm *comm, int status, moec_diag *diag)
+{
+    int worst = 0;
+    if (rt_comm_max_int(comm, status != 0, &worst, diag) < 0) return 1;
+    if (worst && status == 0) {
+        if (comm->rank == 0) fprintf(stderr, "moec: another rank could not start (its message is above); stopping\n");
+        return 1;
+    }
+    return status;
+}
+
+static int train(const train_args *a, run_input *in, rt_comm *comm, bool *failed_alone)
 {
     double wall_start = rt_train_now();
+    bool root = comm->rank == 0;
     rt_frontend fe;
     const char *name = in->cfg.model_file;
     int status = rt_frontend_parse_text(&fe, name, in->cfg.model_source, a->m.max_errors, a->resume != NULL, stderr);
     if (status == 0) status = rt_frontend_finish(&fe, in->sets, in->n_sets);
     const fe_model *m = &fe.model;
     moec_diag *diag = &fe.diag;
-    diag->prefix = "moec: ";
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "moec: rank %d: ", comm->rank);
+    diag->prefix = root ? "moec: " : prefix;
     rt_split_data tr = {0}, ev = {0};
     rt_weights p = {0}, mo = {0}, v = {0};
     rt_ckpt_state st = {0};
@@ -387,7 +415,7 @@ static int train(const train_args *a, run_input *in)
     }
     if (status == 0 && backend == RT_BACKEND_INTERP && m->train.accum > 1)
         status = (moec_error(diag, "accum > 1 needs --backend cpu (the interpreter runs whole steps)"), 1);
-    if (status == 0 && !a->resume && access(in->out_dir, F_OK) == 0)
+    if (status == 0 && root && !a->resume && access(in->out_dir, F_OK) == 0)
         status = (moec_error(diag, "the run directory '%s' exists; give another --out, or continue it with --resume %s",
                              in->out_dir, in->out_dir), 1);
     if (status == 0 && load_data(in, m, &tr, &ev, diag) < 0) status = 1;
@@ -398,15 +426,21 @@ static int train(const train_args *a, run_input *in)
         in->cfg.batch = m->train.batch;
         in->cfg.seq = m->train.seq;
         in->cfg.seed = (uint64_t)m->train.seed;
-        if (rt_run_create(in->out_dir, diag) < 0 || rt_run_config_write(in->out_dir, &in->cfg, m, diag) < 0)
+        if (root && (rt_run_create(in->out_dir, diag) < 0 || rt_run_config_write(in->out_dir, &in->cfg, m, diag) < 0))
             status = 1;
     }
+    status = all_ready(comm, status, diag);
     rt_progress prog;
-    rt_progress_init(&prog, stderr, m->train.steps, a->quiet);
+    rt_progress_init(&prog, stderr, m->train.steps, a->quiet || !root);
     if (status == 0) {
         if (a->resume)
             rt_progress_note(&prog, false, "moec: resuming %s from checkpoint-step-%lld", in->out_dir,
                              (long long)st.step);
+        else if (comm->size > 1)
+            rt_progress_note(&prog, false, "moec: training %s (%lld parameters) for %lld steps into %s: %d ranks, "
+                             "a global batch of %lld sequences", name, (long long)fe_model_param_count(m),
+                             (long long)m->train.steps, in->out_dir, comm->size,
+                             (long long)(m->train.batch * m->train.accum * comm->size));
         else
             rt_progress_note(&prog, false, "moec: training %s (%lld parameters) for %lld steps into %s", name,
                              (long long)fe_model_param_count(m), (long long)m->train.steps, in->out_dir);
@@ -414,20 +448,22 @@ static int train(const train_args *a, run_input *in)
         rt_engine_options eo = { .backend = backend, .model_name = name, .model_text = in->cfg.model_source,
                                  .sets = in->sets, .n_sets = in->n_sets, .batch = m->train.batch,
                                  .seq = m->train.seq, .threads = (int)in->cfg.threads, .accum = m->train.accum,
-                                 .eval = m->train.eval_steps > 0, .keep_stats = true };
+                                 .eval = m->train.eval_steps > 0, .keep_stats = true, .comm = comm };
         built = true;
         if (rt_engine_build(&e, &eo, m, diag) < 0) status = 1;
+        status = all_ready(comm, status, diag);
     }
     if (status == 0) {
-        memcpy(e.params.memory, p.memory, sizeof(float) * (size_t)p.total);
-        memcpy(e.m.memory, mo.memory, sizeof(float) * (size_t)mo.total);
-        memcpy(e.v.memory, v.memory, sizeof(float) * (size_t)v.total);
+        rt_weights_copy(&e.params, &p);
+        rt_weights_copy(&e.m, &mo);
+        rt_weights_copy(&e.v, &v);
         if (rt_engine_upload(&e) < 0) status = 1;
     }
     if (status == 0) {
         rt_train_setup s = { .run_dir = in->out_dir, .cfg = &in->cfg, .model = m, .engine = &e, .train = &tr,
                              .eval = &ev, .start = st, .resumed = a->resume != NULL, .progress = &prog,
-                             .diag = diag, .stop = &interrupted, .wall_start = wall_start };
+                             .diag = diag, .stop = &interrupted, .wall_start = wall_start, .comm = comm,
+                             .failed_alone = failed_alone };
         status = rt_train_loop(&s);
     }
     if (built) rt_engine_free(&e);
@@ -445,9 +481,22 @@ int rt_cmd_train(int argc, char **argv)
     train_args a = {0};
     if (parse_args(argc, argv, &a) < 0) return usage(), 2;
     if (a.backend && !strcmp(a.backend, "cuda")) return rt_cuda_backend_refuse("train");
+    moec_diag d;
+    moec_diag_init(&d, stderr, 0);
+    d.prefix = "moec: ";
+    rt_comm comm;
     run_input in;
     memset(&in, 0, sizeof in);
-    int status = (a.resume ? resumed_input(&a, &in) : fresh_input(&a, &in)) < 0 ? 1 : train(&a, &in);
+    bool failed_alone = false;
+    int status = rt_comm_open(&comm, &d) < 0 ? 1 : 0;
+    if (status != 0) failed_alone = true;
+    else {
+        status = (a.resume ? resumed_input(&a, &comm, &in) : fresh_input(&a, &comm, &in)) < 0 ? 1 : 0;
+        status = all_ready(&comm, status, &d);    /* every rank read its settings */
+    }
+    if (status == 0) status = train(&a, &in, &comm, &failed_alone);
     free_input(&in);
+    rt_comm_close(&comm, failed_alone);
+    moec_diag_free(&d);
     return status;
 }

@@ -17,7 +17,9 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_train.c \
 	runtime/cmd_report.c \
 	runtime/cuda/driver.h runtime/cuda/driver.c \
-	runtime/cuda/backend.h runtime/cuda/backend.c
+	runtime/cuda/backend.h runtime/cuda/backend.c \
+	runtime/dist/comm.h runtime/dist/comm.c
+libmoec_runtime_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 
 bin_PROGRAMS += moec
 moec_SOURCES = runtime/main.c
@@ -26,7 +28,7 @@ if HAVE_LLVM
 moec_LDADD += libmoec_codegen.a
 endif
 moec_LDADD += libmoec_cuda.a libmoec_cache.a libmoec_cpu.a libmoec_ir.a libmoec_frontend.a libmoec_support.a \
-	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) $(NVRTC_LIBS) -lpthread $(LIBS)
+	$(UTF8PROC_LIBS) $(JANSSON_LIBS) $(BLAS_LIBS) $(LLVM_LIBS) $(CRYPTO_LIBS) $(NVRTC_LIBS) $(MPI_LIBS) -lpthread $(LIBS)
 
 # Training metrics from a step's kept values (runtime/train/metrics.h).
 libmoec_runtime_a_SOURCES += runtime/train/metrics.c runtime/train/metrics.h

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/commands.h"
+#include "runtime/dist/comm.h"
 
 typedef struct command {
     const char *name;
@@ -74,6 +75,11 @@ static void print_version(void)
     printf("cuda backend: not built (CUDA toolkit not found at configure time)\n");
 #endif
     printf("interpreter:  reference graph interpreter, float64 and float32 (eval, grad)\n");
+#ifdef HAVE_MPI
+    printf("distributed:  %s; mpirun -np N moec train ... trains data parallel\n", rt_comm_build_name());
+#else
+    printf("distributed:  %s; moec train runs in one process\n", rt_comm_build_name());
+#endif
 }
 
 int rt_cmd_not_yet(const char *name, const char *why)

@@ -70,3 +70,8 @@ void rt_batcher_next(rt_batcher *r, rt_batch *b)
     }
     r->position += b->batch;
 }
+
+void rt_batcher_skip(rt_batcher *r, int64_t n)
+{
+    r->position += n;
+}

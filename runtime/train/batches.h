@@ -48,5 +48,7 @@ void rt_batcher_init(rt_batcher *r, const rt_split_data *split, int64_t start, i
 
 /* Fills b (allocated for its B, T <= split->seq) with the next B blocks and advances the position. */
 void rt_batcher_next(rt_batcher *r, rt_batch *b);
+/* Advances the position past n blocks that another rank reads. */
+void rt_batcher_skip(rt_batcher *r, int64_t n);
 
 #endif

@@ -17,7 +17,7 @@ static int alloc_state(rt_engine *e)
     if (rt_weights_alloc(&e->params, m, e->diag) < 0 || rt_weights_alloc(&e->m, m, e->diag) < 0 ||
         rt_weights_alloc(&e->v, m, e->diag) < 0)
         return -1;
-    if (e->opt.accum > 1 && rt_weights_alloc(&e->grad, m, e->diag) < 0) return -1;
+    if (e->host_optimizer && rt_weights_alloc(&e->grad, m, e->diag) < 0) return -1;
     int64_t most = 1;
     for (int i = 0; i < e->params.n; i++) most = e->params.numel[i] > most ? e->params.numel[i] : most;
     int64_t bt = e->opt.batch * e->opt.seq;
@@ -32,7 +32,7 @@ static int cpu_build(rt_engine *e)
 {
     rt_pipeline_options po = { .model = e->opt.model_name, .model_text = e->opt.model_text, .sets = e->opt.sets,
                                .n_sets = e->opt.n_sets, .no_warnings = true, .batch = e->opt.batch,
-                               .seq = e->opt.seq, .step = e->opt.accum > 1 ? RT_STEP_GRAD : RT_STEP_TRAIN,
+                               .seq = e->opt.seq, .step = e->host_optimizer ? RT_STEP_GRAD : RT_STEP_TRAIN,
                                .keep_stats = e->opt.keep_stats };
     rt_cpu_step_options co = { .threads = e->opt.threads };
     e->have_train = true;
@@ -100,13 +100,22 @@ static void cpu_losses(const rt_cpu_step *s, rt_step_result *r, double w)
     r->z_loss += w * cpu_scalar(s, "z_loss");
 }
 
-/* accum > 1: gradients of each micro-batch summed into e->grad, averaged, then the host optimizer. */
+static int world(const rt_engine *e)
+{
+    return e->opt.comm ? e->opt.comm->size : 1;
+}
+
+/* The host optimizer: gradients of each micro-batch summed into e->grad,
+ * summed over the ranks, averaged over every micro-batch of every rank,
+ * then rt_adamw_step. The losses are weighed by 1 / (accum * ranks) before
+ * their sum over the ranks, so that one process with accum = k * n and n
+ * ranks with accum = k add the same terms. */
 static int cpu_train_accum(rt_engine *e, rt_batch *const *micro, int64_t step, rt_step_result *r,
                            rt_engine_hook *hook, void *ctx)
 {
     if (cpu_transfer(e, &e->train, true, false) < 0) return -1;
-    for (int i = 0; i < e->grad.n; i++) memset(e->grad.data[i], 0, sizeof(float) * (size_t)e->grad.numel[i]);
-    double w = 1.0 / (double)e->opt.accum;
+    memset(e->grad.memory, 0, sizeof(float) * (size_t)e->grad.stored);
+    double w = 1.0 / (double)(e->opt.accum * world(e));
     char name[512];
     for (int64_t k = 0; k < e->opt.accum; k++) {
         if (cpu_inputs(&e->train, micro[k], step) < 0 || rt_cpu_step_run(&e->train) < 0) return -1;
@@ -121,6 +130,13 @@ static int cpu_train_accum(rt_engine *e, rt_batch *const *micro, int64_t step, r
         }
         if (hook && hook(ctx, (int)k) < 0) return -1;
     }
+    if (world(e) > 1) {
+        double losses[4] = { r->loss, r->lm_loss, r->lb_loss, r->z_loss };
+        if (rt_comm_sum_floats(e->opt.comm, e->grad.memory, (size_t)e->grad.stored, e->diag) < 0 ||
+            rt_comm_sum_doubles(e->opt.comm, losses, 4, e->diag) < 0)
+            return -1;
+        r->loss = losses[0], r->lm_loss = losses[1], r->lb_loss = losses[2], r->z_loss = losses[3];
+    }
     for (int i = 0; i < e->grad.n; i++)
         for (int64_t j = 0; j < e->grad.numel[i]; j++) e->grad.data[i][j] *= (float)w;
     rt_adamw_step(&e->model->train, step, &e->grad, &e->params, &e->m, &e->v, &r->lr, &r->grad_norm);
@@ -130,7 +146,7 @@ static int cpu_train_accum(rt_engine *e, rt_batch *const *micro, int64_t step, r
 static int cpu_train(rt_engine *e, rt_batch *const *micro, int64_t step, rt_step_result *r, rt_engine_hook *hook,
                      void *ctx)
 {
-    if (e->opt.accum > 1) return cpu_train_accum(e, micro, step, r, hook, ctx);
+    if (e->host_optimizer) return cpu_train_accum(e, micro, step, r, hook, ctx);
     if (cpu_inputs(&e->train, micro[0], step) < 0 || rt_cpu_step_run(&e->train) < 0) return -1;
     e->device_newer = true;
     cpu_losses(&e->train, r, 1.0);
@@ -236,6 +252,10 @@ int rt_engine_build(rt_engine *e, const rt_engine_options *o, const fe_model *m,
     e->diag = diag;
     if (o->backend == RT_BACKEND_INTERP && o->accum > 1)
         return moec_error(diag, "accum > 1 needs --backend cpu (the interpreter runs whole steps)");
+    if (o->backend == RT_BACKEND_INTERP && world(e) > 1)
+        return moec_error(diag, "training across %d processes needs --backend cpu (the interpreter runs whole steps)",
+                          world(e));
+    e->host_optimizer = o->backend == RT_BACKEND_CPU && (o->accum > 1 || world(e) > 1);
     if (alloc_state(e) < 0) return -1;
     return o->backend == RT_BACKEND_CPU ? cpu_build(e) : interp_build(e);
 }
@@ -259,7 +279,7 @@ void rt_engine_free(rt_engine *e)
 
 int rt_engine_upload(rt_engine *e)
 {
-    if (e->opt.backend != RT_BACKEND_CPU || e->opt.accum > 1) return 0;   /* the host is the master */
+    if (e->opt.backend != RT_BACKEND_CPU || e->host_optimizer) return 0;   /* the host is the master */
     e->device_newer = false;
     return cpu_transfer(e, &e->train, true, true);
 }

@@ -8,6 +8,10 @@
  *   interp  the reference interpreter (ir/interp.h) on the step graph with
  *           the optimizer (ir/step.h), float64, and the forward graph in
  *           evaluation semantics: slow, for tiny models; accum 1 only.
+ * In a data-parallel run (opt.comm of more than one rank) the cpu steps
+ * always take the second way: each rank's gradients are summed over the
+ * ranks (runtime/dist/comm.h) before the host optimizer, so every rank
+ * applies the same update (doc/distributed.md).
  * The engine owns a host copy of the state (params, adam.m, adam.v as
  * rt_weights of the caller's model) that checkpoints read and write:
  * rt_engine_download before reading it, rt_engine_upload after writing it. */
@@ -21,6 +25,7 @@
 #include "ir/interp.h"
 #include "ir/step.h"
 #include "runtime/cpu_step.h"
+#include "runtime/dist/comm.h"
 #include "runtime/train/batches.h"
 #include "runtime/weights/weights.h"
 
@@ -37,9 +42,10 @@ typedef struct rt_engine_options {
     int64_t accum;               /* micro-batches per step */
     bool eval;                   /* build the evaluation step too */
     bool keep_stats;             /* ask the compiled steps for the values runtime/train/metrics reads */
+    rt_comm *comm;               /* the data-parallel world, or NULL: one process */
 } rt_engine_options;
 
-/* The scalars of one optimizer step (means over its micro-batches). */
+/* The scalars of one optimizer step (means over its micro-batches, of every rank). */
 typedef struct rt_step_result {
     double loss, lm_loss, lb_loss, z_loss, lr, grad_norm;
 } rt_step_result;
@@ -53,8 +59,9 @@ typedef struct rt_engine {
     const fe_model *model;       /* the caller's: the layout of the host state */
     moec_diag *diag;
     rt_weights params, m, v;     /* host state */
-    rt_weights grad;             /* accum > 1: the summed gradients */
-    bool device_newer;           /* cpu, accum 1: the train program holds newer state than the host */
+    rt_weights grad;             /* host optimizer: the summed gradients */
+    bool host_optimizer;         /* cpu: accum > 1 or more than one rank: RT_STEP_GRAD and rt_adamw_step */
+    bool device_newer;           /* cpu, no host optimizer: the train program holds newer state than the host */
     /* cpu */
     rt_cpu_step train, eval;
     bool have_train, have_eval;

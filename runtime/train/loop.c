@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "runtime/json_file.h"
 #include "runtime/train/batches.h"
 #include "runtime/train/divergence.h"
@@ -27,6 +29,9 @@ static const char *const STOP_NAMES[] = { "", "completed", "interrupted", "non-f
 /* Everything the loop changes as it goes. */
 typedef struct run_state {
     const rt_train_setup *s;
+    int rank, world;                /* this process in the data-parallel world */
+    bool root;                      /* rank 0: writes the run directory, prints progress */
+    bool agreed_error;              /* the error that stopped the loop stopped every rank alike */
     rt_ckpt_state st;               /* what the next checkpoint records */
     rt_metrics_log log;
     rt_batcher reader;
@@ -38,6 +43,7 @@ typedef struct run_state {
     json_t *last_eval;              /* the latest evaluation line */
     double last_loss;
     double step_seconds;            /* this session's time in steps */
+    double allreduce_seconds;       /* the last step's: its gradient and loss sums over the ranks */
     int64_t session_steps;
     bool checkpointed;              /* this session wrote a checkpoint */
     char collapse_note[512];
@@ -62,6 +68,20 @@ static int add_train(void *ctx, int micro)
     run_state *r = ctx;
     return rt_metrics_add(r->train_metrics, read_train, r, r->micro[micro].token_domain, NULL,
                           r->micro[micro].token_valid);
+}
+
+/* The sums of mt over every rank (nothing alone). 0 or -1. */
+static int sum_metrics(run_state *r, rt_metrics *mt)
+{
+    if (r->world <= 1) return 0;
+    size_t n = rt_metrics_n_sums(mt);
+    double *v = malloc(sizeof *v * (n ? n : 1));
+    if (!v) return moec_error(r->s->diag, "out of memory");
+    rt_metrics_export(mt, v);
+    int rc = rt_comm_sum_doubles(r->s->comm, v, n, r->s->diag);
+    if (rc == 0) rt_metrics_import(mt, v);
+    free(v);
+    return rc;
 }
 
 /* The MoE layers of the evaluation step (or the training step without one). */
@@ -118,8 +138,34 @@ static int write_divergence(run_state *r, json_t *line)
     return rc;
 }
 
+/* An evaluation's sums over every rank: the losses, the expert fractions
+ * frac[layer][e] and the metrics (nothing alone). 0 or -1. */
+static int sum_eval(run_state *r, rt_step_result *sum, const ir_lowered *l, double **frac)
+{
+    if (r->world <= 1) return 0;
+    size_t n = 4;
+    for (int i = 0; i < l->n_moe; i++) n += (size_t)l->moe[i].experts;
+    double *v = malloc(sizeof *v * n);
+    if (!v) return moec_error(r->s->diag, "out of memory");
+    size_t at = 4;
+    v[0] = sum->loss, v[1] = sum->lm_loss, v[2] = sum->lb_loss, v[3] = sum->z_loss;
+    for (int i = 0; i < l->n_moe; i++)
+        for (int64_t k = 0; k < l->moe[i].experts; k++) v[at++] = frac[i][k];
+    int rc = rt_comm_sum_doubles(r->s->comm, v, n, r->s->diag);
+    if (rc == 0) {
+        sum->loss = v[0], sum->lm_loss = v[1], sum->lb_loss = v[2], sum->z_loss = v[3];
+        at = 4;
+        for (int i = 0; i < l->n_moe; i++)
+            for (int64_t k = 0; k < l->moe[i].experts; k++) frac[i][k] = v[at++];
+        rc = sum_metrics(r, r->eval_metrics);
+    }
+    free(v);
+    return rc;
+}
+
 /* Runs eval_steps batches of the eval split after `done` steps and logs the
- * line. *stop is set when the collapse detector stops the run. 0 or -1. */
+ * line (the ranks share the batches out and sum them). *stop is set when the
+ * collapse detector stops the run. 0 or -1. */
 static int evaluate(run_state *r, int64_t done, bool *stop)
 {
     const rt_train_setup *s = r->s;
@@ -132,11 +178,11 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
     for (int i = 0; rc == 0 && i < l->n_moe; i++)
         if (!(frac[i] = calloc((size_t)l->moe[i].experts, sizeof **frac))) rc = moec_error(s->diag, "out of memory");
     rt_batcher reader;
-    rt_batcher_init(&reader, s->eval, 0, 0);
     rt_step_result sum = {0}, one;
     if (rc == 0) rc = rt_engine_eval_begin(e);
     rt_metrics_reset(r->eval_metrics);
-    for (int64_t b = 0; rc == 0 && b < n; b++) {
+    for (int64_t b = r->rank; rc == 0 && b < n; b += r->world) {   /* batch b of the n: rank b mod world's */
+        rt_batcher_init(&reader, s->eval, 0, b * r->eval_batch.batch);
         rt_batcher_next(&reader, &r->eval_batch);
         rc = rt_engine_eval_batch(e, &r->eval_batch, done, &one);
         if (rc == 0) rc = rt_metrics_add(r->eval_metrics, read_eval, r, r->eval_batch.token_domain, NULL,
@@ -155,6 +201,7 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
             free(f);
         }
     }
+    if (rc == 0) rc = sum_eval(r, &sum, l, frac);
     if (rc == 0) {
         double loss = sum.loss / (double)n, lm = sum.lm_loss / (double)n;
         json_t *line = json_object();
@@ -165,21 +212,23 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
         json_object_set_new(line, "eval/z_loss", json_real(sum.z_loss / (double)n));
         json_object_set_new(line, "eval/perplexity", json_real(exp(lm)));
         rc = rt_metrics_write(r->eval_metrics, "eval", line);
-        if (rc == 0) rc = write_divergence(r, line);
-        if (rc == 0) rc = rt_metrics_log_append(&r->log, line, s->diag);
+        if (rc == 0 && r->root) rc = write_divergence(r, line);
+        if (rc == 0 && r->root) rc = rt_metrics_log_append(&r->log, line, s->diag);
         json_decref(r->last_eval);
         r->last_eval = line;
         rt_progress_note(s->progress, false, "eval step %" PRId64 ": loss %.4f  perplexity %.2f", done, loss, exp(lm));
         if (rc == 0 && isfinite(loss) && (!r->st.has_best || loss < r->st.best_eval_loss)) {
-            rc = rt_engine_download(e);
-            if (rc == 0) rc = rt_run_write_model(s->run_dir, "best-model", &e->params, s->cfg, done, line, s->diag);
+            rc = r->root ? rt_engine_download(e) : 0;
+            if (rc == 0 && r->root)
+                rc = rt_run_write_model(s->run_dir, "best-model", &e->params, s->cfg, done, line, s->diag);
             r->st.has_best = true;
             r->st.best_eval_loss = loss;
             r->st.best_step = done;
         }
         if (rc == 0 && collapsed(r, l, frac, n)) {
             r->st.collapse_warnings++;
-            rt_progress_note(s->progress, true, "moec: warning: routing collapse at step %" PRId64 " (%" PRId64 " of %" PRId64 "): %s",
+            if (r->root)
+                rt_progress_note(s->progress, true, "moec: warning: routing collapse at step %" PRId64 " (%" PRId64 " of %" PRId64 "): %s",
                              done, r->st.collapse_warnings, s->model->train.collapse_patience, r->collapse_note);
             *stop = s->model->train.collapse_stop && r->st.collapse_warnings >= s->model->train.collapse_patience;
         } else {
@@ -193,11 +242,57 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
 
 /* ---- checkpoints, the summary ---- */
 
+/* The first 8 bytes of the SHA-256 of the host state (params, adam.m, adam.v). */
+static int state_digest(const rt_engine *e, uint64_t *out, moec_diag *diag)
+{
+    const rt_weights *w[3] = { &e->params, &e->m, &e->v };
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (int i = 0; ok && i < 3; i++) ok = EVP_DigestUpdate(ctx, w[i]->memory, sizeof(float) * (size_t)w[i]->stored) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && len >= 8;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) return moec_error(diag, "SHA-256 of the weights failed");
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++) h = h << 8 | md[i];
+    *out = h;
+    return 0;
+}
+
+/* The ranks agree that they hold the same weights and optimizer state
+ * (alone: nothing to check). A difference stops every rank alike: -1 with
+ * r->agreed_error, before anything of this step is written. */
+static int agree_on_weights(run_state *r, int64_t done)
+{
+    const rt_train_setup *s = r->s;
+    if (r->world <= 1) return 0;
+    uint64_t mine = 0, *all = malloc(sizeof *all * (size_t)r->world);
+    if (!all) return moec_error(s->diag, "out of memory");
+    int rc = rt_engine_download(s->engine);
+    if (rc == 0) rc = state_digest(s->engine, &mine, s->diag);
+    if (rc == 0) rc = rt_comm_gather_u64(s->comm, mine, all, s->diag);
+    for (int k = 1; rc == 0 && k < r->world; k++) {
+        if (all[k] == all[0]) continue;
+        r->agreed_error = true;
+        rc = -1;
+        if (r->root)
+            moec_error(s->diag, "the ranks' weights differ at step %" PRId64 ": rank %d's state hashes to %016" PRIx64
+                       ", rank 0's to %016" PRIx64 "%s; nothing of this step was written", done, k, all[k], all[0],
+                       done == s->start.step ? " (do all ranks read the same --init and run directory?)" : "");
+    }
+    free(all);
+    return rc;
+}
+
 static int checkpoint(run_state *r, int64_t done)
 {
     const rt_train_setup *s = r->s;
     r->st.step = done;
     r->st.data_position = r->reader.position;
+    if (agree_on_weights(r, done) < 0) return -1;
+    r->checkpointed = true;
+    if (!r->root) return 0;
     if (rt_metrics_log_sync(&r->log, s->diag) < 0 || rt_engine_download(s->engine) < 0) return -1;
     r->st.metrics_bytes = r->log.bytes;
     rt_engine *e = s->engine;
@@ -259,8 +354,9 @@ static int log_step(run_state *r, int64_t step, const rt_step_result *x, double 
     json_object_set_new(line, "train/lr", json_real(x->lr));
     json_object_set_new(line, "train/grad_norm", json_real(x->grad_norm));
     json_object_set_new(line, "perf/tokens_per_sec", json_real(tokens_per_s));
+    if (r->world > 1) json_object_set_new(line, "perf/allreduce_sec", json_real(r->allreduce_seconds));
     int rc = rt_metrics_write(r->train_metrics, "train", line);
-    if (rc == 0) rc = rt_metrics_log_append(&r->log, line, r->s->diag);
+    if (rc == 0 && r->root) rc = rt_metrics_log_append(&r->log, line, r->s->diag);
     json_decref(line);
     return rc;
 }
@@ -269,9 +365,13 @@ static int setup(run_state *r, const rt_train_setup *s)
 {
     memset(r, 0, sizeof *r);
     r->s = s;
+    r->rank = s->comm ? s->comm->rank : 0;
+    r->world = s->comm ? s->comm->size : 1;
+    r->root = r->rank == 0;
     r->st = s->start;
     r->accum = s->model->train.accum;
-    if (rt_metrics_log_open(&r->log, s->run_dir, s->resumed ? s->start.metrics_bytes : -1, s->diag) < 0) return -1;
+    if (r->root && rt_metrics_log_open(&r->log, s->run_dir, s->resumed ? s->start.metrics_bytes : -1, s->diag) < 0)
+        return -1;
     rt_batcher_init(&r->reader, s->train, s->start.data_start, s->start.data_position);
     if (!(r->micro = calloc((size_t)r->accum, sizeof *r->micro))) return moec_error(s->diag, "out of memory");
     int64_t b = s->cfg->batch, t = s->cfg->seq;
@@ -294,6 +394,17 @@ static void teardown(run_state *r)
     json_decref(r->last_eval);
 }
 
+/* Fills micro[0 .. accum) with this rank's share of the step's global batch:
+ * of its world x accum micro-batches, read in order, rank q takes the q-th
+ * run of accum (one process with accum x world reads the same batches). */
+static void read_micro_batches(run_state *r, rt_batch **micro)
+{
+    for (int64_t k = 0; k < r->accum * r->world; k++) {
+        if (k / r->accum == r->rank) rt_batcher_next(&r->reader, micro[k % r->accum]);
+        else rt_batcher_skip(&r->reader, micro[0]->batch);
+    }
+}
+
 int rt_train_loop(const rt_train_setup *s)
 {
     run_state r;
@@ -306,9 +417,12 @@ int rt_train_loop(const rt_train_setup *s)
     rt_batch **micro = malloc(sizeof *micro * (size_t)(r.accum ? r.accum : 1));
     if (!micro) rc = moec_error(s->diag, "out of memory");
     for (int64_t k = 0; micro && k < r.accum; k++) micro[k] = &r.micro[k];
-    double tokens_per_step = (double)(s->cfg->batch * s->cfg->seq * r.accum);
+    double tokens_per_step = (double)(s->cfg->batch * s->cfg->seq * r.accum * r.world);
+    if (rc == 0) rc = agree_on_weights(&r, done);   /* every rank starts from the same state */
     while (rc == 0 && why == STOP_NONE) {
-        if (*s->stop) {
+        int stop = 0;
+        if ((rc = rt_comm_max_int(s->comm, *s->stop, &stop, s->diag)) < 0) break;   /* any rank's signal stops all */
+        if (stop) {
             why = STOP_INTERRUPTED;
             break;
         }
@@ -317,11 +431,13 @@ int rt_train_loop(const rt_train_setup *s)
             break;
         }
         int64_t step = done;
-        for (int64_t k = 0; k < r.accum; k++) rt_batcher_next(&r.reader, micro[k]);
+        read_micro_batches(&r, micro);
         rt_step_result x;
         double t0 = rt_train_now();
         rt_metrics_reset(r.train_metrics);
         if ((rc = rt_engine_train(s->engine, micro, step, &x, add_train, &r)) < 0) break;
+        r.allreduce_seconds = rt_comm_take_seconds(s->comm);
+        if ((rc = sum_metrics(&r, r.train_metrics)) < 0) break;
         double dt = rt_train_now() - t0;
         const char *bad = nonfinite(&x);
         if (bad) {
@@ -343,15 +459,16 @@ int rt_train_loop(const rt_train_setup *s)
         double tps = dt > 0 ? tokens_per_step / dt : 0;
         if ((rc = log_step(&r, step, &x, tps)) < 0) break;
         double left = (double)(steps - done) * (r.step_seconds / (double)r.session_steps);
-        rt_progress_step(s->progress, step, x.loss, x.lr, tps, left);
-        bool stop = false;
-        if ((done % t->eval_every == 0 || done == steps) && (rc = evaluate(&r, done, &stop)) < 0) break;
-        if (stop) {
+        if (r.root) rt_progress_step(s->progress, step, x.loss, x.lr, tps, left);
+        bool collapse = false;
+        if ((done % t->eval_every == 0 || done == steps) && (rc = evaluate(&r, done, &collapse)) < 0) break;
+        if (collapse) {
             why = STOP_COLLAPSE;
             snprintf(detail, sizeof detail, "%" PRId64 " evaluations in a row over the threshold, the last: %s",
                      r.st.collapse_warnings, r.collapse_note);
         }
-        if ((done % ckpt_every == 0 || *s->stop) && (rc = checkpoint(&r, done)) < 0) break;
+        /* a signal is seen at the top of the next step, which checkpoints then */
+        if (done % ckpt_every == 0 && (rc = checkpoint(&r, done)) < 0) break;
     }
     rt_progress_end(s->progress);
     int status = 0;
@@ -361,13 +478,15 @@ int rt_train_loop(const rt_train_setup *s)
     } else if (why == STOP_INTERRUPTED) {
         /* the step the loop last checkpointed, or a fresh run stopped before its first step */
         if (r.st.step != done || (!s->resumed && done == 0)) rc = checkpoint(&r, done);
-        status = 130;
-        if (rc == 0)
+        status = rc == 0 ? 130 : 1;
+        if (rc == 0 && r.root)
             rt_progress_note(s->progress, true, "moec: interrupted after %" PRId64 " steps; checkpoint-step-%" PRId64
                              " written. Continue with: moec train --resume %s", done, done, s->run_dir);
     } else if (why == STOP_NONFINITE) {
         status = 1;
-        if (s->resumed || r.checkpointed)
+        if (!r.root) {
+            /* rank 0 reports the stop that every rank saw */
+        } else if (s->resumed || r.checkpointed)
             moec_error(s->diag, "training stopped: a non-finite value at %s; nothing of this step was written "
                        "(the last checkpoint is step %" PRId64 ")", detail, r.st.step);
         else
@@ -376,16 +495,18 @@ int rt_train_loop(const rt_train_setup *s)
     } else {
         if (why == STOP_COLLAPSE) {
             status = 1;
-            moec_error(s->diag, "training stopped: routing collapsed (collapse_stop): %s", detail);
+            if (r.root)
+                moec_error(s->diag, "training stopped: routing collapsed (collapse_stop): %s", detail);
         }
         rc = rt_engine_download(s->engine);
         json_t *m = r.last_eval ? json_incref(r.last_eval) : NULL;
-        if (rc == 0) rc = rt_run_write_model(s->run_dir, "final-model", &s->engine->params, s->cfg, done, m, s->diag);
+        if (rc == 0 && r.root) rc = rt_run_write_model(s->run_dir, "final-model", &s->engine->params, s->cfg, done, m, s->diag);
         json_decref(m);
         if (rc < 0) status = 1;
     }
-    if (write_summary(&r, why, done, detail[0] ? detail : NULL) < 0) status = status ? status : 1;
-    if (status == 0)
+    if (rc < 0 && s->failed_alone) *s->failed_alone = !r.agreed_error;
+    if (r.root && write_summary(&r, why, done, detail[0] ? detail : NULL) < 0) status = status ? status : 1;
+    if (status == 0 && r.root)
         rt_progress_note(s->progress, false, "done: %" PRId64 " steps, %.0f tokens/s; %s/final-model.safetensors",
                          done, r.st.train_seconds > 0 ? r.st.tokens / r.st.train_seconds : 0.0, s->run_dir);
     free(micro);

@@ -3,7 +3,14 @@
  * (best-model, the collapse detector), a checkpoint every checkpoint_every
  * steps and on SIGINT/SIGTERM, the non-finite guard, and at the end
  * final-model and run_summary.json. Everything it is given is set up and
- * checked by runtime/cmd_train.c. doc/training.md. */
+ * checked by runtime/cmd_train.c. doc/training.md.
+ *
+ * Data parallel (doc/distributed.md): every rank runs this loop in step;
+ * each reads its own micro-batches of the global batch, the engine sums the
+ * gradients, the metrics are summed before rank 0 logs them, evaluation
+ * batches are dealt out and summed, the ranks agree on a stop before each
+ * step and on the weights (a hash) at each checkpoint, and only rank 0
+ * writes the run directory. */
 #ifndef MOEC_RUNTIME_TRAIN_LOOP_H
 #define MOEC_RUNTIME_TRAIN_LOOP_H
 
@@ -11,6 +18,7 @@
 #include <stdbool.h>
 
 #include "runtime/data/dataset.h"
+#include "runtime/dist/comm.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/engine.h"
 #include "runtime/train/progress.h"
@@ -28,6 +36,8 @@ typedef struct rt_train_setup {
     moec_diag *diag;
     const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM: checkpoint and exit 130 */
     double wall_start;                 /* when the command started (seconds, monotonic) */
+    rt_comm *comm;                     /* the data-parallel world (one rank alone); rank 0 writes the files */
+    bool *failed_alone;                /* set when this rank stopped on an error the others did not see */
 } rt_train_setup;
 
 /* Runs the steps from s->start.step to the end. Returns the exit status:

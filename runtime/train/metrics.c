@@ -353,6 +353,54 @@ int rt_metrics_add(rt_metrics *mt, rt_value_reader *read, void *ctx, const uint8
 
 /* ---- results ---- */
 
+/* ---- the sums as one vector ---- */
+
+/* Copies n doubles between a sum and the vector at *at (out: sum -> vector;
+ * else vector -> sum); a NULL vector only counts. */
+static void move(double *sum, size_t n, double *vec, size_t *at, bool out)
+{
+    if (vec) {
+        if (out) memcpy(vec + *at, sum, sizeof(double) * n);
+        else memcpy(sum, vec + *at, sizeof(double) * n);
+    }
+    *at += n;
+}
+
+/* Every sum in a fixed order: batches, the batches' scalars, the token
+ * losses, then per layer and group (all rows, each domain) its row sums and
+ * expert counts. Returns the number of values. */
+static size_t walk(rt_metrics *mt, double *vec, bool out)
+{
+    size_t at = 0, groups = 1 + mt->n_domains;
+    double batches = (double)mt->batches;
+    move(&batches, 1, vec, &at, out);
+    if (vec && !out) mt->batches = (int64_t)batches;
+    move(&mt->loss, 1, vec, &at, out);
+    move(&mt->lb_loss, 1, vec, &at, out);
+    move(&mt->z_loss, 1, vec, &at, out);
+    move(mt->tok_sum, groups, vec, &at, out);
+    move(mt->tok_count, groups, vec, &at, out);
+    for (int i = 0; i < mt->n_layers; i++) {
+        layer *l = &mt->layers[i];
+        for (size_t g = 0; g < groups; g++) {
+            use_sums *u = &l->sums[g];
+            move(&u->rows, 1, vec, &at, out);
+            move(&u->assignments, 1, vec, &at, out);
+            move(&u->dropped, 1, vec, &at, out);
+            move(&u->unrouted, 1, vec, &at, out);
+            move(&u->entropy, 1, vec, &at, out);
+            move(u->count, (size_t)l->experts, vec, &at, out);
+            move(u->psum, (size_t)l->experts, vec, &at, out);
+        }
+    }
+    return at;
+}
+
+/* walk with out = true writes nothing into mt: the casts below only let one walker serve both ways. */
+size_t rt_metrics_n_sums(const rt_metrics *mt) { return walk((rt_metrics *)mt, NULL, true); }
+void rt_metrics_export(const rt_metrics *mt, double *out) { walk((rt_metrics *)mt, out, true); }
+void rt_metrics_import(rt_metrics *mt, const double *in) { walk(mt, (double *)in, false); }
+
 int64_t rt_metrics_batches(const rt_metrics *mt) { return mt->batches; }
 double rt_metrics_loss(const rt_metrics *mt) { return mt->batches ? mt->loss / (double)mt->batches : NAN; }
 double rt_metrics_lm_loss(const rt_metrics *mt) { return mt->tok_count[0] > 0 ? mt->tok_sum[0] / mt->tok_count[0] : NAN; }

@@ -68,6 +68,14 @@ int rt_metrics_add(rt_metrics *mt, rt_value_reader *read, void *ctx, const uint8
  * kind, out of memory). */
 int rt_metrics_write(const rt_metrics *mt, const char *kind, json_t *line);
 
+/* The sums behind every metric as one vector of doubles, so that the ranks
+ * of a data-parallel run can add theirs together (doc/distributed.md):
+ * rt_metrics_n_sums values; export copies them out, import replaces the
+ * sums with them (the metrics then describe every rank's batches). */
+size_t rt_metrics_n_sums(const rt_metrics *mt);
+void rt_metrics_export(const rt_metrics *mt, double *out);
+void rt_metrics_import(rt_metrics *mt, const double *in);
+
 int64_t rt_metrics_batches(const rt_metrics *mt);   /* batches added since the last reset */
 double rt_metrics_loss(const rt_metrics *mt);       /* mean of the batches' "loss" (NaN when none) */
 double rt_metrics_lm_loss(const rt_metrics *mt);    /* mean token_loss over counted positions (NaN: none) */

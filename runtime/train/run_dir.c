@@ -88,6 +88,9 @@ int rt_run_config_write(const char *dir, const rt_run_config *c, const fe_model 
     json_object_set_new(o, "backend", json_string(c->backend));
     json_object_set_new(o, "threads", json_integer(c->threads));
     json_object_set_new(o, "init", c->init ? json_string(c->init) : json_null());
+    int64_t world = c->world_size > 1 ? c->world_size : 1;
+    json_object_set_new(o, "world_size", json_integer(world));
+    json_object_set_new(o, "global_batch", json_integer(c->batch * m->train.accum * world));
     json_object_set_new(o, "vocab", json_integer(m->vocab));
     json_object_set_new(o, "parameters", json_integer(fe_model_param_count(m)));
     json_object_set_new(o, "train", train_json(m));
@@ -125,6 +128,8 @@ int rt_run_config_read(const char *dir, rt_run_config *c, moec_diag *diag)
     c->seq = json_integer_value(json_object_get(r, "seq"));
     c->seed = (uint64_t)json_integer_value(json_object_get(r, "seed"));
     c->threads = json_integer_value(json_object_get(r, "threads"));
+    json_t *ws = json_object_get(r, "world_size");
+    c->world_size = json_is_integer(ws) ? json_integer_value(ws) : 1;   /* runs before data parallelism: one process */
     if (!c->model_file || !c->model_source || !c->data || !c->backend || !json_is_array(sets) || c->steps < 1 ||
         c->batch < 1 || c->seq < 1) {
         rt_run_config_free(c);

@@ -35,6 +35,7 @@ typedef struct rt_run_config {
     const char *backend;         /* "cpu" or "interp" */
     int64_t threads;             /* 0: every core */
     const char *init;            /* --init weights, or NULL */
+    int64_t world_size;          /* processes of a data-parallel run (1 alone; read: 1 when absent) */
     json_t *root;                /* read: the parsed file (owns the strings) */
 } rt_run_config;
 
@@ -42,7 +43,8 @@ typedef struct rt_run_config {
 int rt_run_create(const char *dir, moec_diag *diag);
 
 /* config.json from c and the elaborated model m (the "train" settings
- * resolved, checkpoint_every 0 given as eval_every; "params" name -> shape). */
+ * resolved, checkpoint_every 0 given as eval_every; "params" name -> shape;
+ * "global_batch": the sequences of one optimizer step, batch x accum x world_size). */
 int rt_run_config_write(const char *dir, const rt_run_config *c, const fe_model *m, moec_diag *diag);
 /* Reads dir/config.json into c (free with rt_run_config_free). 0 or -1. */
 int rt_run_config_read(const char *dir, rt_run_config *c, moec_diag *diag);

@@ -46,6 +46,7 @@ int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag)
         w->total += n;
         padded += (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     }
+    w->stored = padded;
     size_t bytes = (size_t)(padded ? padded : ALIGN_FLOATS) * sizeof(float);
     w->memory = aligned_alloc(ALIGN_FLOATS * sizeof(float), bytes);
     if (!w->memory) {
@@ -60,6 +61,11 @@ int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag)
         at += (w->numel[i] + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     }
     return 0;
+}
+
+void rt_weights_copy(rt_weights *dst, const rt_weights *src)
+{
+    memcpy(dst->memory, src->memory, sizeof(float) * (size_t)src->stored);
 }
 
 void rt_weights_free(rt_weights *w)

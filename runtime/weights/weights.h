@@ -29,6 +29,7 @@ typedef struct rt_weights {
     int64_t *numel;             /* [n]: elements of param i (product of its shape) */
     float *memory;              /* all params back to back, 64-byte aligned each */
     int64_t total;              /* sum of numel: the model's parameter count */
+    int64_t stored;             /* floats in `memory`: total and each param's padding (zeros) */
     rt_router_state router;     /* filled by rt_weights_load */
 } rt_weights;
 
@@ -36,6 +37,8 @@ typedef struct rt_weights {
 int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag);
 /* Frees the storage; *w is left zeroed (freeing twice is harmless). */
 void rt_weights_free(rt_weights *w);
+/* Copies every param of src into dst (both allocated for the same model). */
+void rt_weights_copy(rt_weights *dst, const rt_weights *src);
 /* Index of the param called `name`, or -1. */
 int rt_weights_find(const rt_weights *w, const char *name);
 
