@@ -12,7 +12,7 @@ bench_ceilings_SOURCES = bench/ceilings.c
 bench_ceilings_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS)
 bench_ceilings_LDADD = $(BLAS_LIBS) $(LIBS)
 CLEANFILES += bench/bench_tokenizer bench/ceilings
-EXTRA_DIST += bench/step_vs_torch.sh bench/torch_step.py bench/bench_table.py
+EXTRA_DIST += bench/step_vs_torch.sh bench/torch_step.py bench/bench_table.py bench/dist.sh
 
 BENCH_TEXTS = $(MOEC_DATA_DIR)/demo/text/code.txt $(MOEC_DATA_DIR)/demo/text/math.txt $(MOEC_DATA_DIR)/demo/text/prose.txt \
 	$(MOEC_DATA_DIR)/demo-lang/text/de.txt $(MOEC_DATA_DIR)/demo-lang/text/en.txt \
@@ -49,3 +49,9 @@ bench-codegen: bench/bench_codegen$(EXEEXT)
 	./bench/bench_codegen --kernels 500
 endif
 .PHONY: bench-codegen
+
+# dist.sh: data-parallel training, 1 process against mpirun -np 2 at the same
+# global batch (make bench-dist; doc/distributed.md records the figures).
+bench-dist: moec$(EXEEXT)
+	$(SHELL) $(srcdir)/bench/dist.sh --moec ./moec$(EXEEXT) --models $(srcdir)/models --data $(MOEC_DATA_DIR)/demo/shards
+.PHONY: bench-dist

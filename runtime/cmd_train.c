@@ -389,6 +389,32 @@ static int all_ready(rt_comm *comm, int status, moec_diag *diag)
     return status;
 }
 
+/* Every rank was given the same model text and --set/--steps/--batch/--seq
+ * values (a launcher can start each rank with its own command line). */
+static int same_settings(rt_comm *comm, const run_input *in, moec_diag *diag)
+{
+    int n = in->cfg.n_sets + 1, differs = 0;
+    uint64_t hash[2];
+    const void **part = calloc((size_t)n, sizeof *part);
+    size_t *len = calloc((size_t)n, sizeof *len);
+    int rc = part && len ? 0 : moec_error(diag, "out of memory");
+    if (rc == 0) {
+        part[0] = in->cfg.model_source;
+        len[0] = strlen(in->cfg.model_source) + 1;
+        for (int i = 1; i < n; i++) part[i] = in->cfg.sets[i - 1], len[i] = strlen(in->cfg.sets[i - 1]) + 1;
+        rc = rt_comm_same_bytes(comm, part, len, n, &differs, hash, diag);
+    }
+    free(part);
+    free(len);
+    if (rc == 0 && differs) {
+        if (comm->rank == 0)
+            moec_error(diag, "rank %d was given another model file text or other --set, --steps, --batch or --seq "
+                       "values than rank 0; every rank must run the same command", differs);
+        rc = -1;
+    }
+    return rc;
+}
+
 static int train(const train_args *a, run_input *in, rt_comm *comm, bool *failed_alone)
 {
     double wall_start = rt_train_now();
@@ -493,6 +519,7 @@ int rt_cmd_train(int argc, char **argv)
     else {
         status = (a.resume ? resumed_input(&a, &comm, &in) : fresh_input(&a, &comm, &in)) < 0 ? 1 : 0;
         status = all_ready(&comm, status, &d);    /* every rank read its settings */
+        if (status == 0 && same_settings(&comm, &in, &d) < 0) status = 1;
     }
     if (status == 0) status = train(&a, &in, &comm, &failed_alone);
     free_input(&in);

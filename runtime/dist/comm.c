@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #ifdef HAVE_MPI
 #include <mpi.h>
 #endif
@@ -43,6 +45,42 @@ double rt_comm_take_seconds(rt_comm *c)
     return s;
 }
 
+/* The first 8 bytes of the SHA-256 of the parts. 0 or -1. */
+static int digest(const void *const *part, const size_t *len, int n, uint64_t *out, moec_diag *diag)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (int i = 0; ok && i < n; i++) ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len >= 8;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) return moec_error(diag, "SHA-256 failed");
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++) h = h << 8 | md[i];
+    *out = h;
+    return 0;
+}
+
+int rt_comm_same_bytes(rt_comm *c, const void *const *part, const size_t *len, int n, int *differs,
+                       uint64_t hash[2], moec_diag *diag)
+{
+    *differs = 0;
+    if (c->size <= 1) return 0;
+    uint64_t mine = 0, *all = malloc(sizeof *all * (size_t)c->size);
+    if (!all) return moec_error(diag, "out of memory");
+    int rc = digest(part, len, n, &mine, diag);
+    if (rc == 0) rc = rt_comm_gather_u64(c, mine, all, diag);
+    for (int k = 1; rc == 0 && k < c->size && !*differs; k++)
+        if (all[k] != all[0]) {
+            *differs = k;
+            hash[0] = all[k];
+            hash[1] = all[0];
+        }
+    free(all);
+    return rc;
+}
+
 #ifdef HAVE_MPI
 
 #define STR_(x) #x
@@ -57,6 +95,9 @@ const char *rt_comm_build_name(void)
     return "MPI " STR(MPI_VERSION) "." STR(MPI_SUBVERSION);
 #endif
 }
+
+static int shm_open(rt_comm *c, moec_diag *diag);
+static void shm_close(rt_comm *c);
 
 /* An MPI call's failure as a message. */
 static int mpi_error(moec_diag *diag, const char *what, int code)
@@ -79,13 +120,14 @@ int rt_comm_open(rt_comm *c, moec_diag *diag)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     if ((rc = MPI_Comm_rank(MPI_COMM_WORLD, &c->rank)) != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_rank", rc);
     if ((rc = MPI_Comm_size(MPI_COMM_WORLD, &c->size)) != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_size", rc);
-    return 0;
+    return c->size > 1 && !getenv("MOEC_NO_SHM") ? shm_open(c, diag) : 0;
 }
 
 void rt_comm_close(rt_comm *c, bool failed)
 {
     if (c->mpi) {
         if (failed && c->size > 1) MPI_Abort(MPI_COMM_WORLD, 1);   /* the others may be waiting in a collective */
+        shm_close(c);
         MPI_Finalize();
     }
     free(c->fscratch);
@@ -128,8 +170,123 @@ static int sum(rt_comm *c, void *x, size_t n, size_t elem, MPI_Datatype type, vo
     return 0;
 }
 
+/* ---- large float sums through shared memory (every rank on one machine) ---- */
+
+/* A window of `cap` floats per rank that every rank of the machine maps. */
+struct rt_comm_shm {
+    MPI_Comm node;       /* the ranks that share memory with this one (all of the world) */
+    MPI_Win win;
+    bool have_win;
+    size_t cap;          /* floats per rank */
+    float **slot;        /* [size]: rank k's floats, mapped here */
+};
+
+enum { SHM_MIN_FLOATS = 1 << 16 };   /* below 256 KB the MPI collectives are as quick */
+
+static void shm_free_window(struct rt_comm_shm *m)
+{
+    if (m->have_win) {
+        MPI_Win_unlock_all(m->win);
+        MPI_Win_free(&m->win);
+    }
+    m->have_win = false;
+    m->cap = 0;
+}
+
+/* The machine's ranks (NULL when some rank is on another machine: no shared memory). */
+static int shm_open(rt_comm *c, moec_diag *diag)
+{
+    MPI_Comm node;
+    int rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+    if (rc != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_split_type", rc);
+    int n = 0;
+    MPI_Comm_size(node, &n);
+    if (n != c->size) {
+        MPI_Comm_free(&node);
+        return 0;
+    }
+    struct rt_comm_shm *m = calloc(1, sizeof *m);
+    if (m) m->slot = calloc((size_t)n, sizeof *m->slot);
+    if (!m || !m->slot) {
+        free(m);
+        MPI_Comm_free(&node);
+        return moec_error(diag, "out of memory");
+    }
+    m->node = node;
+    c->shm = m;
+    return 0;
+}
+
+static void shm_close(rt_comm *c)
+{
+    if (!c->shm) return;
+    shm_free_window(c->shm);
+    MPI_Comm_free(&c->shm->node);
+    free(c->shm->slot);
+    free(c->shm);
+    c->shm = NULL;
+}
+
+/* A window of at least n floats per rank (collective: every rank asks for the same n). */
+static int shm_reserve(rt_comm *c, size_t n, moec_diag *diag)
+{
+    struct rt_comm_shm *m = c->shm;
+    if (m->cap >= n) return 0;
+    shm_free_window(m);
+    float *mine;
+    int rc = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)), sizeof(float), MPI_INFO_NULL, m->node, &mine,
+                                     &m->win);
+    if (rc != MPI_SUCCESS) return mpi_error(diag, "MPI_Win_allocate_shared", rc);
+    m->have_win = true;
+    m->cap = n;
+    for (int k = 0; k < c->size; k++) {
+        MPI_Aint bytes;
+        int unit;
+        if ((rc = MPI_Win_shared_query(m->win, k, &bytes, &unit, &m->slot[k])) != MPI_SUCCESS)
+            return mpi_error(diag, "MPI_Win_shared_query", rc);
+    }
+    /* one passive epoch for the window's life: MPI_Win_sync + a barrier order the loads and stores */
+    if ((rc = MPI_Win_lock_all(MPI_MODE_NOCHECK, m->win)) != MPI_SUCCESS) return mpi_error(diag, "MPI_Win_lock_all", rc);
+    return 0;
+}
+
+/* Everything written before it is seen by every rank after it. */
+static int shm_fence(struct rt_comm_shm *m, moec_diag *diag)
+{
+    MPI_Win_sync(m->win);
+    int rc = MPI_Barrier(m->node);
+    MPI_Win_sync(m->win);
+    return rc == MPI_SUCCESS ? 0 : mpi_error(diag, "MPI_Barrier", rc);
+}
+
+/* x summed over the ranks: each rank's x into its slot; rank r adds block r
+ * of every slot, in rank order, into slot 0; every rank copies slot 0 out. */
+static int shm_sum(rt_comm *c, float *x, size_t n, moec_diag *diag)
+{
+    struct rt_comm_shm *m = c->shm;
+    if (shm_reserve(c, n, diag) < 0) return -1;
+    memcpy(m->slot[c->rank], x, n * sizeof *x);
+    if (shm_fence(m, diag) < 0) return -1;
+    size_t p = (size_t)c->size, block = (n + p - 1) / p, lo = block * (size_t)c->rank;
+    size_t hi = lo + block < n ? lo + block : n;
+    float *out = m->slot[0];
+    for (size_t k = 1; k < p; k++) {
+        const float *in = m->slot[k];
+        for (size_t i = lo; i < hi; i++) out[i] += in[i];
+    }
+    if (shm_fence(m, diag) < 0) return -1;
+    memcpy(x, out, n * sizeof *x);
+    return shm_fence(m, diag);   /* nobody writes its slot again before all have read slot 0 */
+}
+
 int rt_comm_sum_floats(rt_comm *c, float *x, size_t n, moec_diag *diag)
 {
+    if (c->size > 1 && c->shm && n >= SHM_MIN_FLOATS) {
+        double t0 = now();
+        int rc = shm_sum(c, x, n, diag);
+        c->seconds += now() - t0;
+        return rc;
+    }
     return sum(c, x, n, sizeof *x, MPI_FLOAT, (void **)&c->fscratch, &c->fscratch_n, diag);
 }
 

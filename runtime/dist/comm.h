@@ -11,8 +11,12 @@
  *
  * Every operation is collective: each rank calls it, in the same order, with
  * the same sizes. Reductions are deterministic and give every rank the same
- * bits: a sum is computed once per element (reduce-scatter) and then copied
- * to all (all-gather), so the ranks' weights stay identical. */
+ * bits: a sum is computed once per element, adding the ranks' values in rank
+ * order, and then copied to all, so the ranks' weights stay identical.
+ * When every rank runs on one machine, large float sums go through an MPI
+ * shared-memory window (each rank adds its block of every rank's buffer in
+ * place: the cost of a few memory copies); otherwise, or for small sums,
+ * through MPI_Reduce_scatter_block and MPI_Allgather. */
 #ifndef MOEC_RUNTIME_DIST_COMM_H
 #define MOEC_RUNTIME_DIST_COMM_H
 
@@ -30,6 +34,7 @@ typedef struct rt_comm {
     size_t fscratch_n;
     double *dscratch;        /* and of rt_comm_sum_doubles */
     size_t dscratch_n;
+    struct rt_comm_shm *shm; /* every rank on one machine: large sums through shared memory */
 } rt_comm;
 
 /* "MPI (Open MPI 4.1.4)" or "not built": what moec --version says. */
@@ -57,6 +62,13 @@ int rt_comm_max_int(rt_comm *c, int v, int *out, moec_diag *diag);
 
 /* Every rank's 64-bit value, in rank order: all[0..size). */
 int rt_comm_gather_u64(rt_comm *c, uint64_t v, uint64_t *all, moec_diag *diag);
+
+/* Whether every rank holds the same bytes: the SHA-256 of the n parts
+ * (part i: len[i] bytes at part[i]) of each rank, compared with rank 0's.
+ * *differs is the first rank whose bytes differ (hash[0] its digest's
+ * first 8 bytes, hash[1] rank 0's), or 0 when all agree. 0 or -1. */
+int rt_comm_same_bytes(rt_comm *c, const void *const *part, const size_t *len, int n, int *differs,
+                       uint64_t hash[2], moec_diag *diag);
 
 /* Seconds spent in the sums since the last call (the all-reduce time of a step). */
 double rt_comm_take_seconds(rt_comm *c);

@@ -8,8 +8,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "runtime/json_file.h"
 #include "runtime/train/batches.h"
 #include "runtime/train/divergence.h"
@@ -242,24 +240,6 @@ static int evaluate(run_state *r, int64_t done, bool *stop)
 
 /* ---- checkpoints, the summary ---- */
 
-/* The first 8 bytes of the SHA-256 of the host state (params, adam.m, adam.v). */
-static int state_digest(const rt_engine *e, uint64_t *out, moec_diag *diag)
-{
-    const rt_weights *w[3] = { &e->params, &e->m, &e->v };
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-    for (int i = 0; ok && i < 3; i++) ok = EVP_DigestUpdate(ctx, w[i]->memory, sizeof(float) * (size_t)w[i]->stored) == 1;
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && len >= 8;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) return moec_error(diag, "SHA-256 of the weights failed");
-    uint64_t h = 0;
-    for (int i = 0; i < 8; i++) h = h << 8 | md[i];
-    *out = h;
-    return 0;
-}
-
 /* The ranks agree that they hold the same weights and optimizer state
  * (alone: nothing to check). A difference stops every rank alike: -1 with
  * r->agreed_error, before anything of this step is written. */
@@ -267,22 +247,21 @@ static int agree_on_weights(run_state *r, int64_t done)
 {
     const rt_train_setup *s = r->s;
     if (r->world <= 1) return 0;
-    uint64_t mine = 0, *all = malloc(sizeof *all * (size_t)r->world);
-    if (!all) return moec_error(s->diag, "out of memory");
-    int rc = rt_engine_download(s->engine);
-    if (rc == 0) rc = state_digest(s->engine, &mine, s->diag);
-    if (rc == 0) rc = rt_comm_gather_u64(s->comm, mine, all, s->diag);
-    for (int k = 1; rc == 0 && k < r->world; k++) {
-        if (all[k] == all[0]) continue;
-        r->agreed_error = true;
-        rc = -1;
-        if (r->root)
-            moec_error(s->diag, "the ranks' weights differ at step %" PRId64 ": rank %d's state hashes to %016" PRIx64
-                       ", rank 0's to %016" PRIx64 "%s; nothing of this step was written", done, k, all[k], all[0],
-                       done == s->start.step ? " (do all ranks read the same --init and run directory?)" : "");
-    }
-    free(all);
-    return rc;
+    const rt_engine *e = s->engine;
+    const void *part[3] = { e->params.memory, e->m.memory, e->v.memory };
+    size_t len[3] = { sizeof(float) * (size_t)e->params.stored, sizeof(float) * (size_t)e->m.stored,
+                      sizeof(float) * (size_t)e->v.stored };
+    int differs = 0;
+    uint64_t hash[2];
+    if (rt_engine_download(s->engine) < 0 || rt_comm_same_bytes(s->comm, part, len, 3, &differs, hash, s->diag) < 0)
+        return -1;
+    if (!differs) return 0;
+    r->agreed_error = true;
+    if (r->root)
+        moec_error(s->diag, "the ranks' weights differ at step %" PRId64 ": rank %d's state hashes to %016" PRIx64
+                   ", rank 0's to %016" PRIx64 "%s; nothing of this step was written", done, differs, hash[0], hash[1],
+                   done == s->start.step ? " (do all ranks read the same --init and run directory?)" : "");
+    return -1;
 }
 
 static int checkpoint(run_state *r, int64_t done)
@@ -479,9 +458,11 @@ int rt_train_loop(const rt_train_setup *s)
         /* the step the loop last checkpointed, or a fresh run stopped before its first step */
         if (r.st.step != done || (!s->resumed && done == 0)) rc = checkpoint(&r, done);
         status = rc == 0 ? 130 : 1;
+        char launcher[32] = "";
+        if (r.world > 1) snprintf(launcher, sizeof launcher, "mpirun -np %d ", r.world);
         if (rc == 0 && r.root)
             rt_progress_note(s->progress, true, "moec: interrupted after %" PRId64 " steps; checkpoint-step-%" PRId64
-                             " written. Continue with: moec train --resume %s", done, done, s->run_dir);
+                             " written. Continue with: %smoec train --resume %s", done, done, launcher, s->run_dir);
     } else if (why == STOP_NONFINITE) {
         status = 1;
         if (!r.root) {
@@ -498,7 +479,12 @@ int rt_train_loop(const rt_train_setup *s)
             if (r.root)
                 moec_error(s->diag, "training stopped: routing collapsed (collapse_stop): %s", detail);
         }
-        rc = rt_engine_download(s->engine);
+        rc = agree_on_weights(&r, done);   /* the final model is every rank's */
+        if (rc < 0) {
+            why = STOP_ERROR;
+            status = 1;
+        }
+        if (rc == 0) rc = rt_engine_download(s->engine);
         json_t *m = r.last_eval ? json_incref(r.last_eval) : NULL;
         if (rc == 0 && r.root) rc = rt_run_write_model(s->run_dir, "final-model", &s->engine->params, s->cfg, done, m, s->diag);
         json_decref(m);
