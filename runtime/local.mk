@@ -50,3 +50,6 @@ include runtime/report/local.mk
 
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk
+
+# Data-parallel training: NCCL through dlopen (runtime/dist/).
+include runtime/dist/local.mk

@@ -28,3 +28,4 @@ include tests/sample/local.mk
 include tests/report/local.mk
 include tests/cuda/local.mk
 include tests/experiments/local.mk
+include tests/dist/local.mk
