@@ -64,9 +64,10 @@ const char *rt_nccl_error(const rt_nccl *n, int result, char *buf, size_t size)
     return buf;
 }
 
-/* "NCCL: WHAT failed: NAME: TEXT; LAST ERROR"; returns -1. The last
- * error (NCCL 2.13 and later) is the detail NCCL_DEBUG would print, such
- * as the CUDA failure under an ncclUnhandledCudaError. */
+/* "NCCL: WHAT failed: NAME: TEXT; LAST ERROR"; returns -1. The last error
+ * (ncclGetLastError, documented from NCCL 2.13 on) is the detail that
+ * NCCL_DEBUG would print, such as the CUDA failure under an
+ * ncclUnhandledCudaError. */
 static int fail(const rt_nccl *n, rt_nccl_comm *comm, moec_diag *d, int r, const char *what)
 {
     char e[256];
@@ -102,14 +103,16 @@ int rt_nccl_open(rt_nccl *n, moec_diag *d)
     for (size_t i = 0; i < sizeof ENTRIES / sizeof *ENTRIES; i++) {
         void *f = dlsym(n->lib, ENTRIES[i].sym);
         if (!f) {
-            moec_error(d, "NCCL is not available: %s lacks %s, so it is not a usable NCCL 2; GPU data parallel needs NCCL 2",
+            moec_error(d,
+                       "NCCL is not available: %s lacks %s, so it is not a usable NCCL 2; "
+                       "GPU data parallel needs NCCL 2",
                        file, ENTRIES[i].sym);
             rt_nccl_close(n);
             return -1;
         }
         memcpy((char *)&n->nccl + ENTRIES[i].at, &f, sizeof f);
     }
-    void *last = dlsym(n->lib, "ncclGetLastError");   /* optional: NCCL 2.13 and later */
+    void *last = dlsym(n->lib, "ncclGetLastError");   /* optional: older NCCLs lack it */
     if (last) memcpy(&n->nccl.GetLastError, &last, sizeof last);
     int version = 0, r = n->nccl.GetVersion(&version);
     if (r != NCCL_SUCCESS) {

@@ -93,7 +93,8 @@ static void check_installed(rt_nccl *n, moec_diag *d)
     int rc = rt_nccl_unique_id(n, &id, d);
     bool nonzero = false;
     for (int i = 0; i < RT_NCCL_ID_BYTES; i++) nonzero |= id.bytes[i] != 0;
-    tap_ok((rc == 0 && nonzero && moec_diag_errors(d) == 0) || (rc == -1 && has(moec_diag_text(d), "NCCL: making a unique id")),
+    tap_ok((rc == 0 && nonzero && moec_diag_errors(d) == 0) ||
+               (rc == -1 && has(moec_diag_text(d), "NCCL: making a unique id")),
            "ncclGetUniqueId: a non-zero id, or a failure named (%s)", rc == 0 ? "made" : moec_diag_text(d));
     if (rc != 0) return;
 
@@ -117,7 +118,8 @@ static void check_installed(rt_nccl *n, moec_diag *d)
     if (!gpu) {
         const char *text = moec_diag_text(d);
         tap_ok(rc == -1 && comm == NULL &&
-                   has(text, "NCCL: initialising the communicator of rank 0 of 1 (ncclCommInitRank) failed: ncclUnhandledCudaError"),
+                   has(text, "NCCL: initialising the communicator of rank 0 of 1 (ncclCommInitRank) failed: "
+                             "ncclUnhandledCudaError"),
                "without a GPU a communicator fails with NCCL's words");
         tap_diag("%.*s", (int)strcspn(text, "\n"), text);
     } else {
@@ -148,7 +150,8 @@ int main(void)
     moec_diag_reset(&d);
     rt_nccl n;
     tap_ok(rt_nccl_open(&n, &d) == -1 && zeroed(&n) &&
-               has(moec_diag_text(&d), "NCCL is not available: libc.so.6 lacks ncclGetVersion, so it is not a usable NCCL 2"),
+               has(moec_diag_text(&d),
+                   "NCCL is not available: libc.so.6 lacks ncclGetVersion, so it is not a usable NCCL 2"),
            "a library that is not NCCL: -1, the missing entry point named");
     tap_diag("%.*s", (int)strcspn(moec_diag_text(&d), "\n"), moec_diag_text(&d));
 
