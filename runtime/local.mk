@@ -17,8 +17,7 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_train.c \
 	runtime/cmd_report.c \
 	runtime/cuda/driver.h runtime/cuda/driver.c \
-	runtime/cuda/backend.h runtime/cuda/backend.c \
-	runtime/dist/comm.h runtime/dist/comm.c
+	runtime/cuda/backend.h runtime/cuda/backend.c
 libmoec_runtime_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 
 bin_PROGRAMS += moec
@@ -52,3 +51,6 @@ include runtime/report/local.mk
 
 # The CPU backend's runtime: thread pool, kernel-program executor.
 include runtime/cpu/local.mk
+
+# Data-parallel training: the MPI world, NCCL through dlopen (runtime/dist/).
+include runtime/dist/local.mk
