@@ -55,3 +55,14 @@ endif
 bench-dist: moec$(EXEEXT)
 	$(SHELL) $(srcdir)/bench/dist.sh --moec ./moec$(EXEEXT) --models $(srcdir)/models --data $(MOEC_DATA_DIR)/demo/shards
 .PHONY: bench-dist
+
+# bench_pages: a large buffer's first touch and second pass, 4 KiB pages
+# against support/pages.h's huge pages (make bench-pages; doc/performance.md).
+EXTRA_PROGRAMS += bench/bench_pages
+bench_bench_pages_SOURCES = bench/bench_pages.c
+bench_bench_pages_LDADD = libmoec_support.a
+CLEANFILES += bench/bench_pages
+
+bench-pages: bench/bench_pages$(EXEEXT)
+	./bench/bench_pages 1024
+.PHONY: bench-pages

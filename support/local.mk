@@ -7,7 +7,8 @@ SUPPORT_SOURCES = \
 	support/assert.c support/assert.h \
 	support/diag.c support/diag.h \
 	support/file.c support/file.h \
-	support/atomic.c support/atomic.h
+	support/atomic.c support/atomic.h \
+	support/pages.c support/pages.h
 
 noinst_LIBRARIES += libmoec_support.a
 libmoec_support_a_SOURCES = $(SUPPORT_SOURCES)

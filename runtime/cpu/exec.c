@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "runtime/cpu/launch.h"
+#include "support/pages.h"
 
 enum {
     RT_ALIGN = 64,                 /* every allocation and planned arena offset (a cache line) */
@@ -56,13 +57,23 @@ static bool persistent(const ir_kbuf *b) { return b->role != IR_BUF_ACTIVATION &
 
 static int64_t elem_bytes(const ir_kbuf *b) { return ir_kbuf_bytes(b) / b->numel; }
 
-/* Zeroed memory of at least `bytes`, RT_ALIGN-aligned; NULL when out of memory. */
-static void *zalloc(int64_t bytes)
+/* What a buffer of `bytes` takes: a whole number of RT_ALIGN blocks, at least one. */
+static size_t alloc_size(int64_t bytes)
 {
     size_t size = (size_t)(bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN;
-    void *m = aligned_alloc(RT_ALIGN, size ? size : RT_ALIGN);
-    if (m) memset(m, 0, size);
-    return m;
+    return size ? size : RT_ALIGN;
+}
+
+/* Zeroed memory of at least `bytes`, RT_ALIGN-aligned (large ones mapped with
+ * huge pages, support/pages.h); NULL when out of memory. Freed by zfree(p, bytes). */
+static void *zalloc(int64_t bytes)
+{
+    return moec_pages_alloc(alloc_size(bytes), RT_ALIGN);
+}
+
+static void zfree(void *p, int64_t bytes)
+{
+    moec_pages_free(p, alloc_size(bytes));
 }
 
 /* The arena: as large as the plan says and as its buffers reach. */
@@ -150,10 +161,10 @@ rt_exec *rt_exec_new(const ir_kprogram *p, rt_pool *pool, moec_diag *d)
 void rt_exec_free(rt_exec *ex)
 {
     if (!ex) return;
-    for (int b = 0; ex->own && b < ex->p->n_bufs; b++) free(ex->own[b]);
+    for (int b = 0; ex->own && b < ex->p->n_bufs; b++) zfree(ex->own[b], ir_kbuf_bytes(&ex->p->bufs[b]));
     free(ex->own);
     free(ex->bufs);
-    free(ex->arena);
+    zfree(ex->arena, ex->arena_bytes);
     free(ex->loops);
     for (int i = 0; ex->args && i < ex->p->n_launches; i++) free(ex->args[i]);
     free(ex->args);
@@ -232,7 +243,7 @@ int rt_exec_bind(rt_exec *ex, int b, void *host, int64_t numel)
     if (!persistent(kb) || kb->parent >= 0 || !host || (uintptr_t)host % 4)
         return moec_error(ex->d, "cannot bind buffer b%d (%s): only a persistent buffer that is no view binds to "
                           "4-byte aligned memory", b, kb->name), -1;
-    free(ex->own[b]);
+    zfree(ex->own[b], ir_kbuf_bytes(kb));
     ex->own[b] = NULL;
     ex->bufs[b] = host;
     place_views(ex);

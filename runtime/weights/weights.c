@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ir/philox.h"
+#include "support/pages.h"
 #include "runtime/weights/safetensors.h"
 
 enum { ALIGN_FLOATS = 16 };   /* 64 bytes */
@@ -48,13 +49,12 @@ int rt_weights_alloc(rt_weights *w, const fe_model *m, moec_diag *diag)
     }
     w->stored = padded;
     size_t bytes = (size_t)(padded ? padded : ALIGN_FLOATS) * sizeof(float);
-    w->memory = aligned_alloc(ALIGN_FLOATS * sizeof(float), bytes);
+    w->memory = moec_pages_alloc(bytes, ALIGN_FLOATS * sizeof(float));   /* zeroed */
     if (!w->memory) {
         int64_t total = w->total;
         rt_weights_free(w);
         return moec_error(diag, "out of memory for %lld parameters (%zu bytes)", (long long)total, bytes);
     }
-    memset(w->memory, 0, bytes);
     int64_t at = 0;
     for (int i = 0; i < w->n; i++) {
         w->data[i] = w->memory + at;
@@ -70,7 +70,7 @@ void rt_weights_copy(rt_weights *dst, const rt_weights *src)
 
 void rt_weights_free(rt_weights *w)
 {
-    free(w->memory);
+    moec_pages_free(w->memory, (size_t)(w->stored ? w->stored : ALIGN_FLOATS) * sizeof(float));
     free(w->data);
     free(w->numel);
     memset(w, 0, sizeof *w);

@@ -5,6 +5,8 @@
  * otherwise), warnings and notes, a NULL sink, reset; whole files read with
  * their limit, and each failure naming the path, the reason and the hint. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "support/file.h"
+#include "support/pages.h"
 #include "tests/sink.h"
 #include "tests/tap.h"
 
@@ -172,6 +175,25 @@ static void test_source(void)
            "a missing model file: %s", sink_text(d));
 }
 
+/* Large and small zeroed buffers (support/pages.h): zero, aligned, writable to the last byte. */
+static void test_pages(void)
+{
+    const size_t sizes[] = { 1, 100, 4096, (2u << 20) - 64, 2u << 20, (3u << 20) + 12 };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        size_t n = sizes[i];
+        unsigned char *p = moec_pages_alloc(n, 64);
+        bool zero = p != NULL;
+        for (size_t j = 0; zero && j < n; j++) zero = p[j] == 0;
+        tap_ok(zero && (uintptr_t)p % 64 == 0, "%zu bytes of pages: zeroed and 64-byte aligned", n);
+        if (p) {
+            memset(p, 0xab, n);
+            tap_ok(p[0] == 0xab && p[n - 1] == 0xab, "%zu bytes of pages: written to the last byte", n);
+        }
+        moec_pages_free(p, n);
+    }
+    moec_pages_free(NULL, 5u << 20);   /* nothing */
+}
+
 int main(void)
 {
     test_places();
@@ -180,6 +202,7 @@ int main(void)
     test_limit_announced();
     test_files();
     test_source();
+    test_pages();
     sink_close();
     return tap_done();
 }
