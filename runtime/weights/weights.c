@@ -6,8 +6,10 @@
  * Loading, with the name rules and upcycling of doc/weights.md, is in load.c. */
 #include "runtime/weights/weights.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ir/philox.h"
 #include "support/pages.h"
@@ -83,23 +85,59 @@ int rt_weights_find(const rt_weights *w, const char *name)
     return -1;
 }
 
+/* Normal draws for the elements [lo, hi) of the parameters' concatenation
+ * (zeros and ones are left to the caller): one thread's share of the init. */
+typedef struct init_share {
+    rt_weights *w;
+    uint64_t seed;
+    int64_t lo, hi;
+} init_share;
+
+static void *init_normals(void *arg)
+{
+    init_share *sh = arg;
+    rt_weights *w = sh->w;
+    int64_t start = 0;
+    for (int i = 0; i < w->n && start < sh->hi; start += w->numel[i], i++) {
+        const fe_param *p = &w->model->params[i];
+        int64_t lo = sh->lo > start ? sh->lo - start : 0, hi = sh->hi - start < w->numel[i] ? sh->hi - start : w->numel[i];
+        if (p->init != FE_INIT_NORMAL) continue;
+        float *x = w->data[i];
+        for (int64_t e = lo; e < hi; e++)
+            x[e] = (float)(p->init_std * ir_philox_normal(sh->seed, 0, (uint32_t)i, (uint64_t)e));
+    }
+    return NULL;
+}
+
+/* Threads for the init: every core, up to 16, for a model of a million
+ * parameters or more (each draw depends only on its place, so the split
+ * cannot change a bit). */
+static int init_threads(const rt_weights *w)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (w->total < (1 << 20) || cores < 2) return 1;
+    return cores > 16 ? 16 : (int)cores;
+}
+
 void rt_weights_init(rt_weights *w, uint64_t seed)
 {
     for (int i = 0; i < w->n; i++) {
         const fe_param *p = &w->model->params[i];
         float *x = w->data[i];
         int64_t n = w->numel[i];
-        switch (p->init) {
-        case FE_INIT_NORMAL:
-            for (int64_t e = 0; e < n; e++)
-                x[e] = (float)(p->init_std * ir_philox_normal(seed, 0, (uint32_t)i, (uint64_t)e));
-            break;
-        case FE_INIT_ZEROS: memset(x, 0, (size_t)n * sizeof *x); break;
-        case FE_INIT_ONES:
+        if (p->init == FE_INIT_ZEROS) memset(x, 0, (size_t)n * sizeof *x);
+        if (p->init == FE_INIT_ONES)
             for (int64_t e = 0; e < n; e++) x[e] = 1.0f;
-            break;
-        }
     }
+    init_share sh[16];
+    pthread_t tid[16];
+    int t = init_threads(w), started = 1;
+    for (int k = 0; k < t; k++) sh[k] = (init_share){ w, seed, w->total * k / t, w->total * (k + 1) / t };
+    for (int k = 1; k < t; k++, started++)
+        if (pthread_create(&tid[k], NULL, init_normals, &sh[k]) != 0) break;
+    for (int k = started; k < t; k++) init_normals(&sh[k]);   /* shares no thread took */
+    init_normals(&sh[0]);
+    for (int k = 1; k < started; k++) pthread_join(tid[k], NULL);
 }
 
 int rt_weights_save(const rt_weights *w, const char *path, const rt_meta *meta, int n_meta, moec_diag *diag)
