@@ -14,13 +14,6 @@
 #include <mpi.h>
 #endif
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The world size a launcher gave this process through its environment, or 1. */
 static long launched_size(void)
 {
@@ -82,6 +75,13 @@ int rt_comm_same_bytes(rt_comm *c, const void *const *part, const size_t *len, i
 }
 
 #ifdef HAVE_MPI
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
