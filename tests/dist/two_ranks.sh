@@ -1,9 +1,10 @@
 #!/bin/sh
-# tests/dist/two_ranks.sh -- data-parallel `moec train` across 2 MPI ranks of
-# 1 thread (doc/distributed.md, "Tests"):
+# tests/dist/two_ranks.sh -- data-parallel `moec train` across 2 (and 3) MPI
+# ranks of 1 thread (doc/distributed.md, "Tests"):
 #   - 50 steps of the tiny MoE on 2 ranks follow a single process with the
 #     same global batch (accum=2) to 1e-5 relative, every metric of every
 #     line (the sums differ only in order), and end with the same weights;
+#   - 3 ranks of accum 2 follow one process of accum 6 (uneven blocks);
 #   - the ranks' weights are compared at the start, every checkpoint and the
 #     end: two ranks started from different --init files are stopped with a
 #     clear message; ranks given different settings are refused;
@@ -56,6 +57,23 @@ cmp -s "$tmp/one/final-model.safetensors" "$tmp/two/final-model.safetensors"
 ok $? "the same final weights"
 ls "$tmp/two" | grep -q '^checkpoint-step-50$' && [ -f "$tmp/two/run_summary.json" ]
 ok $? "rank 0 wrote the checkpoints and the summary"
+
+# 3 ranks (the sum's blocks uneven) of accum 2 against one process of accum 6:
+# the same blocks, sums in another order (1e-5).
+mpirun -np 3 "$moec" train "$model" --data "$tmp/data" $args --steps 12 --set accum=2 --out "$tmp/three" >"$tmp/err" 2>&1
+ok $? "3 ranks, accum 2, 12 steps" || sed 's/^/# /' "$tmp/err"
+"$moec" train "$model" --data "$tmp/data" $args --steps 12 --set accum=6 --out "$tmp/six" 2>"$tmp/err"
+ok $? "one process, accum 6, 12 steps"
+python3 - "$tmp/six/metrics.jsonl" "$tmp/three/metrics.jsonl" > "$tmp/cmp" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+worst = max(abs(x[k] - y[k]) / max(abs(x[k]), 1e-30) for x, y in zip(a, b) for k in x
+            if not k.startswith('perf/') and isinstance(x[k], float))
+print('largest relative difference %g over %d and %d lines' % (worst, len(a), len(b)))
+sys.exit(0 if len(a) == len(b) == 14 and worst <= 1e-5 else 1)
+PY
+ok $? "3 ranks x accum 2 follow one process with accum 6 ($(cat "$tmp/cmp"))"
 
 # Different weights on the ranks: the hash check stops both before any step.
 "$moec" init "$model" --set d=32 --seed 1 -o "$tmp/w1.safetensors" >/dev/null 2>&1 &&
