@@ -12,7 +12,7 @@ bench_ceilings_SOURCES = bench/ceilings.c
 bench_ceilings_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS)
 bench_ceilings_LDADD = $(BLAS_LIBS) $(LIBS)
 CLEANFILES += bench/bench_tokenizer bench/ceilings
-EXTRA_DIST += bench/step_vs_torch.sh bench/torch_step.py bench/bench_table.py bench/dist.sh
+EXTRA_DIST += bench/step_vs_torch.sh bench/torch_step.py bench/bench_table.py bench/dist.sh bench/gpu_vs_torch.sh
 
 BENCH_TEXTS = $(MOEC_DATA_DIR)/demo/text/code.txt $(MOEC_DATA_DIR)/demo/text/math.txt $(MOEC_DATA_DIR)/demo/text/prose.txt \
 	$(MOEC_DATA_DIR)/demo-lang/text/de.txt $(MOEC_DATA_DIR)/demo-lang/text/en.txt \

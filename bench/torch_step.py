@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 # bench/torch_step.py -- one whole training step of a GPT-2 dense or top-k MoE
-# model in PyTorch float32 on the CPU (forward, loss with the load-balance and
-# z-loss terms, backward, global-norm clip, AdamW with the model's schedule),
-# written independently as a researcher would, for timing against `moec bench`.
+# model in PyTorch (forward, loss with the load-balance and z-loss terms,
+# backward, global-norm clip, AdamW with the model's schedule), written
+# independently as a researcher would, for timing against `moec bench`:
+# float32 on the CPU (bench/step_vs_torch.sh); on a GPU (bench/gpu_vs_torch.sh)
+# also bf16 autocast, torch.compile, fused AdamW and scaled_dot_product_attention
+# where the PyTorch has them, as a researcher's GPU script would use them.
 # Reads the model from `moec ir MODEL --stage elab`; prints one JSON line.
 # Usage: torch_step.py [--moec MOEC] MODEL.moe [--set k=v]... --batch B --seq T
 #                      [--steps N] [--threads N] [--seed S]
+#                      [--device cpu|cuda] [--dtype fp32|bf16] [--compile] [--peak-tflops X]
 import argparse
 import json
 import math
@@ -27,6 +31,12 @@ def parse_args():
     ap.add_argument("--steps", type=int, default=5, help="timed steps (one more warm-up step runs first)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: the forward under torch.autocast, float32 weights and optimizer")
+    ap.add_argument("--compile", action="store_true", help="the loss through torch.compile (PyTorch 2)")
+    ap.add_argument("--peak-tflops", type=float, default=0,
+                    help="the device's peak for --dtype, to report the model FLOPs utilisation (mfu)")
     args = ap.parse_args()
     if args.steps < 1 or args.threads < 1 or args.batch < 1 or args.seq < 1:
         ap.error("--steps, --threads, --batch and --seq must be at least 1")
@@ -110,7 +120,7 @@ def node(m, s):
         sys.exit("torch_step.py: op %s is not written here (GPT-2 dense and top-k MoE only)" % op.group(1))
 
 
-def init_weights(params, gen):
+def init_weights(params, gen, device):
     w = {}
     for name, shape, init in params:
         if init == "ones":
@@ -120,7 +130,7 @@ def init_weights(params, gen):
         else:
             std = float(re.match(r"normal\(([^)]*)\)", init).group(1))
             t = torch.randn(shape, generator=gen) * std
-        w[name] = t.requires_grad_(True)
+        w[name] = t.to(device).requires_grad_(True)
     return w
 
 # ---- forward ----
@@ -128,11 +138,12 @@ def init_weights(params, gen):
 class Step:
     """The model's loss, as nanoGPT-style functional PyTorch over a weight dict."""
 
-    def __init__(self, m, B, T):
+    def __init__(self, m, B, T, device, sdpa):
         self.m, self.B, self.T = m, B, T
         self.p = m["dropout"]
         self.layers = 1 + max(int(n.split(".")[1]) for n, _, _ in m["params"] if n.startswith("h."))
-        self.mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        self.mask = torch.ones(T, T, dtype=torch.bool, device=device).triu(1)
+        self.sdpa = sdpa
         for r in m["routers"].values():
             if r["kind"] != "topk" or r.get("capacity_factor", 0) or r.get("unit") != "token" or r.get("frozen"):
                 sys.exit("torch_step.py: router %s is not written here (dropless token top-k only)" % r)
@@ -145,9 +156,13 @@ class Step:
         H = self.m["heads"]
         q, k, v = torch.addmm(w[pre + "c_attn.bias"], x.view(B * T, d), w[pre + "c_attn.weight"]) \
             .view(B, T, 3, H, d // H).permute(2, 0, 3, 1, 4)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // H))
-        att = self.drop(F.softmax(att.masked_fill(self.mask, float("-inf")), dim=-1))
-        y = (att @ v).transpose(1, 2).reshape(B * T, d)
+        if self.sdpa:   # PyTorch 2's fused attention, as a GPU script would call it
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // H))
+            att = self.drop(F.softmax(att.masked_fill(self.mask, float("-inf")), dim=-1))
+            y = att @ v
+        y = y.transpose(1, 2).reshape(B * T, d)
         return self.drop(torch.addmm(w[pre + "c_proj.bias"], y, w[pre + "c_proj.weight"])).view(B, T, d)
 
     def mlp(self, x, w, pre):
@@ -177,7 +192,7 @@ class Step:
         rows = order.div(k, rounding_mode="floor")
         xs = x.index_select(0, rows).split(counts.tolist())
         out = torch.cat([self.mlp(xe, w, pre + "experts.%d." % e) for e, xe in enumerate(xs)])
-        y = torch.zeros_like(x).index_add_(0, rows, out * wsel.view(-1)[order].unsqueeze(1))
+        y = torch.zeros_like(x).index_add_(0, rows, (out * wsel.view(-1)[order].unsqueeze(1)).to(x.dtype))
         f = counts.to(x.dtype) / (n * k)
         stats = {"load_balance": E * (f * p.mean(0)).sum(),
                  "z_loss": torch.logsumexp(z, dim=-1).square().mean(),
@@ -206,7 +221,7 @@ class Step:
         total = 0.0
         for coef, term, arg in self.m["loss"]:
             if term == "cross_entropy":
-                total = total + coef * F.cross_entropy(logits, targets.reshape(-1))
+                total = total + coef * F.cross_entropy(logits.float(), targets.reshape(-1))
             elif coef != 0:
                 total = total + coef * sum(s[term] for s in stats[arg]) / len(stats[arg])
         return total
@@ -260,42 +275,72 @@ def others_share(before, after, self_s):
     return max(0.0, (after[0] - before[0] - self_s * hz) / (after[1] - before[1]))
 
 
+def sync():
+    if ARGS.device == "cuda":
+        torch.cuda.synchronize()
+
+
 def main():
     torch.set_num_threads(ARGS.threads)
+    if ARGS.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("torch_step.py: --device cuda, but this PyTorch sees no GPU")
+    if ARGS.compile and not hasattr(torch, "compile"):
+        sys.exit("torch_step.py: --compile needs PyTorch 2 (this is %s)" % torch.__version__)
+    dev = torch.device(ARGS.device)
     m = elab(ARGS.moec, ARGS.model, ARGS.set)
     B, T, t = ARGS.batch, ARGS.seq, m["train"]
     gen = torch.Generator().manual_seed(ARGS.seed)
     torch.manual_seed(ARGS.seed)
-    w = init_weights(m["params"], gen)
+    w = init_weights(m["params"], gen, dev)
     V = dict((n, s) for n, s, _ in m["params"])["wte.weight"][0]
-    model = Step(m, B, T)
+    # On the CPU the attention stays written out, as the CPU figures were measured.
+    sdpa = ARGS.device == "cuda" and hasattr(F, "scaled_dot_product_attention")
+    model = Step(m, B, T, dev, sdpa)
+    loss_fn = torch.compile(model.loss) if ARGS.compile else model.loss
     params = list(w.values())
+    fused = {}
+    if ARGS.device == "cuda" and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        fused = {"fused": True}
     opt = torch.optim.AdamW(params, lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=t["eps"],
-                            weight_decay=t["weight_decay"])
+                            weight_decay=t["weight_decay"], **fused)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule(t))
+    amp = torch.autocast(ARGS.device, dtype=torch.bfloat16) if ARGS.dtype == "bf16" else None
     times = []
     for s in range(ARGS.steps + 1):
         if s == 1:
             busy0, self0 = cpu_jiffies(), time.process_time()
-        data = torch.randint(0, V, (B, T + 1), generator=gen)
+        data = torch.randint(0, V, (B, T + 1), generator=gen).to(dev)
+        sync()
         t0 = time.perf_counter()
-        loss = model.loss(w, data[:, :-1], data[:, 1:], s)
+        if amp:
+            with amp:
+                loss = loss_fn(w, data[:, :-1], data[:, 1:], s)
+        else:
+            loss = loss_fn(w, data[:, :-1], data[:, 1:], s)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if t["clip"] > 0:
             torch.nn.utils.clip_grad_norm_(params, t["clip"])
         opt.step()
         sched.step()
+        sync()
         times.append(time.perf_counter() - t0)
         print("# step %d: %.3f s, loss %.4f" % (s, times[-1], float(loss)), file=sys.stderr)
     others = others_share(busy0, cpu_jiffies(), time.process_time() - self0)
     step_s = statistics.median(times[1:])
     flops = step_flops(m, B, T)
-    print(json.dumps({"step_s": step_s, "tokens_per_s": B * T / step_s, "flops": flops,
-                      "gflops": flops / step_s / 1e9, "steps": ARGS.steps, "threads": ARGS.threads,
-                      "batch": B, "seq": T, "params": sum(p.numel() for p in params),
-                      "torch": torch.__version__, "times_s": [round(x, 4) for x in times],
-                      "others_cpu": others if others is None else round(others, 3)}))
+    out = {"step_s": step_s, "tokens_per_s": B * T / step_s, "flops": flops,
+           "gflops": flops / step_s / 1e9, "steps": ARGS.steps, "threads": ARGS.threads,
+           "batch": B, "seq": T, "params": sum(p.numel() for p in params),
+           "torch": torch.__version__, "times_s": [round(x, 4) for x in times],
+           "others_cpu": others if others is None else round(others, 3)}
+    if ARGS.device == "cuda":
+        out.update({"device": torch.cuda.get_device_name(), "dtype": ARGS.dtype, "compile": ARGS.compile,
+                    "attention": "sdpa" if sdpa else "manual", "fused_adamw": bool(fused),
+                    "compile_s": round(times[0] - step_s, 3)})
+        if ARGS.peak_tflops > 0:
+            out["mfu"] = round(flops / step_s / 1e12 / ARGS.peak_tflops, 4)
+    print(json.dumps(out))
 
 
 main()
