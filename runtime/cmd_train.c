@@ -458,14 +458,17 @@ static int train(const train_args *a, run_input *in, rt_comm *comm, bool *failed
     status = all_ready(comm, status, diag);
     rt_progress prog;
     rt_progress_init(&prog, stderr, m->train.steps, a->quiet || !root);
+    /* "every core" on a machine shared by several ranks: each its share */
+    int threads = in->cfg.threads || comm->size == 1 ? (int)in->cfg.threads : rt_comm_default_threads(comm);
     if (status == 0) {
         if (a->resume)
             rt_progress_note(&prog, false, "moec: resuming %s from checkpoint-step-%lld", in->out_dir,
                              (long long)st.step);
         else if (comm->size > 1)
-            rt_progress_note(&prog, false, "moec: training %s (%lld parameters) for %lld steps into %s: %d ranks, "
-                             "a global batch of %lld sequences", name, (long long)fe_model_param_count(m),
-                             (long long)m->train.steps, in->out_dir, comm->size,
+            rt_progress_note(&prog, false, "moec: training %s (%lld parameters) for %lld steps into %s: %d ranks "
+                             "(%d thread%s each), a global batch of %lld sequences", name,
+                             (long long)fe_model_param_count(m), (long long)m->train.steps, in->out_dir, comm->size,
+                             threads, threads == 1 ? "" : "s",
                              (long long)(m->train.batch * m->train.accum * comm->size));
         else
             rt_progress_note(&prog, false, "moec: training %s (%lld parameters) for %lld steps into %s", name,
@@ -473,7 +476,7 @@ static int train(const train_args *a, run_input *in, rt_comm *comm, bool *failed
         catch_signals();
         rt_engine_options eo = { .backend = backend, .model_name = name, .model_text = in->cfg.model_source,
                                  .sets = in->sets, .n_sets = in->n_sets, .batch = m->train.batch,
-                                 .seq = m->train.seq, .threads = (int)in->cfg.threads, .accum = m->train.accum,
+                                 .seq = m->train.seq, .threads = threads, .accum = m->train.accum,
                                  .eval = m->train.eval_steps > 0, .keep_stats = true, .comm = comm };
         built = true;
         if (rt_engine_build(&e, &eo, m, diag) < 0) status = 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -29,6 +30,13 @@ static long launched_size(void)
 bool rt_comm_launched(void)
 {
     return launched_size() > 1;
+}
+
+int rt_comm_default_threads(const rt_comm *c)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long share = (cores > 0 ? cores : 1) / (c->local_size > 1 ? c->local_size : 1);
+    return share > 1 ? (int)share : 1;
 }
 
 double rt_comm_take_seconds(rt_comm *c)
@@ -111,7 +119,7 @@ static int mpi_error(moec_diag *diag, const char *what, int code)
 int rt_comm_open(rt_comm *c, moec_diag *diag)
 {
     memset(c, 0, sizeof *c);
-    c->size = 1;
+    c->size = c->local_size = 1;
     if (!rt_comm_launched()) return 0;
     int rc = MPI_Init(NULL, NULL);
     if (rc != MPI_SUCCESS) return moec_error(diag, "MPI: MPI_Init failed (code %d)", rc);
@@ -120,7 +128,7 @@ int rt_comm_open(rt_comm *c, moec_diag *diag)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     if ((rc = MPI_Comm_rank(MPI_COMM_WORLD, &c->rank)) != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_rank", rc);
     if ((rc = MPI_Comm_size(MPI_COMM_WORLD, &c->size)) != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_size", rc);
-    return c->size > 1 && !getenv("MOEC_NO_SHM") ? shm_open(c, diag) : 0;
+    return c->size > 1 ? shm_open(c, diag) : 0;
 }
 
 void rt_comm_close(rt_comm *c, bool failed)
@@ -201,7 +209,8 @@ static int shm_open(rt_comm *c, moec_diag *diag)
     if (rc != MPI_SUCCESS) return mpi_error(diag, "MPI_Comm_split_type", rc);
     int n = 0;
     MPI_Comm_size(node, &n);
-    if (n != c->size) {
+    c->local_size = n > 0 ? n : 1;
+    if (n != c->size || getenv("MOEC_NO_SHM")) {   /* some rank elsewhere, or told not to */
         MPI_Comm_free(&node);
         return 0;
     }
@@ -321,7 +330,7 @@ const char *rt_comm_build_name(void)
 int rt_comm_open(rt_comm *c, moec_diag *diag)
 {
     memset(c, 0, sizeof *c);
-    c->size = 1;
+    c->size = c->local_size = 1;
     if (rt_comm_launched())
         return moec_error(diag, "a launcher started this process as one of %ld, but this moec was built without MPI "
                           "(configure found no OpenMPI: apt-get install libopenmpi-dev, then rebuild); "

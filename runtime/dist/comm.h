@@ -28,6 +28,7 @@
 
 typedef struct rt_comm {
     int rank, size;          /* this process, the world: 0 and 1 when alone */
+    int local_size;          /* the world's ranks on this machine (1 alone) */
     bool mpi;                /* MPI was initialised here (finalise it) */
     double seconds;          /* time spent in reductions since the last rt_comm_take_seconds */
     float *fscratch;         /* the padded buffer of rt_comm_sum_floats */
@@ -52,6 +53,10 @@ int rt_comm_open(rt_comm *c, moec_diag *diag);
  * failure, `failed`, the other ranks may be gone: aborts the job instead, so
  * that no rank waits for ever on one that stopped). */
 void rt_comm_close(rt_comm *c, bool failed);
+
+/* The threads a rank should use when told "every core" (--threads 0): the
+ * machine's cores shared out among its ranks, at least 1. */
+int rt_comm_default_threads(const rt_comm *c);
 
 /* In-place sums over the ranks of x[0..n). Alone: nothing to do. 0 or -1. */
 int rt_comm_sum_floats(rt_comm *c, float *x, size_t n, moec_diag *diag);
