@@ -104,7 +104,7 @@ i=0
 while [ ! -d "$tmp/cut/checkpoint-step-10" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 victim=""
 for p in $(pgrep -x moec); do
-    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=1$' &&
+    cat "/proc/$p/environ" 2>/dev/null | tr '\0' '\n' | grep -q '^OMPI_COMM_WORLD_RANK=1$' &&
         grep -q "$tmp/cut" "/proc/$p/cmdline" 2>/dev/null && victim=$p
 done
 [ -n "$victim" ] && kill -9 "$victim"
