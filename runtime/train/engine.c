@@ -139,7 +139,7 @@ static int cpu_train_accum(rt_engine *e, rt_batch *const *micro, int64_t step, r
     }
     for (int i = 0; i < e->grad.n; i++)
         for (int64_t j = 0; j < e->grad.numel[i]; j++) e->grad.data[i][j] *= (float)w;
-    rt_adamw_step(&e->model->train, step, &e->grad, &e->params, &e->m, &e->v, &r->lr, &r->grad_norm);
+    rt_adamw_step(&e->model->train, step, &e->grad, &e->params, &e->m, &e->v, e->train.pool, &r->lr, &r->grad_norm);
     return 0;
 }
 
