@@ -58,6 +58,12 @@ ok $? "the same final weights"
 ls "$tmp/two" | grep -q '^checkpoint-step-50$' && [ -f "$tmp/two/run_summary.json" ]
 ok $? "rank 0 wrote the checkpoints and the summary"
 
+# The sums through MPI's collectives (ranks on several machines take that way): the same bits.
+mpirun -np 2 -x MOEC_NO_SHM=1 "$moec" train "$model" --data "$tmp/data" $args --steps 50 --out "$tmp/noshm" >"$tmp/err" 2>&1
+ok $? "2 ranks, sums through MPI_Reduce_scatter_block and MPI_Allgather (MOEC_NO_SHM=1)" || sed 's/^/# /' "$tmp/err"
+cmp -s "$tmp/one/final-model.safetensors" "$tmp/noshm/final-model.safetensors"
+ok $? "the same final weights as one process"
+
 # 3 ranks (the sum's blocks uneven) of accum 2 against one process of accum 6:
 # the same blocks, sums in another order (1e-5).
 mpirun -np 3 "$moec" train "$model" --data "$tmp/data" $args --steps 12 --set accum=2 --out "$tmp/three" >"$tmp/err" 2>&1
