@@ -144,7 +144,7 @@ static int emu_load(void *ctx, const rt_dev_unit *units, int n_units, moec_diag 
         return moec_error(d, "emulator: a kernel's signature not found, or out of memory");
     }
     char err[2600];
-    e->lib = shim_build(e->o.cxx, e->o.shim_h, text, "-O1", err, sizeof err);
+    e->lib = shim_build(e->o.cxx, e->o.shim_h, text, "-O0", err, sizeof err)   /* tiny kernels: compiling is the cost */;
     free(text);
     if (!e->lib) return moec_error(d, "emulator: %s", err);
     *(void **)&e->launcher = dlsym(e->lib, "moec_shim_launch");
@@ -181,14 +181,27 @@ static int64_t reach(int64_t rows, int64_t cols, int64_t ld, int64_t batch, int6
     return 4 * ((batch - 1) * stride + (cols - 1) * ld + rows);
 }
 
+/* The bytes operands A, B and C of s reach with op(A) = ta (-1: bad sizes). */
+static void extents(const rt_dev_sgemm *s, rt_dev_op ta, int64_t *ea, int64_t *eb, int64_t *ec)
+{
+    int64_t ra = ta == RT_DEV_OP_N ? s->m : s->k, ca = ta == RT_DEV_OP_N ? s->k : s->m;
+    int64_t rb = s->tb == RT_DEV_OP_N ? s->k : s->n, cb = s->tb == RT_DEV_OP_N ? s->n : s->k;
+    *ea = reach(ra, ca, s->lda, s->batch, s->stride_a);
+    *eb = reach(rb, cb, s->ldb, s->batch, s->stride_b);
+    *ec = reach(s->m, s->n, s->ldc, s->batch, s->stride_c);
+}
+
 static int emu_sgemm(void *ctx, const rt_dev_sgemm *s, moec_diag *d)
 {
     emu *e = ctx;
-    rt_dev_op ta = e->o.wrong_transpose ? (rt_dev_op)!s->ta : s->ta;
-    int64_t ra = ta == RT_DEV_OP_N ? s->m : s->k, ca = ta == RT_DEV_OP_N ? s->k : s->m;
-    int64_t rb = s->tb == RT_DEV_OP_N ? s->k : s->n, cb = s->tb == RT_DEV_OP_N ? s->n : s->k;
-    int64_t ea = reach(ra, ca, s->lda, s->batch, s->stride_a), eb = reach(rb, cb, s->ldb, s->batch, s->stride_b);
-    int64_t ec = reach(s->m, s->n, s->ldc, s->batch, s->stride_c);
+    rt_dev_op ta = s->ta;
+    int64_t ea, eb, ec;
+    extents(s, (rt_dev_op)!ta, &ea, &eb, &ec);
+    if (e->o.wrong_transpose && s->m == s->k && ea >= 0 && inside(e, s->a, (size_t)ea)) {
+        ta = (rt_dev_op)!ta;   /* the sabotage, where it stays inside A's buffer (a square op(A)) */
+        e->counts.flipped++;
+    }
+    extents(s, ta, &ea, &eb, &ec);
     if (s->m < 1 || s->n < 1 || s->k < 1 || s->batch < 1 || ea < 0 || eb < 0 || ec < 0)
         return moec_error(d, "emulator: sgemm %c%c m %lld n %lld k %lld lda %lld ldb %lld ldc %lld: bad sizes",
                           ta ? 'T' : 'N', s->tb ? 'T' : 'N', (long long)s->m, (long long)s->n, (long long)s->k,

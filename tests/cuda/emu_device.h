@@ -9,8 +9,10 @@
  *     (the kernels stride over a grid of any size);
  *   - sgemm is CBLAS in column-major mode with exactly the cuBLAS arguments
  *     the executor passes (runtime/cuda/gemm.h's mapping), a strided batch
- *     as one call per matrix. wrong_transpose flips op(A) of every call: a
- *     deliberately wrong mapping, which the test must catch. */
+ *     as one call per matrix. wrong_transpose flips op(A) of every call
+ *     whose op(A) is square (so the flipped A stays inside its buffer and
+ *     the run completes): a deliberately wrong mapping the comparison must
+ *     catch. */
 #ifndef MOEC_TESTS_CUDA_EMU_DEVICE_H
 #define MOEC_TESTS_CUDA_EMU_DEVICE_H
 
@@ -29,6 +31,7 @@ typedef struct emu_options {
 /* What the emulator did. */
 typedef struct emu_counts {
     int64_t launches, sgemms, matrices;
+    int64_t flipped;         /* calls wrong_transpose changed */
 } emu_counts;
 
 rt_device *emu_device_new(const emu_options *o, moec_diag *d);
