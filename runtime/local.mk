@@ -20,7 +20,8 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cuda/backend.h runtime/cuda/backend.c \
 	runtime/cuda/device.h runtime/cuda/device_gpu.c \
 	runtime/cuda/gemm.h runtime/cuda/gemm.c \
-	runtime/cuda/exec.h runtime/cuda/exec.c
+	runtime/cuda/exec.h runtime/cuda/exec.c \
+	runtime/cuda/bench.h runtime/cuda/bench.c
 libmoec_runtime_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 
 bin_PROGRAMS += moec

@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "runtime/cpu_step.h"
+#include "runtime/cuda/bench.h"
 #include "runtime/cuda/exec.h"
 #include "tests/compile/step_case.h"
 #include "tests/cuda/emu_device.h"
@@ -236,6 +237,41 @@ static void test_model(int m, const emu_options *eo, bool sabotage)
     rt_cpu_step_free(&s);
 }
 
+/* `moec bench --backend cuda`'s runs (runtime/cuda/bench.h) on the
+ * emulated device: the dense tiny step, 2 timed steps; a finite loss. */
+static void test_bench(const emu_options *eo)
+{
+    const step_model *sm = &STEP_MODELS[0];
+    fe_override sets[STEP_MAX_SETS];
+    char text[STEP_MAX_SETS][64], path[512];
+    int n = 0;
+    for (; n < STEP_MAX_SETS && sm->sets[n]; n++) {
+        snprintf(text[n], 64, "%s", sm->sets[n]);
+        rt_cli_parse_set(text[n], &sets[n]);
+    }
+    const char *top = getenv("top_srcdir");
+    snprintf(path, sizeof path, "%s/models/%s", top ? top : ".", sm->file);
+    rt_pipeline_options opt = { .model = path, .sets = sets, .n_sets = n, .batch = STEP_BATCH, .seq = STEP_SEQ,
+                                .step = RT_STEP_TRAIN };
+    moec_diag d;
+    moec_diag_init(&d, stderr, 5);
+    rt_device *dev = emu_device_new(eo, &d);
+    char *text_out = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text_out, &len);
+    int rc = dev && out ? rt_cuda_bench_on(dev, &opt, 2, 7, out) : -1;
+    if (out) fclose(out);
+    const char *loss = text_out ? strstr(text_out, "; loss ") : NULL;
+    double first = NAN, last = NAN;
+    bool parsed = loss && sscanf(loss, "; loss %lf -> %lf", &first, &last) == 2;
+    tap_ok(rc == 0 && parsed && isfinite(first) && isfinite(last) && strstr(text_out, "step: median"),
+           "moec bench --backend cuda's runs on the emulated device: 3 steps of %s, loss %.4f -> %.4f", sm->file, first,
+           last);
+    free(text_out);
+    rt_device_close(dev);
+    moec_diag_free(&d);
+}
+
 int main(void)
 {
     if (!rt_cpu_step_available()) {
@@ -250,5 +286,6 @@ int main(void)
     }
     emu_options eo = { .cxx = cxx, .shim_h = SHIM_H, .grid_cap = GRID_CAP };
     for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS; i++) test_model(MODELS[i], &eo, i == 1);
+    test_bench(&eo);
     return tap_done();
 }
