@@ -55,7 +55,7 @@ CHECK_CUDA_OUT = check-cuda-out
 EXTRA_DIST += tests/cuda/check-cuda.sh
 .PHONY: check-cuda
 if HAVE_CUDA
-check-cuda: moec tests/cuda/test_templates tests/cuda/test_shim tests/cuda/test_nvrtc_cache
+check-cuda: moec tests/cuda/test_templates tests/cuda/test_shim tests/cuda/test_nvrtc_cache tests/cuda/test_exec_emu
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
 	    $(SHELL) $(srcdir)/tests/cuda/check-cuda.sh $(CHECK_CUDA_OUT)
 else
