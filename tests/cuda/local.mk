@@ -40,7 +40,7 @@ tests_cuda_test_templates_LDADD = $(moec_LDADD)
 # (tests/cuda/emu_device.h: host memory, the printed kernels and templates
 # behind the shim, CBLAS column-major for cuBLAS) against the CPU backend on
 # whole training steps of tiny models.
-EXTRA_DIST += tests/cuda/shim_lib.h tests/cuda/emu_device.h tests/compile/step_case.h
+EXTRA_DIST += tests/cuda/shim_lib.h tests/cuda/emu_device.h
 check_PROGRAMS += tests/cuda/test_exec_emu
 TESTS += tests/cuda/test_exec_emu
 tests_cuda_test_exec_emu_SOURCES = tests/cuda/test_exec_emu.c tests/cuda/emu_device.c tests/cuda/emu_device.h \
