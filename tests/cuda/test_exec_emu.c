@@ -21,7 +21,9 @@
  *     BLAS blocking), i32 exactly;
  *   - the named results (test_backend.c's list) with the float32
  *     interpreter's on the same leaves, within 1e-5;
- *   - `moec bench --backend cuda`'s runs (rt_cuda_bench_on): a finite loss.
+ *   - `moec bench --backend cuda`'s runs (rt_cuda_bench_on): a finite loss;
+ *   - the buffer calls: wrong counts refused, a parameter bound to the
+ *     caller's device memory (rt_cuda_exec_bind) gives the same loss.
  * It can fail: the same step with the emulator's wrong_transpose (op(A)
  * flipped in every sgemm call where A is square, as a wrong row/column-major
  * mapping would) must run and differ beyond 1e-5; and the emulator checks
@@ -379,6 +381,51 @@ static void test_bench(const emu_options *eo, rt_device *gpu)
     moec_diag_free(&d);
 }
 
+/* The executor's buffer calls on the emulator, dense tiny step: a write or
+ * read of the wrong count and a bind of a buffer that is no persistent
+ * root are refused; a parameter bound to the caller's device memory gives
+ * the run the same loss, bit for bit, as in the executor's own. */
+static void test_bind(const emu_options *eo)
+{
+    step st;
+    bool built = build_step(&st, &STEP_MODELS[0], false) == 0;
+    const ir_kprogram *p = program(&st);
+    void **start = built ? start_values(p, graph_of(&st), 11) : NULL;   /* STEP_TINY: vocab 11 */
+    moec_diag quiet;
+    if (moec_diag_collect(&quiet, 50) < 0) exit(1);
+    rt_device *dev = built ? emu_device_new(eo, &quiet) : NULL;
+    rt_cuda_exec *ex = dev ? rt_cuda_exec_new(p, dev, &quiet) : NULL;
+    int param = -1, act = -1, lb = ex ? rt_cuda_exec_find(ex, "loss") : -1;
+    for (int b = 0; b < p->n_bufs; b++) {
+        if (param < 0 && p->bufs[b].role == IR_BUF_PARAM && persistent_root(&p->bufs[b])) param = b;
+        if (act < 0 && p->bufs[b].role == IR_BUF_ACTIVATION) act = b;
+    }
+    bool ok = ex && param >= 0 && act >= 0 && lb >= 0;
+    float loss[2] = { NAN, 0 }, one = 0;
+    for (int run = 0; ok && run < 2; run++) {
+        for (int b = 0; ok && b < p->n_bufs; b++)
+            if (start[b]) ok = rt_cuda_exec_write(ex, b, start[b], p->bufs[b].numel) == 0;
+        rt_dev_ptr mine = 0;
+        if (ok && run == 1) {   /* the parameter in memory of the test's own, with its start values */
+            size_t bytes = (size_t)ir_kbuf_bytes(&p->bufs[param]);
+            ok = dev->alloc(dev->ctx, bytes, &mine, &quiet) == 0 && dev->upload(dev->ctx, mine, start[param], bytes, &quiet) == 0 &&
+                 rt_cuda_exec_bind(ex, param, mine, p->bufs[param].numel) == 0 && rt_cuda_exec_ptr(ex, param) == mine;
+        }
+        ok = ok && rt_cuda_exec_run(ex) == 0 && rt_cuda_exec_read(ex, lb, &loss[run], 1) == 0;
+    }
+    bool refused = ex && rt_cuda_exec_write(ex, lb, &one, 2) < 0 && rt_cuda_exec_read(ex, lb, &one, 0) < 0 &&
+                   rt_cuda_exec_bind(ex, act, rt_cuda_exec_ptr(ex, lb), p->bufs[act].numel) < 0 &&
+                   rt_cuda_exec_write(ex, p->n_bufs, &one, 1) < 0;
+    tap_ok(ok && refused && isfinite(loss[0]) && !memcmp(&loss[0], &loss[1], sizeof loss[0]),
+           "rt_cuda_exec: wrong counts and a bind of an activation refused; %s bound to the caller's device memory: "
+           "loss %.6f, as unbound %.6f", param >= 0 ? p->bufs[param].name : "?", loss[1], loss[0]);
+    rt_cuda_exec_free(ex);
+    rt_device_close(dev);
+    moec_diag_free(&quiet);
+    if (built) free_values(p, start);
+    free_step(&st);
+}
+
 int main(void)
 {
     const char *device = getenv("MOEC_TEST_DEVICE");
@@ -407,6 +454,7 @@ int main(void)
     emu_options eo = { .cxx = cxx, .shim_h = SHIM_H, .grid_cap = GRID_CAP };
     for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS; i++) test_model(MODELS[i], &eo, gpu, i == 1);
     test_bench(&eo, gpu);
+    if (!gpu) test_bind(&eo);
     rt_device_close(gpu);
     return tap_done();
 }
