@@ -4,7 +4,7 @@
  * kernel class with GFLOP/s and GB/s (runtime/launch_cost.h), the slowest
  * launches, and with --json one line of fixed keys (doc/performance.md).
  * With --backend cuda the step runs on the GPU instead (runtime/cuda/bench.h:
- * the median step and the loss only). Exit 0 done, 1 the model or a run
+ * the median step, GFLOP/s and the loss; --json's first keys). Exit 0 done, 1 the model or a run
  * failed, 2 usage, no CPU backend, or no GPU. */
 #include <inttypes.h>
 #include <math.h>
@@ -356,7 +356,7 @@ int rt_cmd_bench(int argc, char **argv)
     rt_pipeline_options opt = { .model = a.m.model, .sets = a.m.sets, .n_sets = a.m.n_sets,
                                 .max_errors = a.m.max_errors, .batch = (int64_t)a.batch, .seq = (int64_t)a.seq,
                                 .no_fuse = a.no_fuse, .step = RT_STEP_TRAIN, .moe = a.moe };
-    if (a.cuda) return rt_cuda_bench(&opt, (int)a.steps, TOKEN_SEED);
+    if (a.cuda) return rt_cuda_bench(&opt, (int)a.steps, TOKEN_SEED, a.json);
     rt_cpu_step_options co = { .threads = (int)a.threads, .no_cache = a.no_cache };
     rt_cpu_step s;
     int status = rt_cpu_step_build(&s, &opt, &co) == 0 && bench(&s, &a) == 0 ? 0 : 1;

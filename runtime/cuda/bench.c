@@ -9,6 +9,7 @@
 
 #include "ir/philox.h"
 #include "runtime/cuda/exec.h"
+#include "runtime/launch_cost.h"
 #include "runtime/weights/weights.h"
 
 static double seconds(void)
@@ -84,20 +85,30 @@ static int run(rt_cuda_exec *ex, inputs *in, uint64_t seed, double *step_s, int 
     return 0;
 }
 
-int rt_cuda_bench(const rt_pipeline_options *opt, int steps, uint64_t token_seed)
+int rt_cuda_bench(const rt_pipeline_options *opt, int steps, uint64_t token_seed, bool json)
 {
     moec_diag d;
     moec_diag_init(&d, opt->errors ? opt->errors : stderr, 5);
     rt_device *dev = rt_cuda_device_open(0, NULL, &d);
     moec_diag_free(&d);
     if (!dev) return 2;
-    int rc = rt_cuda_bench_on(dev, opt, steps, token_seed, stdout);
+    int rc = rt_cuda_bench_on(dev, opt, steps, token_seed, json, stdout);
     rt_device_close(dev);
     fflush(stdout);
     return rc;
 }
 
-int rt_cuda_bench_on(rt_device *dev, const rt_pipeline_options *opt, int steps, uint64_t token_seed, FILE *out)
+/* FLOPs of one step: every launch's (runtime/launch_cost.h). */
+static double step_flops(const rt_pipeline *pipe)
+{
+    rt_cost_context cc = { &pipe->kernels, &pipe->graph, pipe->step.fwd.moe, pipe->step.fwd.n_moe };
+    double flops = 0;
+    for (int i = 0; i < pipe->kernels.n_launches; i++) flops += rt_launch_cost_of(&cc, i).flops;
+    return flops;
+}
+
+int rt_cuda_bench_on(rt_device *dev, const rt_pipeline_options *opt, int steps, uint64_t token_seed, bool json,
+                     FILE *out)
 {
     rt_pipeline pipe;
     rt_pipeline_init(&pipe, opt);
@@ -132,10 +143,21 @@ int rt_cuda_bench_on(rt_device *dev, const rt_pipeline_options *opt, int steps, 
         double med = steps % 2 ? step_s[steps / 2] : 0.5 * (step_s[steps / 2 - 1] + step_s[steps / 2]);
         fprintf(out, "moec bench --backend cuda: %s, B %" PRId64 " x T %" PRId64 " (%" PRId64 " tokens a step), on %s\n",
                opt->model, in.b, in.t, in.b * in.t, dev->name);
-        fprintf(out, "compile: pipeline %.2f s, kernels printed, compiled (NVRTC, cached) and loaded %.2f s; %d launches, "
+        fprintf(out, "compile: pipeline %.2f s, code printed, compiled and loaded %.2f s; %d launches, "
                "%d loop kernels (%d distinct)\n", t1 - t0, t2 - t1, pipe.kernels.n_launches, loops, distinct);
-        fprintf(out, "step: median %.4f s of %d (min %.4f, max %.4f; warm-up %.4f), %.0f tokens/s; loss %.4f -> %.4f\n", med,
-               steps, step_s[0], step_s[steps - 1], warmup, (double)(in.b * in.t) / med, loss[0], loss[1]);
+        double flops = step_flops(&pipe);
+        fprintf(out, "step: median %.4f s of %d (min %.4f, max %.4f; warm-up %.4f), %.0f tokens/s, %.2f GFLOP/s; "
+                     "loss %.4f -> %.4f\n", med, steps, step_s[0], step_s[steps - 1], warmup, (double)(in.b * in.t) / med,
+                flops / med * 1e-9, loss[0], loss[1]);
+        if (json) {
+            fprintf(out, "{\"step_s\":%.6g,\"tokens_per_s\":%.6g,\"compile_s\":%.6g,\"kernels\":%d,\"arena_bytes\":%" PRId64
+                         ",\"gflops\":%.6g,\"device\":\"", med, (double)(in.b * in.t) / med, t2 - t0,
+                    pipe.kernels.n_launches, pipe.kernels.arena_bytes, flops / med * 1e-9);
+            for (const char *c = dev->name; *c; c++)
+                if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20) fputc(*c, out);
+            fprintf(out, "\",\"loop_kernels\":%d,\"distinct_kernels\":%d,\"steps\":%d,\"batch\":%" PRId64
+                         ",\"seq\":%" PRId64 ",\"flop_per_step\":%.6g}\n", loops, distinct, steps, in.b, in.t, flops);
+        }
     }
     free(in.tokens);
     free(in.targets);

@@ -368,14 +368,22 @@ static void test_bench(const emu_options *eo, rt_device *gpu)
     char *text_out = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text_out, &len);
-    int rc = dev && out ? rt_cuda_bench_on(dev, &opt, 2, 7, out) : -1;
+    int rc = dev && out ? rt_cuda_bench_on(dev, &opt, 2, 7, true, out) : -1;
     if (out) fclose(out);
     const char *loss = text_out ? strstr(text_out, "; loss ") : NULL;
     double first = NAN, last = NAN;
     bool parsed = loss && sscanf(loss, "; loss %lf -> %lf", &first, &last) == 2;
-    tap_ok(rc == 0 && parsed && isfinite(first) && isfinite(last) && strstr(text_out, "step: median"),
-           "moec bench --backend cuda's runs on %s: 3 steps of %s, loss %.4f -> %.4f", gpu ? gpu->name : "the emulated device",
+    const char *json = text_out ? strstr(text_out, "\n{\"step_s\":") : NULL;
+    tap_ok(rc == 0 && parsed && isfinite(first) && isfinite(last) && strstr(text_out, "step: median") && json &&
+               strstr(json, "\"gflops\":") && strstr(json, "\"device\":\"") && strstr(json, "\"flop_per_step\":"),
+           "moec bench --backend cuda's runs on %s: 3 steps of %s, loss %.4f -> %.4f, the --json line", gpu ? gpu->name : "the emulated device",
            STEP_MODELS[0].file, first, last);
+    for (const char *line = text_out; line && *line;) {   /* the bench's output, as diagnostics */
+        const char *end = strchr(line, '\n');
+        int len_line = end ? (int)(end - line) : (int)strlen(line);
+        tap_diag("  %.*s", len_line, line);
+        line = end ? end + 1 : line + len_line;
+    }
     free(text_out);
     if (!gpu) rt_device_close(dev);
     moec_diag_free(&d);
