@@ -17,7 +17,11 @@ libmoec_runtime_a_SOURCES = \
 	runtime/cmd_train.c \
 	runtime/cmd_report.c \
 	runtime/cuda/driver.h runtime/cuda/driver.c \
-	runtime/cuda/backend.h runtime/cuda/backend.c
+	runtime/cuda/backend.h runtime/cuda/backend.c \
+	runtime/cuda/device.h runtime/cuda/device_gpu.c \
+	runtime/cuda/gemm.h runtime/cuda/gemm.c \
+	runtime/cuda/exec.h runtime/cuda/exec.c \
+	runtime/cuda/bench.h runtime/cuda/bench.c
 libmoec_runtime_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 
 bin_PROGRAMS += moec

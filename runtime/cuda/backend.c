@@ -1,5 +1,5 @@
-/* runtime/cuda/backend.c -- `--backend cuda` before the CUDA executor
- * exists (runtime/cuda/backend.h). */
+/* runtime/cuda/backend.c -- `--backend cuda` for the commands that do not
+ * use the CUDA executor yet (runtime/cuda/backend.h). */
 #include "config.h"
 
 #include "runtime/cuda/backend.h"
@@ -16,9 +16,9 @@ int rt_cuda_backend_refuse(const char *command)
     rt_cuda *c = NULL;
     if (rt_cuda_open(&c, 0, &d) == 0) {
 #ifdef HAVE_CUDA
-        fprintf(stderr, "moec: %s --backend cuda: found %s (%s, a driver for CUDA %d.%d), but the CUDA executor (a "
-                        "whole step on the GPU) is not written yet; use --backend cpu\n", command, rt_cuda_name(c),
-                rt_cuda_arch(c), rt_cuda_driver_version(c) / 1000, rt_cuda_driver_version(c) % 1000 / 10);
+        fprintf(stderr, "moec: %s --backend cuda: found %s (%s, a driver for CUDA %d.%d), but %s does not use the CUDA "
+                        "executor yet (moec bench --backend cuda does); use --backend cpu\n", command, rt_cuda_name(c),
+                rt_cuda_arch(c), rt_cuda_driver_version(c) / 1000, rt_cuda_driver_version(c) % 1000 / 10, command);
 #else
         fprintf(stderr, "moec: %s --backend cuda: found %s (%s), but this moec is not built with CUDA (configure "
                         "found no CUDA toolkit, so no NVRTC); use --backend cpu\n", command, rt_cuda_name(c),

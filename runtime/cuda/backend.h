@@ -1,4 +1,5 @@
-/* runtime/cuda/backend.h -- what `--backend cuda` does today: it opens the
+/* runtime/cuda/backend.h -- what `--backend cuda` does today for eval, grad
+ * and train (bench runs the CUDA executor, runtime/cuda/bench.h): it opens the
  * CUDA driver (runtime/cuda/driver.h) and reports what it found. Without a
  * driver the message is RT_CUDA_NO_DRIVER; with one, that the executor
  * which runs a whole step on the GPU is not written yet. Either way the

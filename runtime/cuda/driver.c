@@ -45,8 +45,10 @@ typedef struct cu_api {
                              void **, void **);
     CUresult (*MemAlloc)(CUdeviceptr *, size_t);
     CUresult (*MemFree)(CUdeviceptr);
-    CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
-    CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
+    CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t, CUstream);
+    CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t, CUstream);
+    CUresult (*MemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+    CUresult (*MemsetD8)(CUdeviceptr, unsigned char, size_t, CUstream);
     CUresult (*MemGetInfo)(size_t *, size_t *);
     CUresult (*StreamCreate)(CUstream *, unsigned);
     CUresult (*StreamDestroy)(CUstream);
@@ -75,8 +77,10 @@ static const struct {
     ENTRY(LaunchKernel, "cuLaunchKernel"),
     ENTRY(MemAlloc, "cuMemAlloc_v2"),
     ENTRY(MemFree, "cuMemFree_v2"),
-    ENTRY(MemcpyHtoD, "cuMemcpyHtoD_v2"),
-    ENTRY(MemcpyDtoH, "cuMemcpyDtoH_v2"),
+    ENTRY(MemcpyHtoD, "cuMemcpyHtoDAsync_v2"),
+    ENTRY(MemcpyDtoH, "cuMemcpyDtoHAsync_v2"),
+    ENTRY(MemcpyDtoD, "cuMemcpyDtoDAsync_v2"),
+    ENTRY(MemsetD8, "cuMemsetD8Async"),
     ENTRY(MemGetInfo, "cuMemGetInfo_v2"),
     ENTRY(StreamCreate, "cuStreamCreate"),
     ENTRY(StreamDestroy, "cuStreamDestroy_v2"),
@@ -218,15 +222,34 @@ void rt_cuda_free(rt_cuda *c, rt_cuda_ptr p)
     if (p) c->cu.MemFree(p);
 }
 
+/* Copies are queued on the one (non-blocking) stream, so that they follow
+ * the kernels launched before them, and waited for: the host memory is the
+ * caller's again on return. */
 int rt_cuda_upload(rt_cuda *c, rt_cuda_ptr dst, const void *src, size_t bytes, moec_diag *d)
 {
-    CUresult r = c->cu.MemcpyHtoD(dst, src, bytes);
+    CUresult r = c->cu.MemcpyHtoD(dst, src, bytes, c->stream);
+    if (r == CUDA_SUCCESS) r = c->cu.StreamSynchronize(c->stream);
     return r == CUDA_SUCCESS ? 0 : fail(c, d, r, "copying to the GPU");
 }
 
+int rt_cuda_zero(rt_cuda *c, rt_cuda_ptr p, size_t bytes, moec_diag *d)
+{
+    CUresult r = c->cu.MemsetD8(p, 0, bytes, c->stream);
+    return r == CUDA_SUCCESS ? 0 : fail(c, d, r, "zeroing GPU memory");
+}
+
+int rt_cuda_copy(rt_cuda *c, rt_cuda_ptr dst, rt_cuda_ptr src, size_t bytes, moec_diag *d)
+{
+    CUresult r = c->cu.MemcpyDtoD(dst, src, bytes, c->stream);
+    return r == CUDA_SUCCESS ? 0 : fail(c, d, r, "copying on the GPU");
+}
+
+void *rt_cuda_stream(const rt_cuda *c) { return c->stream; }
+
 int rt_cuda_download(rt_cuda *c, void *dst, rt_cuda_ptr src, size_t bytes, moec_diag *d)
 {
-    CUresult r = c->cu.MemcpyDtoH(dst, src, bytes);
+    CUresult r = c->cu.MemcpyDtoH(dst, src, bytes, c->stream);
+    if (r == CUDA_SUCCESS) r = c->cu.StreamSynchronize(c->stream);
     if (r == CUDA_SUCCESS) return 0;
     char e[256];
     return moec_error(d, "CUDA: copying from the GPU failed: %s (after kernel %s)", cu_error(c, r, e, sizeof e),

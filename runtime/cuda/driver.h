@@ -41,8 +41,15 @@ int rt_cuda_driver_version(const rt_cuda *c);
 /* Device memory: bytes > 0; an out-of-memory names the size. */
 int rt_cuda_alloc(rt_cuda *c, size_t bytes, rt_cuda_ptr *p, moec_diag *d);
 void rt_cuda_free(rt_cuda *c, rt_cuda_ptr p);
+/* Copies between host and device, in order on the stream (after every
+ * kernel launched before), and waits for the copy. */
 int rt_cuda_upload(rt_cuda *c, rt_cuda_ptr dst, const void *src, size_t bytes, moec_diag *d);
 int rt_cuda_download(rt_cuda *c, void *dst, rt_cuda_ptr src, size_t bytes, moec_diag *d);
+/* Zeroes device bytes, copies device to device: queued on the stream. */
+int rt_cuda_zero(rt_cuda *c, rt_cuda_ptr p, size_t bytes, moec_diag *d);
+int rt_cuda_copy(rt_cuda *c, rt_cuda_ptr dst, rt_cuda_ptr src, size_t bytes, moec_diag *d);
+/* The stream (a CUstream), for a library that shares it (cuBLAS). */
+void *rt_cuda_stream(const rt_cuda *c);
 
 /* A module from PTX (the driver compiles it for the device); `what` names
  * it in messages. */

@@ -7,6 +7,9 @@
 #                      tiny MoE model's training step) on the GPU against
 #                      the reference evaluator with 32 lanes
 #   test_nvrtc_cache.tap  NVRTC's PTX through the disk cache, on that machine
+#   test_exec_emu.tap  whole training steps through the CUDA executor on the
+#                      GPU (cuBLAS) against the CPU backend where built, and
+#                      the interpreter (where the program was built)
 #   summary.txt        one line per part and the verdict
 # Where no GPU is present it says so, writes the reason and exits 0
 # (skipped). Exit 1 when a check fails. The programs are found under
@@ -59,5 +62,6 @@ if [ $? = 2 ]; then
 fi
 part test_shim 300
 part test_nvrtc_cache 120
+if [ -x "$build/tests/cuda/test_exec_emu" ]; then part test_exec_emu 300; else say "test_exec_emu: not built here"; fi
 if [ $failed = 0 ]; then say "PASS"; else say "FAIL"; fi
 exit $failed

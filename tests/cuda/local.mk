@@ -36,6 +36,18 @@ tests_cuda_test_templates_SOURCES = tests/cuda/test_templates.c tests/cpu/helper
 tests_cuda_test_templates_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
 tests_cuda_test_templates_LDADD = $(moec_LDADD)
 
+# The CUDA executor (runtime/cuda/exec.h) on the emulated device
+# (tests/cuda/emu_device.h: host memory, the printed kernels and templates
+# behind the shim, CBLAS column-major for cuBLAS) against the CPU backend on
+# whole training steps of tiny models.
+EXTRA_DIST += tests/cuda/shim_lib.h tests/cuda/emu_device.h
+check_PROGRAMS += tests/cuda/test_exec_emu
+TESTS += tests/cuda/test_exec_emu
+tests_cuda_test_exec_emu_SOURCES = tests/cuda/test_exec_emu.c tests/cuda/emu_device.c tests/cuda/emu_device.h \
+	tests/cuda/shim_lib.h
+tests_cuda_test_exec_emu_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS) -DSHIM_H='"$(abs_top_srcdir)/tests/cuda/shim.h"'
+tests_cuda_test_exec_emu_LDADD = $(moec_LDADD) -ldl
+
 # `make check-cuda`: the checks that need a GPU (tests/cuda/check-cuda.sh),
 # results in $(CHECK_CUDA_OUT); skipped, saying why, without a GPU or a
 # toolkit. doc/kernels.md, "Tests on a GPU".
@@ -43,7 +55,7 @@ CHECK_CUDA_OUT = check-cuda-out
 EXTRA_DIST += tests/cuda/check-cuda.sh
 .PHONY: check-cuda
 if HAVE_CUDA
-check-cuda: moec tests/cuda/test_templates tests/cuda/test_shim tests/cuda/test_nvrtc_cache
+check-cuda: moec tests/cuda/test_templates tests/cuda/test_shim tests/cuda/test_nvrtc_cache tests/cuda/test_exec_emu
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
 	    $(SHELL) $(srcdir)/tests/cuda/check-cuda.sh $(CHECK_CUDA_OUT)
 else

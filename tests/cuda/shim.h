@@ -1,10 +1,11 @@
 /* tests/cuda/shim.h -- just enough of CUDA to run printed kernels
  * (codegen/cuda_print.h) and the templates (codegen/cuda_templates.h) on
- * the CPU, compiled as host C++ in front of them by tests/cuda/test_shim.c
- * and tests/cuda/test_templates.c. __global__ functions become plain
- * functions; moec_shim_launch runs one as a grid of blocks, the blocks one
- * after another (as a GPU may), each block as blockDim.x POSIX threads that
- * really run concurrently: __syncthreads is a barrier of the block's
+ * the CPU, compiled as host C++ in front of them by tests/cuda/test_shim.c,
+ * tests/cuda/test_templates.c and the emulated device (tests/cuda/emu_device.c).
+ * __global__ functions become plain functions; moec_shim_launch runs one as
+ * a grid of blocks, the blocks one after another (as a GPU may), each block
+ * as blockDim.x POSIX threads that really run concurrently (started once
+ * and reused by every block): __syncthreads is a barrier of the block's
  * threads, and the warp primitives a barrier of the warp's (32 consecutive
  * threads): each lane posts its value, all wait, each reads its partner's,
  * all wait. __shared__ variables are function statics, one copy shared by
@@ -12,6 +13,7 @@
  * aborts. A test helper only: its state is process-wide, one launch at a time. */
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,13 +74,39 @@ struct moec_shim_lane {
     unsigned lane, block;
 };
 
-static void *moec_shim_lane_main(void *p)
+/* The threads that run a block's lanes: started once (as many as the
+ * largest block so far) and reused by every block of every launch, each
+ * waiting on its own semaphore; a block posts one per lane and waits for
+ * as many "done"s. Stopped and joined when the library is unloaded. */
+struct moec_shim_pool {
+    pthread_t th[MOEC_SHIM_MAX_BLOCK];
+    sem_t go[MOEC_SHIM_MAX_BLOCK];
+    sem_t done;
+    moec_shim_lane lanes[MOEC_SHIM_MAX_BLOCK];
+    unsigned started;
+    bool quit;
+};
+static moec_shim_pool moec_shim_workers;
+
+static void *moec_shim_worker(void *p)
 {
-    moec_shim_lane *l = (moec_shim_lane *)p;
-    threadIdx = moec_dim3{ l->lane, 0, 0 };
-    blockIdx = moec_dim3{ l->block, 0, 0 };
-    l->fn(l->args);
-    return NULL;
+    const unsigned i = (unsigned)(unsigned long)p;
+    for (;;) {
+        sem_wait(&moec_shim_workers.go[i]);
+        if (moec_shim_workers.quit) return NULL;
+        moec_shim_lane *l = &moec_shim_workers.lanes[i];
+        threadIdx = moec_dim3{ l->lane, 0, 0 };
+        blockIdx = moec_dim3{ l->block, 0, 0 };
+        l->fn(l->args);
+        sem_post(&moec_shim_workers.done);
+    }
+}
+
+__attribute__((destructor)) static void moec_shim_stop(void)
+{
+    moec_shim_workers.quit = true;
+    for (unsigned i = 0; i < moec_shim_workers.started; i++) sem_post(&moec_shim_workers.go[i]);
+    for (unsigned i = 0; i < moec_shim_workers.started; i++) pthread_join(moec_shim_workers.th[i], NULL);
 }
 
 /* Runs fn(args) on `grid` blocks of `block` threads (1..1024); 0, or -1 for
@@ -87,22 +115,28 @@ static void *moec_shim_lane_main(void *p)
 extern "C" int moec_shim_launch(moec_shim_kernel fn, void **args, unsigned grid, unsigned block)
 {
     if (grid < 1 || block < 1 || block > MOEC_SHIM_MAX_BLOCK) return -1;
-    static pthread_t th[MOEC_SHIM_MAX_BLOCK];
-    static moec_shim_lane lanes[MOEC_SHIM_MAX_BLOCK];
+    moec_shim_pool *w = &moec_shim_workers;
+    if (w->started == 0 && sem_init(&w->done, 0, 0) != 0) abort();
+    for (; w->started < block; w->started++)
+        if (sem_init(&w->go[w->started], 0, 0) != 0 ||
+            pthread_create(&w->th[w->started], NULL, moec_shim_worker, (void *)(unsigned long)w->started) != 0)
+            abort();
     gridDim = moec_dim3{ grid, 1, 1 };
     blockDim = moec_dim3{ block, 1, 1 };
     unsigned warps = (block + 31) / 32;
     pthread_barrier_init(&moec_shim_block_barrier, NULL, block);
-    for (unsigned w = 0; w < warps; w++)
-        pthread_barrier_init(&moec_shim_warp_barrier[w], NULL, block - w * 32 < 32 ? block - w * 32 : 32);
+    for (unsigned w_ = 0; w_ < warps; w_++)
+        pthread_barrier_init(&moec_shim_warp_barrier[w_], NULL, block - w_ * 32 < 32 ? block - w_ * 32 : 32);
     for (unsigned b = 0; b < grid; b++) {
         for (unsigned i = 0; i < block; i++) {
-            lanes[i] = moec_shim_lane{ fn, args, i, b };
-            if (pthread_create(&th[i], NULL, moec_shim_lane_main, &lanes[i]) != 0) abort();
+            w->lanes[i] = moec_shim_lane{ fn, args, i, b };
+            sem_post(&w->go[i]);
         }
-        for (unsigned i = 0; i < block; i++) pthread_join(th[i], NULL);
+        for (unsigned i = 0; i < block; i++)
+            while (sem_wait(&w->done) != 0) {
+            }
     }
-    for (unsigned w = 0; w < warps; w++) pthread_barrier_destroy(&moec_shim_warp_barrier[w]);
+    for (unsigned w_ = 0; w_ < warps; w_++) pthread_barrier_destroy(&moec_shim_warp_barrier[w_]);
     pthread_barrier_destroy(&moec_shim_block_barrier);
     return 0;
 }

@@ -31,6 +31,7 @@
 #include "ir/philox.h"
 #include "runtime/cpu/exec.h"
 #include "tests/cpu/helpers.h"
+#include "tests/cuda/shim_lib.h"
 #include "tests/ir/helpers.h"
 #include "tests/tap.h"
 #ifdef HAVE_CUDA
@@ -44,27 +45,14 @@
 
 enum { GRID_CAP = 3 };
 
-typedef int launch_fn(void (*fn)(void **), void **args, unsigned grid, unsigned block);
-
-/* One wrapper per kernel: moec_call_NAME(a) calls it with a[i] as pointers
- * and the scalars as long longs pointed at. */
-static const char WRAPPERS[] =
-    "#define P(i, T) ((T)a[i])\n#define S(i) (*(long long *)a[i])\n"
-    "extern \"C\" void moec_call_topk_warp(void **a) { moec_topk_warp(P(0, const float *), P(1, int *), S(2), S(3), S(4)); }\n"
-    "extern \"C\" void moec_call_topk_block(void **a) { moec_topk_block(P(0, const float *), P(1, int *), S(2), S(3), S(4)); }\n"
-    "extern \"C\" void moec_call_cumsum_f32(void **a) { moec_cumsum_f32(P(0, const float *), P(1, float *), S(2), S(3), S(4)); }\n"
-    "extern \"C\" void moec_call_cumsum_i32(void **a) { moec_cumsum_i32(P(0, const int *), P(1, int *), S(2), S(3), S(4)); }\n"
-    "extern \"C\" void moec_call_scatter_add(void **a) { moec_scatter_add(P(0, const float *), P(1, const int *), P(2, float *), S(3), S(4), S(5)); }\n"
-    "extern \"C\" void moec_call_put(void **a) { moec_put(P(0, const float *), P(1, const int *), P(2, float *), S(3), S(4), S(5)); }\n"
-    "extern \"C\" void moec_call_moe_dispatch(void **a) { moec_moe_dispatch(P(0, const int *), P(1, const float *), P(2, int *), "
-    "P(3, int *), P(4, int *), P(5, int *), P(6, int *), S(7), S(8), S(9), S(10), S(11)); }\n"
-    "extern \"C\" void moec_call_moe_combine(void **a) { moec_moe_combine(P(0, const float *), P(1, const int *), P(2, const float *), "
-    "P(3, float *), S(4), S(5), S(6), S(7)); }\n"
-    "extern \"C\" void moec_call_philox_words(void **a) { moec_philox_words(P(0, unsigned *), S(1), S(2), S(3), S(4), S(5)); }\n"
-    "extern \"C\" void moec_call_philox_fill(void **a) { moec_philox_fill(P(0, float *), S(1), S(2), S(3), S(4), S(5), S(6)); }\n";
+/* The kernels, each called through a wrapper moec_call_NAME(a) generated
+ * from its signature (tests/cuda/shim_lib.h): a[i] points at parameter i. */
+static const char *const KERNELS[] = { "moec_topk_warp", "moec_topk_block", "moec_cumsum_f32", "moec_cumsum_i32",
+                                       "moec_scatter_add", "moec_put", "moec_moe_dispatch", "moec_moe_combine",
+                                       "moec_philox_words", "moec_philox_fill" };
 
 static void *lib;
-static launch_fn *launch;
+static shim_launch_fn *launch;
 static uint64_t seed;
 static uint64_t draws;   /* a fresh Philox stream per fill */
 
@@ -130,8 +118,10 @@ static bool run(const char *name, void **args, const long long *size, int n, int
     snprintf(sym, sizeof sym, "moec_call_%s", name);
     void (*fn)(void **);
     *(void **)&fn = dlsym(lib, sym);
-    if (!fn) return false;
-    return launch(fn, args, (unsigned)(grid > GRID_CAP ? GRID_CAP : grid), (unsigned)block) == 0;
+    void *params[16];
+    if (!fn || n > 16) return false;
+    for (int i = 0; i < n; i++) params[i] = size[i] < 0 ? args[i] : &args[i];   /* as cuLaunchKernel takes them */
+    return launch(fn, params, (unsigned)(grid > GRID_CAP ? GRID_CAP : grid), (unsigned)block) == 0;
 }
 
 /* ---- the kernel-IR templates against the CPU backend ---- */
@@ -376,24 +366,24 @@ static void check_philox(void)
 
 /* ---- building ---- */
 
-/* Writes the templates and the wrappers behind the shim into dir, builds a
- * shared library and loads it. */
-static bool build(const char *src_text, const char *cxx, const char *dir)
+/* The templates and their wrappers behind the shim, built and loaded. */
+static bool build(const char *src_text, const char *cxx)
 {
-    char src[600], so[600], cmd[2048];
-    snprintf(src, sizeof src, "%s/templates.cpp", dir);
-    snprintf(so, sizeof so, "%s/templates.so", dir);
-    FILE *f = fopen(src, "w");
-    if (!f) return false;
-    fprintf(f, "#include \"%s\"\n%s\n%s", SHIM_H, src_text, WRAPPERS);
-    if (fclose(f) != 0) return false;
-    snprintf(cmd, sizeof cmd, "%s -std=c++17 -O1 -ffp-contract=off -fno-fast-math -fPIC -shared -w -o %s %s -lpthread -lm",
-             cxx, so, src);
-    bool ok = tap_ok(system(cmd) == 0, "the templates compile as host C++ behind the shim");
-    lib = ok ? dlopen(so, RTLD_NOW | RTLD_LOCAL) : NULL;
+    char *text = NULL, err[2600] = "";
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    bool ok = f != NULL;
+    if (f) fputs(src_text, f);
+    for (size_t i = 0; ok && i < sizeof KERNELS / sizeof *KERNELS; i++) {
+        char wrapper[64];
+        snprintf(wrapper, sizeof wrapper, "moec_call_%s", KERNELS[i] + 5);
+        ok = shim_write_wrapper(f, src_text, KERNELS[i], wrapper);
+    }
+    if (f && fclose(f) != 0) ok = false;
+    lib = ok ? shim_build(cxx, SHIM_H, text, "-O1", err, sizeof err) : NULL;
+    free(text);
+    tap_ok(lib != NULL, "the templates compile as host C++ behind the shim%s%s", lib ? "" : ": ", err);
     if (lib) *(void **)&launch = dlsym(lib, "moec_shim_launch");
-    unlink(src);
-    unlink(so);
     return tap_ok(lib && launch, "the shim library loads");
 }
 
@@ -472,8 +462,7 @@ int main(void)
 #endif
     if (!tap_ok(src != NULL, "the templates' translation unit")) return tap_done();
 #ifdef HAVE_CUDA
-    const char *kernels[] = { "moec_topk_warp", "moec_topk_block", "moec_cumsum_f32", "moec_cumsum_i32", "moec_scatter_add",
-                              "moec_put", "moec_moe_dispatch", "moec_moe_combine", "moec_philox_words", "moec_philox_fill" };
+    const char *const *kernels = KERNELS;
     for (int i = 0; i < 2; i++) {
         const char *arch = i ? "sm_90" : "sm_80";
         moec_diag d;
@@ -483,8 +472,8 @@ int main(void)
         int entries = 0;
         for (const char *p = ptx; ok && (p = strstr(p, ".entry ")); p++) entries++;
         bool all = ok;
-        for (size_t j = 0; ok && j < sizeof kernels / sizeof *kernels; j++) all &= strstr(ptx, kernels[j]) != NULL;
-        tap_ok(ok && all && entries == (int)(sizeof kernels / sizeof *kernels),
+        for (size_t j = 0; ok && j < sizeof KERNELS / sizeof *KERNELS; j++) all &= strstr(ptx, kernels[j]) != NULL;
+        tap_ok(ok && all && entries == (int)(sizeof KERNELS / sizeof *KERNELS),
                "the templates compile with NVRTC for %s: %d kernels", arch, entries);
         free(ptx);
         moec_diag_free(&d);
@@ -494,13 +483,9 @@ int main(void)
 #endif
     const char *cxx = getenv("MOEC_TEST_CXX");
     if (!cxx || !*cxx) cxx = "c++";
-    char probe[512], dir[512];
-    snprintf(probe, sizeof probe, "%s --version >/dev/null 2>&1", cxx);
-    const char *tmpdir = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/moec-templates-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    if (system(probe) != 0) {
+    if (!shim_have_cxx(cxx)) {
         tap_diag("SKIP the shim runs: no C++ compiler (%s)", cxx);
-    } else if (tap_ok(mkdtemp(dir) != NULL, "a temporary folder") && build(src, cxx, dir)) {
+    } else if (build(src, cxx)) {
         moec_diag d;
         moec_diag_init(&d, stderr, 5);
         rt_pool *pool = rt_pool_new(1, &d);
@@ -510,7 +495,6 @@ int main(void)
         moec_diag_free(&d);
         dlclose(lib);
     }
-    rmdir(dir);
     free(src);
     return tap_done();
 }
