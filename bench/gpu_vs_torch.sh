@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moec-gpu-bench-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-: > "$tmp/rows"
+rows=${keep:-$tmp/rows}   # --keep FILE: written row by row, so a run cut short keeps what it measured
+: > "$rows" || exit 1
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 case "$gpu" in
@@ -44,12 +45,12 @@ row() {
     shape=$1 run=$2; shift 2
     if "$@" >"$tmp/out" 2>"$tmp/err"; then
         line=$(tail -n 1 "$tmp/out")
-        echo "{\"shape\":\"$shape\",\"run\":\"$run\",\"result\":$line}" >> "$tmp/rows"
+        echo "{\"shape\":\"$shape\",\"run\":\"$run\",\"result\":$line}" >> "$rows"
     else
         why=$(grep -v '^#' "$tmp/err" | tail -n 1 | tr '"\\' "'/" | cut -c1-150)
-        echo "{\"shape\":\"$shape\",\"run\":\"$run\",\"skipped\":\"$why\"}" >> "$tmp/rows"
+        echo "{\"shape\":\"$shape\",\"run\":\"$run\",\"skipped\":\"$why\"}" >> "$rows"
     fi
-    tail -n 1 "$tmp/rows" | cut -c1-200
+    tail -n 1 "$rows" | cut -c1-200
 }
 
 # shape NAME MODEL B T [--set k=v]...
@@ -65,13 +66,6 @@ shape() {
     }
 }
 
-shape d4 gpt2-dense.moe 4 1024
-shape e1 gpt2-moe.moe 8 1024
-if [ "$quick" = 0 ]; then
-    shape d8 gpt2-dense.moe 8 1024
-    shape e2 gpt2-moe.moe 8 1024 --set top_k=2
-fi
-
 # NVRTC: every kernel of the 12-layer MoE's training step, cold then warm.
 arch=sm_90
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d .)
@@ -81,16 +75,23 @@ for run in cold warm; do
     if XDG_CACHE_HOME="$tmp/cache" "$moec" emit "$models/gpt2-moe.moe" --target cuda --arch "$arch" --ptx \
            --batch 8 --seq 1024 -o "$tmp/emit-$run" >"$tmp/err" 2>&1; then
         s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
-        echo "{\"shape\":\"nvrtc\",\"run\":\"$run\",\"result\":{\"seconds\":$s,\"arch\":\"$arch\",\"kernels\":$(find "$tmp/emit-$run" -name '*.cu' | wc -l)}}" >> "$tmp/rows"
+        echo "{\"shape\":\"nvrtc\",\"run\":\"$run\",\"result\":{\"seconds\":$s,\"arch\":\"$arch\",\"kernels\":$(find "$tmp/emit-$run" -name '*.cu' | wc -l)}}" >> "$rows"
     else
-        echo "{\"shape\":\"nvrtc\",\"run\":\"$run\",\"skipped\":\"$(tail -n 1 "$tmp/err" | tr '"\\' "'/")\"}" >> "$tmp/rows"
+        echo "{\"shape\":\"nvrtc\",\"run\":\"$run\",\"skipped\":\"$(tail -n 1 "$tmp/err" | tr '"\\' "'/")\"}" >> "$rows"
     fi
-    tail -n 1 "$tmp/rows"
+    tail -n 1 "$rows"
 done
-[ -n "$keep" ] && cp "$tmp/rows" "$keep"
+
+shape d4 gpt2-dense.moe 4 1024
+shape e1 gpt2-moe.moe 8 1024
+if [ "$quick" = 0 ]; then
+    shape d8 gpt2-dense.moe 8 1024
+    shape e2 gpt2-moe.moe 8 1024 --set top_k=2
+fi
+
 
 # The table.
-"$py" - "$tmp/rows" <<'PY'
+"$py" - "$rows" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("\nshape  run                  tokens/s     step s   TFLOP/s    MFU   note")

@@ -70,7 +70,8 @@ static void print_version(void)
     printf("cpu backend:  not built (LLVM not found at configure time)\n");
 #endif
 #ifdef HAVE_CUDA
-    printf("cuda backend: toolkit %s, CUDA C printer, templates, NVRTC (emit --target cuda); driver API opened at run time (libcuda.so.1); no GPU executor yet\n", MOEC_CUDA_DIR);
+    printf("cuda backend: toolkit %s, CUDA C printer, templates, NVRTC (emit --target cuda); driver API and cuBLAS opened at run time "
+           "(libcuda.so.1); the step executor runs bench (not yet on a GPU); eval, grad and train not yet\n", MOEC_CUDA_DIR);
 #else
     printf("cuda backend: not built (CUDA toolkit not found at configure time)\n");
 #endif
