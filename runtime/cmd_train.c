@@ -441,6 +441,11 @@ static int train(const train_args *a, run_input *in, rt_comm *comm, bool *failed
     }
     if (status == 0 && backend == RT_BACKEND_INTERP && m->train.accum > 1)
         status = (moec_error(diag, "accum > 1 needs --backend cpu (the interpreter runs whole steps)"), 1);
+    if (status == 0 && backend == RT_BACKEND_INTERP && comm->size > 1) {
+        if (root) moec_error(diag, "training across %d processes needs --backend cpu (the interpreter runs whole steps)",
+                             comm->size);
+        status = 1;   /* every rank sees it; rank 0 says it */
+    }
     if (status == 0 && root && !a->resume && access(in->out_dir, F_OK) == 0)
         status = (moec_error(diag, "the run directory '%s' exists; give another --out, or continue it with --resume %s",
                              in->out_dir, in->out_dir), 1);

@@ -103,6 +103,12 @@ st=$?
 [ $st -ne 0 ] && grep -q "rank 1 was given another model file text or other --set" "$tmp/err" && ! [ -e "$tmp/differ" ]
 ok $? "ranks given different --set values are refused, nothing written (exit $st)" || sed 's/^/# /' "$tmp/err"
 
+# The interpreter runs whole steps: refused across ranks, nothing written.
+mpi "$moec" train "$model" --data "$tmp/data" $args --steps 5 --backend interp --out "$tmp/interp" >"$tmp/err" 2>&1
+st=$?
+[ $st -ne 0 ] && grep -q "training across 2 processes needs --backend cpu" "$tmp/err" && ! [ -e "$tmp/interp" ]
+ok $? "--backend interp on 2 ranks is refused before the run directory is made (exit $st)" || sed 's/^/# /' "$tmp/err"
+
 # Kill rank 1 mid-run: mpirun ends within seconds, the checkpoints stay.
 mpi "$moec" train "$model" --data "$tmp/data" $args --steps 60 --out "$tmp/cut" >"$tmp/cut.err" 2>&1 &
 job=$!
