@@ -12,3 +12,12 @@ check_PROGRAMS += tests/dist/test_nccl
 TESTS += tests/dist/test_nccl
 tests_dist_test_nccl_SOURCES = tests/dist/test_nccl.c
 tests_dist_test_nccl_LDADD = libmoec_runtime.a libmoec_support.a $(LIBS)
+
+# runtime/dist/comm.h alone on 2 and 3 ranks, both ways of summing (comm.sh
+# runs comm_main under mpirun).
+check_PROGRAMS += tests/dist/comm_main
+tests_dist_comm_main_SOURCES = tests/dist/comm_main.c
+tests_dist_comm_main_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
+tests_dist_comm_main_LDADD = libmoec_runtime.a libmoec_support.a $(MPI_LIBS) $(CRYPTO_LIBS) -lm $(LIBS)
+TESTS += tests/dist/comm.sh
+dist_check_SCRIPTS += tests/dist/comm.sh
